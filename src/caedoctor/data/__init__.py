@@ -1,0 +1,180 @@
+"""Turn a DATA argument into a train/validation pair of `tf.data` pipelines and a `DataProfile`.
+
+DATA forms: `bundled:patches32` (default), `bundled:faces25`, `keras:fashion_mnist|mnist|cifar10`,
+`file.npz` (key `x`, optional `y` as the target), `file.npy`, a folder of PNG/JPEG images (optionally one
+sub-folder per class), or, from Python, a numpy array `x` or a pair `(x, y)`.
+
+Values are never changed behind the user's back: uint8 images stay 0-255 (as floats), because an
+unnormalised input is one of the causes caedoctor diagnoses. Pass `normalize="unit"` to scale to [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from caedoctor.data import bundled, sources
+from caedoctor.data.profile import ArrayStats, DataProfile, profile_batches
+from caedoctor.errors import DataError
+
+DEFAULT_DATA = "bundled:patches32"
+NORMALIZATIONS = ("none", "unit")
+
+__all__ = ["Data", "DataProfile", "ArrayStats", "load_data", "DEFAULT_DATA", "NORMALIZATIONS"]
+
+
+@dataclass
+class Data:
+    """Training and validation pipelines of `(input, target)` float32 pairs, unbatched, plus the profile."""
+
+    name: str
+    train: "tf.data.Dataset"  # noqa: F821
+    val: "tf.data.Dataset"  # noqa: F821
+    profile: DataProfile
+    source: sources.Source
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.train.element_spec[0].shape)
+
+    @property
+    def target_shape(self) -> tuple:
+        return tuple(self.train.element_spec[1].shape)
+
+    @property
+    def train_count(self) -> int:
+        return self.profile.train_count
+
+    @property
+    def val_count(self) -> int:
+        return self.profile.val_count
+
+    def batches(self, split: str = "train", batch_size: int = 32, *, shuffle: bool = False, seed: int = 0,
+                repeat: bool = False, drop_remainder: bool = False):
+        """Batched pipeline of one split; shuffling is seeded, so the batch order is repeatable."""
+        import tensorflow as tf
+
+        ds = self.train if split == "train" else self.val
+        if shuffle:
+            ds = ds.shuffle(min(len(self.source.train if split == "train" else self.source.val), 10_000),
+                            seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+    def sample(self, n: int = 8, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
+        """The first `n` samples of a split as numpy arrays `(x, y)`."""
+        ds = self.val if split == "val" else self.train
+        x, y = next(iter(ds.take(n).batch(n).as_numpy_iterator()))
+        return x, y
+
+
+def _resolve(spec, image_size, seed: int) -> sources.Source:
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return sources.split_arrays(spec[0], spec[1], "array", seed)
+    if isinstance(spec, np.ndarray) or (hasattr(spec, "__array__") and not isinstance(spec, (str, Path))):
+        return sources.split_arrays(spec, None, "array", seed)
+    if not isinstance(spec, (str, Path)):
+        raise DataError(f"DATA must be a string, a path, an array or an (x, y) pair; got {type(spec).__name__}")
+    text = str(spec)
+    if text.startswith("bundled:"):
+        name = text.split(":", 1)[1]
+        if name not in bundled.BUNDLED:
+            raise DataError(f"unknown bundled data {text!r}; choose one of "
+                            + ", ".join(f"bundled:{n}" for n in bundled.BUNDLED))
+        train, val = bundled.BUNDLED[name]()
+        return sources.Source(text, sources.ArraySplit(train), sources.ArraySplit(val), dtype="float32")
+    if text.startswith("keras:"):
+        return sources.read_keras_dataset(text.split(":", 1)[1])
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise DataError(f"data not found: {text} (expected bundled:NAME, keras:NAME, a .npz/.npy file or "
+                        "a folder of images)")
+    if path.is_dir():
+        return sources.read_image_folder(path, image_size, seed)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return sources.read_npz(path, seed)
+    if suffix == ".npy":
+        return sources.read_npy(path, seed)
+    raise DataError(f"{text}: unsupported data file type {suffix or '(none)'!r}; expected .npz, .npy or a "
+                    "folder of images")
+
+
+def _size_pair(image_size):
+    if image_size is None:
+        return None
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    try:
+        h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise DataError(f"image size must be N or (H, W), got {image_size!r}") from None
+    if h < 1 or w < 1:
+        raise DataError(f"image size must be positive, got {image_size!r}")
+    return h, w
+
+
+def _split_dataset(split, size, scale):
+    import tensorflow as tf
+
+    def finish(x):
+        x = tf.cast(x, tf.float32)
+        if size is not None:
+            x = tf.image.resize(x, size, antialias=True)
+        return x * scale if scale != 1.0 else x
+
+    if isinstance(split, sources.FileSplit):
+        channels = split.channels
+
+        def decode(path):
+            img = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+            return finish(img)
+
+        ds = tf.data.Dataset.from_tensor_slices(split.paths).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.map(lambda x: (x, x))
+    if split.y is None:
+        return tf.data.Dataset.from_tensor_slices(split.x).map(lambda x: (finish(x), finish(x)))
+    return tf.data.Dataset.from_tensor_slices((split.x, split.y)).map(lambda x, y: (finish(x), finish(y)))
+
+
+def load_data(spec=DEFAULT_DATA, *, image_size=None, normalize: str = "none", seed: int = 0) -> Data:
+    """Load DATA, validate it, and measure its profile in one streaming pass.
+
+    Args:
+        spec: a DATA string (see the module doc), a path, an array `x` or a pair `(x, y)`.
+        image_size: resize every image to N x N or (H, W) (needed for folders of mixed sizes).
+        normalize: "none" keeps values as they are; "unit" divides by 255 when the inputs are uint8.
+        seed: seeds the train/validation split of arrays and folders (bundled and Keras splits are fixed).
+
+    Returns:
+        `Data` with unbatched `train` and `val` pipelines of `(input, target)` float32 pairs and a `profile`.
+
+    Raises:
+        DataError: with one sentence naming the problem (missing file, wrong key, mixed sizes, ...).
+    """
+    if normalize not in NORMALIZATIONS:
+        raise DataError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    source = _resolve(spec, image_size, seed)
+    size = _size_pair(image_size)
+    scale = 1.0
+    if normalize == "unit":
+        if source.dtype != "uint8" or (source.target_dtype not in (None, "uint8")):
+            raise DataError(f"normalize='unit' divides uint8 images by 255, but {source.name} holds "
+                            f"{source.dtype}; scale float data yourself")
+        scale = 1.0 / 255.0
+    train = _split_dataset(source.train, size, scale)
+    val = _split_dataset(source.val, size, scale)
+    separate_target = isinstance(source.train, sources.ArraySplit) and source.train.y is not None
+    try:
+        batches = (b for ds in (train, val) for b in ds.batch(1024).as_numpy_iterator())
+        inputs, target = profile_batches(batches, source.dtype, source.target_dtype, separate_target)
+    except DataError:
+        raise
+    except Exception as exc:  # a file that passed the header check but does not decode
+        raise DataError(f"{source.name}: could not read the data ({sources._short(exc)})") from None
+    profile = DataProfile(name=source.name, inputs=inputs, target=target, train_count=len(source.train),
+                          val_count=len(source.val), notes=list(source.notes))
+    return Data(name=source.name, train=train, val=val, profile=profile, source=source)

@@ -1,0 +1,222 @@
+"""Readers for each DATA form. Each returns a `Source`: the samples of the training and validation
+splits, and how to stream them as `tf.data` elements. Every reader validates its input and raises
+`DataError` with one clear sentence; none of them changes the values (no silent normalisation)."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from caedoctor.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+KERAS_DATASETS = ("fashion_mnist", "mnist", "cifar10")
+VAL_FRACTION = 0.1
+
+
+@dataclass
+class ArraySplit:
+    """In-memory samples of one split; `y` is None when the target is the input."""
+
+    x: np.ndarray
+    y: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class FileSplit:
+    """Image files of one split, decoded lazily by tf.data (never all in memory)."""
+
+    paths: list
+    channels: int
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+@dataclass
+class Source:
+    name: str
+    train: ArraySplit | FileSplit
+    val: ArraySplit | FileSplit
+    dtype: str
+    target_dtype: str | None = None
+    notes: tuple = ()
+
+
+# ---------------------------------------------------------------- arrays
+
+def as_images(array, what: str) -> np.ndarray:
+    """Check that `array` is a stack of images: (N, H, W) or (N, H, W, C), numeric, N >= 1."""
+    try:
+        array = np.asarray(array)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"{what} is not a numeric array ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {array.dtype}; expected numbers (uint8, float32, ...)")
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4:
+        raise DataError(
+            f"{what} has shape {array.shape} (rank {array.ndim}); expected images of rank 3 (N, H, W) "
+            "or rank 4 (N, H, W, C)")
+    if 0 in array.shape[1:]:
+        raise DataError(f"{what} has an empty dimension: shape {array.shape}")
+    if array.dtype.kind == "b":
+        array = array.astype(np.uint8)
+    return array
+
+
+def split_arrays(x: np.ndarray, y: np.ndarray | None, name: str, seed: int = 0,
+                 val_fraction: float = VAL_FRACTION) -> Source:
+    """Validate `x` (and `y`) and split them by a fixed seeded permutation into train and validation."""
+    x = as_images(x, f"{name}: inputs")
+    if y is not None:
+        y = as_images(y, f"{name}: target y")
+        if len(y) != len(x):
+            raise DataError(f"{name}: target y has {len(y)} samples but inputs x have {len(x)}")
+    if len(x) < 2:
+        raise DataError(f"{name}: {len(x)} sample(s); at least 2 are needed (one to train, one to validate)")
+    n_val = min(max(1, int(round(len(x) * val_fraction))), len(x) - 1)
+    order = np.random.default_rng(seed).permutation(len(x))
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return Source(
+        name=name,
+        train=ArraySplit(x[train_idx], None if y is None else y[train_idx]),
+        val=ArraySplit(x[val_idx], None if y is None else y[val_idx]),
+        dtype=str(x.dtype),
+        target_dtype=None if y is None else str(y.dtype),
+    )
+
+
+def _looks_like_labels(y: np.ndarray) -> bool:
+    return y.ndim <= 2
+
+
+def read_npz(path: Path, seed: int) -> Source:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if "x" not in keys:
+                raise DataError(
+                    f"{path}: no array named 'x' (found: {', '.join(keys) or 'none'}); save the images as "
+                    "np.savez(path, x=images[, y=targets])")
+            x = archive["x"]
+            y = archive["y"] if "y" in keys else None
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({_short(exc)})") from None
+    if y is not None and np.asarray(y).ndim <= 2:
+        raise DataError(
+            f"{path}: 'y' has shape {np.shape(y)}, which looks like class labels; caedoctor uses 'y' as the "
+            "image the model must reconstruct. Store labels under another key, or leave 'y' out")
+    return split_arrays(x, y, str(path), seed)
+
+
+def read_npy(path: Path, seed: int) -> Source:
+    try:
+        x = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (EOFError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({_short(exc)})") from None
+    return split_arrays(x, None, str(path), seed)
+
+
+# ---------------------------------------------------------------- keras.datasets
+
+def keras_cache_dir() -> Path:
+    """Where `keras.datasets` looks for downloaded files ($KERAS_HOME or ~/.keras, then /tmp/.keras)."""
+    from keras.src.backend import config as keras_config  # the one place Keras keeps this path
+
+    base = Path(os.path.expanduser(keras_config.keras_home()))
+    if not os.access(base if base.exists() else base.parent, os.W_OK):
+        base = Path("/tmp/.keras")
+    return base / "datasets"
+
+
+_KERAS_FILES = {
+    "mnist": ["mnist.npz"],
+    "fashion_mnist": [
+        "fashion-mnist/train-labels-idx1-ubyte.gz", "fashion-mnist/train-images-idx3-ubyte.gz",
+        "fashion-mnist/t10k-labels-idx1-ubyte.gz", "fashion-mnist/t10k-images-idx3-ubyte.gz",
+    ],
+    "cifar10": ["cifar-10-batches-py-target_archive"],
+}
+
+
+def read_keras_dataset(name: str) -> Source:
+    if name not in KERAS_DATASETS:
+        raise DataError(f"unknown Keras dataset 'keras:{name}'; choose one of "
+                        + ", ".join(f"keras:{n}" for n in KERAS_DATASETS))
+    cache = keras_cache_dir()
+    missing = [f for f in _KERAS_FILES[name] if not (cache / f).exists()]
+    if missing:
+        raise DataError(
+            f"keras:{name} is not in Keras' dataset cache and this machine cannot download it: missing "
+            f"{cache / missing[0]}. Copy the dataset's files into {cache} (or set KERAS_HOME), or use "
+            "bundled:patches32")
+    import keras
+
+    loader = getattr(keras.datasets, name)
+    try:
+        (x_train, _), (x_test, _) = loader.load_data()
+    except Exception as exc:  # a corrupt or partial cache file
+        raise DataError(f"keras:{name}: could not read the cached files in {cache} ({_short(exc)})") from None
+    x_train, x_test = as_images(x_train, f"keras:{name}"), as_images(x_test, f"keras:{name}")
+    return Source(f"keras:{name}", ArraySplit(x_train), ArraySplit(x_test), dtype=str(x_train.dtype))
+
+
+# ---------------------------------------------------------------- image folders
+
+def read_image_folder(folder: Path, image_size, seed: int) -> Source:
+    """List a folder of PNG/JPEG images (optionally one sub-folder per class) and check their headers."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue  # hidden files (.DS_Store, .git) are not data
+        if len(rel.parts) > 2:
+            raise DataError(f"{folder}: {rel} is nested too deep; expected images in the folder or in one "
+                            "sub-folder per class")
+        files.append(path)
+    if not files:
+        raise DataError(f"{folder}: the folder holds no images (expected .png or .jpg files)")
+    sizes: dict = {}
+    colour = False
+    for path in files:
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(f"{path}: not a PNG or JPEG image; image folders may hold only .png/.jpg/.jpeg files")
+        try:
+            with Image.open(path) as img:
+                size, mode = img.size, img.mode
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{path}: cannot be read as an image ({_short(exc)})") from None
+        sizes.setdefault(size, path)
+        colour = colour or mode not in ("L", "LA", "I", "I;16", "1", "F")
+    if len(sizes) > 1 and image_size is None:
+        (s1, p1), (s2, p2) = list(sizes.items())[:2]
+        raise DataError(
+            f"{folder}: images have different sizes ({p1.name} is {s1[0]}x{s1[1]}, {p2.name} is "
+            f"{s2[0]}x{s2[1]}); pass --image-size to resize them all")
+    if len(files) < 2:
+        raise DataError(f"{folder}: 1 image; at least 2 are needed (one to train, one to validate)")
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_val = min(max(1, int(round(len(files) * VAL_FRACTION))), len(files) - 1)
+    val = [files[i] for i in sorted(order[:n_val])]
+    train = [files[i] for i in sorted(order[n_val:])]
+    channels = 3 if colour else 1
+    return Source(str(folder), FileSplit([str(p) for p in train], channels),
+                  FileSplit([str(p) for p in val], channels), dtype="uint8")
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,120 @@
+"""The shared vocabulary of every stage: causes, severities, statuses, fixes and findings.
+
+A `Finding` is plain data: static checks create it, dynamic diagnosis tests it (status, effect), repair
+applies its `fix`, reports print it. JSON output is `Finding.to_dict()`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+# The fixed list of causes (issue 3). Add to it only with a documented reason.
+CAUSES = (
+    "learning_rate_too_high",
+    "learning_rate_too_low",
+    "output_activation_range",
+    "data_not_normalized",
+    "target_input_mismatch",
+    "loss_data_mismatch",
+    "shape_mismatch",
+    "nan_in_data",
+    "insufficient_data",
+    "bottleneck_too_narrow",
+    "bottleneck_bypass",
+    "capacity_mismatch",
+    "kernel_too_large",
+    "receptive_field_too_small",
+    "dead_relu",
+    "saturated_activation",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "batch_size_too_small",
+    "batch_size_too_large",
+    "checkerboard_artifacts",
+    "overfitting",
+    "loss_choice",
+)
+
+SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless
+STATUSES = ("suspected", "confirmed", "refuted", "certain")
+
+
+@dataclass
+class Fix:
+    """A change described as data, so a repair step can apply it and a report can print it.
+
+    `kind` names what is changed: "optimizer" (learning_rate, optimizer), "loss", "batch_size",
+    "output_activation", "hidden_activation", "normalize_inputs", "normalize_targets", "add_batchnorm",
+    "kernel_size", "bottleneck", "crop_or_pad_output", "padding", "remove_skip", "data" (more or cleaner data),
+    "transpose_kernel". `params` holds the new values; `description` says it in one sentence.
+    """
+
+    kind: str
+    params: dict = field(default_factory=dict)
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "params": _jsonable(self.params), "description": self.description}
+
+
+@dataclass
+class Effect:
+    """A measured effect of a counterfactual probe: the metric before and after the one change."""
+
+    metric: str
+    before: float
+    after: float
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+
+
+@dataclass
+class Finding:
+    """One suspected or established cause of non-convergence, with the numbers behind it."""
+
+    code: str
+    cause: str
+    severity: str
+    message: str
+    evidence: dict = field(default_factory=dict)
+    fix: Fix | None = None
+    status: str = "suspected"
+    effect: Effect | None = None
+    doc: str = ""  # the rule's doc reference, e.g. "caedoctor rule CAE101"
+
+    def __post_init__(self):
+        if self.cause not in CAUSES:
+            raise ValueError(f"unknown cause {self.cause!r}; the vocabulary is caedoctor.findings.CAUSES")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}; choose one of {SEVERITIES}")
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}; choose one of {STATUSES}")
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "cause": self.cause,
+            "severity": self.severity,
+            "status": self.status,
+            "message": self.message,
+            "evidence": _jsonable(self.evidence),
+            "effect": self.effect.to_dict() if self.effect else None,
+            "fix": self.fix.to_dict() if self.fix else None,
+            "doc_url_or_rule": self.doc or f"caedoctor rule {self.code}",
+        }
+
+
+def _jsonable(value: Any):
+    """Numbers, strings, lists and dicts only; numpy scalars become Python numbers; NaN becomes None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    return value

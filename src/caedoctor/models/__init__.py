@@ -1,0 +1,195 @@
+"""Turn a MODEL argument into a Keras model plus its training configuration.
+
+MODEL forms:
+- `preset:seed_bad`, `preset:seed_better`, `preset:seed_hyper_bad`: the field notes' three CAEs.
+- `path/model.keras`: loaded with `safe_mode=True`; Lambda layers and unknown custom objects are refused
+  unless `unsafe=True` (which runs code stored in the file: only for files you trust).
+- `path/file.py:function`: a factory; called with the input shape if it takes an argument. A compiled
+  model brings its optimizer, learning rate and loss; an uncompiled one takes flags or defaults.
+- `spec.yaml` / `spec.json`: a declarative CAE (see `caedoctor.models.spec`).
+- From Python, a `keras.Model` object (compiled or not).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from caedoctor.config import DEFAULT_LEARNING_RATE, OPTIMIZERS, TrainConfig, normalize_loss_name
+from caedoctor.errors import ConfigError, ModelError, ShapeMismatchError
+from caedoctor.models.presets import PRESETS, build_preset
+from caedoctor.models.spec import build_from_spec, read_spec_file
+
+__all__ = ["LoadedModel", "load_model", "compile_model", "make_optimizer", "check_autoencoder_shapes", "PRESETS"]
+
+
+@dataclass
+class LoadedModel:
+    """A Keras model with the configuration it trains with and where it came from."""
+
+    model: keras.Model
+    config: TrainConfig
+    source: str
+
+
+def make_optimizer(config: TrainConfig):
+    """A fresh Keras optimizer for `config` (class, learning rate and kept options)."""
+    classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD,
+               "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad,
+               "nadam": keras.optimizers.Nadam}
+    try:
+        return classes[config.optimizer](learning_rate=config.learning_rate, **config.optimizer_options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot build optimizer {config.optimizer!r}: {exc}") from None
+
+
+def compile_model(model: keras.Model, config: TrainConfig, max_val: float = 1.0) -> keras.Model:
+    """Compile `model` in place with a fresh optimizer and the configured loss; returns it."""
+    from caedoctor.losses import make_loss
+
+    model.compile(optimizer=make_optimizer(config), loss=make_loss(config.loss, max_val))
+    return model
+
+
+def check_autoencoder_shapes(model: keras.Model, target_shape, input_shape=None) -> None:
+    """Raise `ShapeMismatchError` naming both shapes when the model cannot take the data or reproduce it."""
+    if input_shape is not None and not isinstance(model.input_shape, list):
+        expected = tuple(model.input_shape[1:])
+        given = tuple(int(s) for s in input_shape)
+        if len(expected) != len(given) or any(e is not None and e != g for e, g in zip(expected, given)):
+            raise ShapeMismatchError(f"model input shape {expected} differs from the data's shape {given}; "
+                                     "resize the data (--image-size) or rebuild the model for it")
+    out = tuple(model.output_shape[1:]) if not isinstance(model.output_shape, list) else None
+    if out is None:
+        raise ShapeMismatchError(f"model {model.name!r} has {len(model.outputs)} outputs; a CAE has one")
+    target = tuple(int(s) for s in target_shape)
+    if out != target:
+        raise ShapeMismatchError(
+            f"model output shape {out} differs from target shape {target}: this model cannot reconstruct "
+            "the data (run `caedoctor check` for the layer where it goes wrong)")
+    inp = model.input_shape
+    if isinstance(inp, list):
+        raise ShapeMismatchError(f"model {model.name!r} has {len(inp)} inputs; a CAE has one")
+
+
+def _config_from_compiled(model: keras.Model) -> TrainConfig:
+    """Read optimizer, learning rate and loss from a user's compiled model (defaults for what is missing)."""
+    config = TrainConfig(origin={k: "default" for k in ("optimizer", "learning_rate", "loss", "batch_size")})
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(model, "compiled", False):
+        name = type(optimizer).__name__.lower()
+        if name in OPTIMIZERS:
+            opt_config = optimizer.get_config()
+            lr = opt_config.get("learning_rate", DEFAULT_LEARNING_RATE[name])
+            if not isinstance(lr, (int, float)):  # a schedule: start from its initial value
+                lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            kept = {k: v for k, v in opt_config.items()
+                    if k in ("beta_1", "beta_2", "epsilon", "momentum", "nesterov", "rho", "weight_decay", "amsgrad")
+                    and v is not None}
+            config = TrainConfig(name, float(lr), config.loss, config.batch_size, kept,
+                                 {**config.origin, "optimizer": "model", "learning_rate": "model"})
+    loss = getattr(model, "loss", None)
+    if loss is not None:
+        loss_name = loss if isinstance(loss, str) else getattr(loss, "name", None) or type(loss).__name__
+        canonical = normalize_loss_name(str(loss_name).replace(" ", ""))
+        if canonical:
+            config.loss = canonical
+            config.origin["loss"] = "model"
+    return config
+
+
+def _load_keras_file(path: Path, unsafe: bool) -> keras.Model:
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a valid .keras file (truncated or not a Keras archive)")
+    try:
+        return keras.saving.load_model(path, safe_mode=not unsafe, compile=True)
+    except Exception as exc:
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text:
+            raise ModelError(
+                f"{path}: refused: the file holds a Lambda layer, i.e. Python code that would run on load. "
+                "Pass --unsafe (unsafe=True) only if you trust the file") from None
+        if "Could not locate" in text or "custom_objects" in text:
+            raise ModelError(
+                f"{path}: refused: the file uses a custom layer or object that is not registered "
+                "(its code is not available). Import the module that defines it and pass a factory "
+                "(file.py:function) instead") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise ModelError(f"{path}: cannot load the model ({first[:200]})") from None
+
+
+def _load_factory(text: str, input_shape) -> keras.Model:
+    file_part, func_name = text.rsplit(":", 1)
+    path = Path(file_part).expanduser()
+    if not path.is_file():
+        raise ModelError(f"model factory file not found: {file_part}")
+    module_name = f"caedoctor_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ModelError(f"{path}: importing the factory module failed: {type(exc).__name__}: {exc}") from None
+    factory = getattr(module, func_name, None)
+    if not callable(factory):
+        found = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                 and getattr(v, "__module__", None) == module_name]
+        raise ModelError(f"{path}: no function {func_name!r} (functions defined there: {', '.join(found) or 'none'})")
+    try:
+        params = [p for p in inspect.signature(factory).parameters.values()
+                  if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        model = factory(tuple(input_shape)) if params else factory()
+    except Exception as exc:
+        raise ModelError(f"{text}: the factory raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"{text}: the factory returned {type(model).__name__}, not a keras.Model")
+    return model
+
+
+def load_model(spec, input_shape, *, unsafe: bool = False, optimizer=None, learning_rate=None, loss=None,
+               batch_size=None) -> LoadedModel:
+    """Build or load the MODEL `spec` for data of `input_shape` (H, W, C); flags override its configuration.
+
+    Raises:
+        ModelError / ConfigError: with one sentence naming the problem.
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    if isinstance(spec, keras.Model):
+        model, config, source = spec, _config_from_compiled(spec), f"model:{spec.name}"
+    elif isinstance(spec, (str, Path)):
+        text = str(spec)
+        path = Path(text).expanduser()
+        if text.startswith("preset:"):
+            name = text.split(":", 1)[1]
+            if name not in PRESETS:
+                raise ModelError(f"unknown preset {text!r}; choose one of " + ", ".join(f"preset:{p}" for p in PRESETS))
+            model, config = build_preset(name, input_shape)
+        elif path.suffix.lower() == ".keras":
+            if not path.is_file():
+                raise ModelError(f"model file not found: {text}")
+            model = _load_keras_file(path, unsafe)
+            config = _config_from_compiled(model)
+        elif path.suffix.lower() in (".yaml", ".yml", ".json"):
+            if not path.is_file():
+                raise ModelError(f"spec file not found: {text}")
+            model, config = build_from_spec(read_spec_file(path), input_shape)
+        elif ":" in text and text.rsplit(":", 1)[0].endswith(".py"):
+            model = _load_factory(text, input_shape)
+            config = _config_from_compiled(model)
+        else:
+            raise ModelError(f"cannot read MODEL {text!r}; expected preset:NAME, a .keras file, a spec "
+                             ".yaml/.json, or file.py:function")
+        source = text
+    else:
+        raise ModelError(f"MODEL must be a string, a path or a keras.Model; got {type(spec).__name__}")
+    config = config.with_overrides(optimizer=optimizer, learning_rate=learning_rate, loss=loss,
+                                   batch_size=batch_size)
+    config.validate()
+    return LoadedModel(model=model, config=config, source=source)

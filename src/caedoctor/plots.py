@@ -1,0 +1,68 @@
+"""Matplotlib figures written to PNG (headless: the Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_loss(history: dict, path: Path, title: str = "") -> Path:
+    """Training and validation loss per epoch, log scale when all values are positive."""
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for key, label in (("loss", "train"), ("val_loss", "validation")):
+        values = np.asarray(history.get(key, []), dtype=float)
+        if len(values):
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
+    finite = np.concatenate([np.asarray(history.get(k, []), float) for k in ("loss", "val_loss")] or [np.array([])])
+    finite = finite[np.isfinite(finite)]
+    if len(finite) and finite.min() > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _displayable(images: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    span = (hi - lo) if np.isfinite(hi - lo) and hi > lo else 1.0
+    images = np.nan_to_num((np.asarray(images, float) - lo) / span, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(images, 0.0, 1.0)
+
+
+def plot_reconstructions(inputs: np.ndarray, rows, path: Path, lo: float, hi: float, title: str = "",
+                         row_labels=None) -> Path:
+    """Inputs in the top row, then one row per array in `rows` (a reconstruction array or a list of them)."""
+    if isinstance(rows, np.ndarray):
+        rows = [rows]
+    row_labels = row_labels or (["input"] + ["reconstruction"] * len(rows))
+    grid = [inputs] + list(rows)
+    n = len(inputs)
+    fig, axes = plt.subplots(len(grid), n, figsize=(1.3 * n, 1.4 * len(grid)), dpi=100, squeeze=False)
+    for r, images in enumerate(grid):
+        shown = _displayable(images, lo, hi)
+        for c in range(n):
+            ax = axes[r][c]
+            img = shown[c]
+            if img.shape[-1] == 1:
+                ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(img[..., :3])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,216 @@
+"""Train a CAE with Keras `fit`: progress bar, an atomic checkpoint every epoch, `history.csv`,
+TensorBoard logs, `metrics.json`, `reconstructions.png` and `loss.png`; `resume=True` continues from the
+last complete checkpoint with no epoch repeated or lost."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from caedoctor.config import TrainConfig
+from caedoctor.data import Data
+from caedoctor.errors import CaedoctorError, DataError
+from caedoctor.losses import dynamic_range, reconstruction_metrics
+from caedoctor.models import LoadedModel, check_autoencoder_shapes, compile_model
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "latest.json"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic ops: same seed, same run."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: per-epoch history, final validation metrics and the artefact paths."""
+
+    history: dict
+    metrics: dict
+    epochs: int
+    epochs_run: int
+    seconds: float
+    config: TrainConfig
+    out_dir: Path | None = None
+    artefacts: dict = field(default_factory=dict)
+    model: object = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"epochs": self.epochs, "epochs_run": self.epochs_run, "seconds": self.seconds,
+                "metrics": self.metrics, "history": self.history, "config": self.config.to_dict(),
+                "artefacts": {k: str(v) for k, v in self.artefacts.items()}}
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_history_csv(path: Path, history: dict) -> None:
+    keys = ["epoch"] + sorted(history)
+    rows = len(next(iter(history.values()), []))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(keys)
+        for i in range(rows):
+            writer.writerow([i + 1] + [history[k][i] for k in sorted(history)])
+    os.replace(tmp, path)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves model + optimizer state after every epoch, atomically, with the history so far.
+
+    The model goes to `checkpoints/epoch_NNN.keras` through a temporary file and `os.replace`; only then
+    does `checkpoints/latest.json` (also replaced atomically) point at it. A run killed at any moment
+    leaves the previous complete checkpoint in place, and `history.csv` always matches it.
+    """
+
+    def __init__(self, out_dir: Path, history: dict | None = None, keep: int = 2):
+        super().__init__()
+        self.dir = Path(out_dir) / CHECKPOINT_DIR
+        self.out_dir = Path(out_dir)
+        self.history = {k: list(v) for k, v in (history or {}).items()}
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        name = f"epoch_{epoch + 1:03d}.keras"
+        tmp = self.dir / f".tmp_{name}"
+        self.model.save(tmp)
+        os.replace(tmp, self.dir / name)
+        state = {"epoch": epoch + 1, "checkpoint": name, "history": self.history}
+        _atomic_write_text(self.dir / STATE_FILE, json.dumps(state, indent=1))
+        _write_history_csv(self.out_dir / "history.csv", self.history)
+        for old in sorted(self.dir.glob("epoch_*.keras"))[:-self.keep]:
+            old.unlink(missing_ok=True)
+
+
+def read_checkpoint_state(out_dir: Path) -> dict | None:
+    path = Path(out_dir) / CHECKPOINT_DIR / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+        if not (Path(out_dir) / CHECKPOINT_DIR / state["checkpoint"]).is_file():
+            raise KeyError("checkpoint")
+        return state
+    except (ValueError, KeyError, TypeError):
+        raise CaedoctorError(f"{path}: checkpoint state is damaged; cannot resume from it") from None
+
+
+def validate_trainable(data: Data) -> None:
+    """Refuse data that makes training meaningless (NaN/Inf values), naming how many values are bad."""
+    for what, stats in (("inputs", data.profile.inputs), ("targets", data.profile.target)):
+        if stats is not None and (stats.nan_count or stats.inf_count):
+            raise DataError(
+                f"{data.name}: {what} contain {stats.nan_count} NaN and {stats.inf_count} Inf values "
+                f"(first in samples {stats.first_nonfinite}); training on them gives a NaN loss. Clean or "
+                "drop those samples")
+
+
+def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume: bool = False,
+          steps_per_epoch: int | None = None, verbose="auto", callbacks=None, plots: bool = True) -> TrainResult:
+    """Train `loaded.model` on `data` for `epochs` epochs (in total, counting resumed ones).
+
+    Args:
+        loaded: the model and its `TrainConfig` (from `caedoctor.models.load_model`).
+        data: from `caedoctor.data.load_data`.
+        epochs: the final epoch count; with `resume=True` only the missing epochs run.
+        out_dir: where artefacts go (None: train in memory, write nothing).
+        resume: continue from `out_dir`'s last complete checkpoint.
+        steps_per_epoch: cap each epoch at this many batches (the data repeats so epochs stay full).
+        verbose: Keras' fit verbosity ("auto", 0, 1 progress bar, 2 one line per epoch).
+        callbacks: extra Keras callbacks (e.g. `caedoctor.ConvergenceMonitor`).
+        plots: write `loss.png` and `reconstructions.png`.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise CaedoctorError(f"epochs must be a positive integer, got {epochs!r}")
+    validate_trainable(data)
+    config = loaded.config
+    target = data.profile.target_stats
+    max_val = dynamic_range(target.value_range, target.min, target.max)
+    out = Path(out_dir) if out_dir is not None else None
+    history: dict = {}
+    initial_epoch = 0
+    model = loaded.model
+    if resume:
+        if out is None:
+            raise CaedoctorError("resume needs an output folder holding a checkpoint")
+        state = read_checkpoint_state(out)
+        if state is None:
+            raise CaedoctorError(f"{out}: no checkpoint to resume from ({out / CHECKPOINT_DIR / STATE_FILE} missing)")
+        model = keras.saving.load_model(out / CHECKPOINT_DIR / state["checkpoint"], safe_mode=True)
+        initial_epoch = int(state["epoch"])
+        history = state["history"]
+    else:
+        compile_model(model, config, max_val)
+    check_autoencoder_shapes(model, data.target_shape, data.input_shape)
+    cbs = list(callbacks or [])
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        cbs.append(EpochCheckpoint(out, history))
+        cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False, profile_batch=0))
+    train_ds = data.batches("train", config.batch_size, shuffle=True, seed=0, repeat=steps_per_epoch is not None)
+    val_ds = data.batches("val", max(config.batch_size, 256))
+    start = time.perf_counter()
+    if initial_epoch < epochs:
+        fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                        steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=cbs, shuffle=False)
+        for key, values in fit.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+    seconds = time.perf_counter() - start
+    metrics = reconstruction_metrics(model, data.batches("val", 256).as_numpy_iterator(), max_val)
+    metrics["train_loss"] = history.get("loss", [math.nan])[-1]
+    metrics["val_loss"] = history.get("val_loss", [math.nan])[-1]
+    result = TrainResult(history=history, metrics=metrics, epochs=epochs,
+                         epochs_run=max(0, epochs - initial_epoch), seconds=seconds, config=config, out_dir=out,
+                         model=model)
+    if out is not None:
+        _write_artefacts(result, model, data, loaded, plots)
+    return result
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel, plots: bool) -> None:
+    from caedoctor import plots as plotting
+
+    out = result.out_dir
+    summary = {"model": loaded.source, "data": data.name, "epochs": result.epochs,
+               "epochs_run": result.epochs_run, "seconds": round(result.seconds, 3),
+               "config": result.config.to_dict(), "metrics": result.metrics}
+    _atomic_write_text(out / "metrics.json", json.dumps(_json_safe(summary), indent=2))
+    result.artefacts.update(metrics=out / "metrics.json", history=out / "history.csv",
+                            checkpoints=out / CHECKPOINT_DIR, logs=out / "logs")
+    if plots:
+        plotting.plot_loss(result.history, out / "loss.png", title=f"{loaded.source} on {data.name}")
+        x, y = data.sample(8)
+        pred = np.asarray(model(x, training=False))
+        target = data.profile.target_stats
+        plotting.plot_reconstructions(x, pred, out / "reconstructions.png", target.min, target.max,
+                                      title=f"{loaded.source}: inputs (top) and reconstructions (bottom)")
+        result.artefacts.update(loss_plot=out / "loss.png", reconstructions=out / "reconstructions.png")
