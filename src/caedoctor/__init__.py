@@ -27,6 +27,7 @@ _LAZY = {
     "seed_everything": "caedoctor.training",
     "run_demo": "caedoctor.demo",
     "CaedoctorError": "caedoctor.errors",
+    "check": "caedoctor.checks",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

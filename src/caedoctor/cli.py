@@ -83,7 +83,7 @@ def data_options(func):
     func = click.option("--normalize", type=click.Choice(["none", "unit"]), default="none", show_default=True,
                         help="'unit' divides uint8 images by 255; 'none' keeps values as they are.")(func)
     func = click.option("--data", "data_spec", default="bundled:patches32", show_default=True,
-                        help="DATA: bundled:NAME, keras:NAME, file.npz, file.npy or an image folder.")(func)
+                        help="DATA: bundled:NAME, keras:NAME, file.npz, file.npy, file.tfrecord or a folder of images/TFRecords.")(func)
     return func
 
 
@@ -129,24 +129,50 @@ def cli(debug):
 @click.option("--resume", is_flag=True, help="Continue from the last complete checkpoint in --out.")
 @click.option("--force", is_flag=True, help="Replace results already in --out.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for weights, split and batch order.")
+@click.option("--strategy", "strategy_name", type=click.Choice(["default", "mirrored", "multiworker"]),
+              default="default", show_default=True,
+              help="tf.distribute strategy: mirrored (this machine's GPUs) or multiworker (TF_CONFIG).")
+@click.option("--on-nan", type=click.Choice(["rollback", "stop"]), default="rollback", show_default=True,
+              help="When the loss turns NaN/Inf: restore the last good state and lower the learning rate, or stop.")
 @handle_errors
 def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, epochs,
-          steps_per_epoch, out_dir, resume, force, seed):
-    """Train MODEL on DATA and write checkpoints, history.csv, TensorBoard logs, metrics.json and plots."""
-    from caedoctor.training import seed_everything, train as train_model
+          steps_per_epoch, out_dir, resume, force, seed, strategy_name, on_nan):
+    """Train MODEL on DATA and write checkpoints, history.csv, TensorBoard logs, metrics.json and plots.
 
+    Exit codes: 0 trained, 1 the loss turned NaN and training stopped (the message says why), 2 input error.
+    """
+    from caedoctor.distribute import Distribution
+    from caedoctor.models import check_autoencoder_shapes
+    from caedoctor.training import seed_everything, train as train_model, validate_trainable
+
+    dist = Distribution(strategy_name)  # first: a multi-worker strategy must exist before other TF work
     seed_everything(seed)
-    data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
-                               batch_size, seed)
-    out = prepare_out_dir(out_dir, force=force, resume=resume)
-    result = train_model(loaded, data, epochs=epochs, out_dir=out, resume=resume,
-                         steps_per_epoch=steps_per_epoch, verbose=_verbose())
+    with dist.scope():
+        data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
+                                   batch_size, seed)
+        # Input errors are reported before --out is touched: no empty or half-made output folder.
+        validate_trainable(data)
+        if not resume:
+            check_autoencoder_shapes(loaded.model, data.target_shape, data.input_shape)
+        out = dist.output_dir(out_dir, lambda: prepare_out_dir(out_dir, force=force, resume=resume), resume=resume)
+        try:
+            result = train_model(loaded, data, epochs=epochs, out_dir=out, resume=resume,
+                                 steps_per_epoch=steps_per_epoch, verbose=_verbose(), on_nan=on_nan,
+                                 seed=seed)
+        finally:
+            dist.finish()
+    if not dist.is_chief:
+        click.echo(f"worker {dist.task_type}:{dist.task_id} done ({result.epochs_run} epoch(s) run)")
+        return
     m = result.metrics
     click.echo(f"trained {loaded.source} on {data.name}: {result.epochs_run} epoch(s) run, {result.epochs} in total, "
                f"{result.seconds:.1f} s")
     click.echo(f"validation: loss {m['val_loss']:.5g}  relative MSE {m['relative_mse']:.4f}  "
                f"PSNR {m['psnr']:.2f} dB  SSIM {m['ssim']:.4f}")
     click.echo(f"artefacts in {out}")
+    if result.nan_guard and result.nan_guard["gave_up"]:
+        _err(result.nan_guard["message"])
+        sys.exit(1)
 
 
 @cli.command()
@@ -154,19 +180,41 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
 @click.option("--force", is_flag=True, help="Replace results already in --out.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@click.option("--no-diagnose", is_flag=True, help="Only train and compare; skip the diagnoses.")
 @handle_errors
-def demo(out_dir, force, seed, as_json):
-    """Train the field notes' three CAEs on bundled:patches32 and compare them side by side."""
+def demo(out_dir, force, seed, as_json, no_diagnose):
+    """Train the field notes' three CAEs on bundled:patches32, compare them, and diagnose each."""
     from caedoctor.demo import run_demo
     from caedoctor.report_text import demo_table
 
     out = prepare_out_dir(out_dir, force=force)
-    rows = run_demo(out, seed=seed, verbose=_verbose())
+    progress = (lambda m: click.echo(f"  ... {m}", err=True)) if not as_json else None
+    rows = run_demo(out, seed=seed, verbose=_verbose(), diagnose=not no_diagnose, report=not no_diagnose,
+                    progress=progress)
     if as_json:
-        click.echo(json.dumps([{**r.__dict__, "out_dir": str(r.out_dir)} for r in rows], indent=2))
+        click.echo(json.dumps([{**{k: v for k, v in r.__dict__.items() if k not in ("diagnosis", "report")},
+                                "out_dir": str(r.out_dir), "report": str(r.report) if r.report else None,
+                                "diagnosis": r.diagnosis.to_dict() if r.diagnosis else None} for r in rows],
+                              indent=2))
     else:
         demo_table(rows)
         click.echo(f"plots and metrics in {out}/<model>/")
+
+
+# Command families live in caedoctor.commands; each is registered here with one line.
+from caedoctor.commands.diagnose import diagnose as _diagnose  # noqa: E402
+from caedoctor.commands.check import check_command, rule_command, rules_command  # noqa: E402
+from caedoctor.commands.fix import fix_command as _fix  # noqa: E402
+from caedoctor.commands.data import data_group as _data  # noqa: E402
+from caedoctor.commands.lr_find import lr_find_command as _lr_find  # noqa: E402
+
+cli.add_command(_diagnose)
+cli.add_command(check_command)
+cli.add_command(rules_command)
+cli.add_command(rule_command)
+cli.add_command(_fix)
+cli.add_command(_data)
+cli.add_command(_lr_find)
 
 
 def quiet_tensorflow_import() -> None:

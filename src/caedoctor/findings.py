@@ -59,6 +59,9 @@ FIX_KINDS = {
     "receptive_field": "params: extra_pooling (int) or dilation (int)",
     "regularize": "params: dropout (float) and/or weight_decay (float)",
     "data": "params: action (drop_nonfinite | deduplicate | more_data), a change the user makes to the data",
+    # Added for the static check CAE208: data and model input disagree (size or channels), which no
+    # padding of the output can fix; one of the two must change.
+    "input_shape": "params: data_shape [H, W, C], model_shape [H, W, C] (resize/convert the data or rebuild the Input)",
 }
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

@@ -66,3 +66,39 @@ def plot_reconstructions(inputs: np.ndarray, rows, path: Path, lo: float, hi: fl
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_before_after(original_curve, repaired_curve, inputs, rows, labels, path: Path, lo: float, hi: float) -> Path:
+    """Validation loss per epoch of the original and the repaired model, above a reconstruction grid."""
+    n = len(inputs)
+    grid = [inputs] + list(rows)
+    fig = plt.figure(figsize=(max(8, 1.3 * n), 3.2 + 1.4 * len(grid)), dpi=100)
+    gs = fig.add_gridspec(1 + len(grid), n, height_ratios=[2.4] + [1] * len(grid))
+    ax = fig.add_subplot(gs[0, :])
+    for curve, label in ((original_curve, "original"), (repaired_curve, "repaired")):
+        values = np.asarray(curve, dtype=float)
+        if len(values):
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
+    values = np.concatenate([np.asarray(c, float) for c in (original_curve, repaired_curve)] or [np.array([])])
+    values = values[np.isfinite(values)]
+    if len(values) and values.min() > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    for r, images in enumerate(grid):
+        shown = _displayable(images, lo, hi)
+        for c in range(n):
+            a = fig.add_subplot(gs[1 + r, c])
+            img = shown[c]
+            a.imshow(img[..., 0] if img.shape[-1] == 1 else img[..., :3], cmap="gray" if img.shape[-1] == 1 else None,
+                     vmin=0, vmax=1)
+            a.set_xticks([])
+            a.set_yticks([])
+            if c == 0:
+                a.set_ylabel(labels[r], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

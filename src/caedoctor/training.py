@@ -46,11 +46,12 @@ class TrainResult:
     out_dir: Path | None = None
     artefacts: dict = field(default_factory=dict)
     model: object = field(default=None, repr=False)
+    nan_guard: dict | None = None  # what `on_nan` did (NaNGuard.summary()), None without a guard
 
     def to_dict(self) -> dict:
         return {"epochs": self.epochs, "epochs_run": self.epochs_run, "seconds": self.seconds,
                 "metrics": self.metrics, "history": self.history, "config": self.config.to_dict(),
-                "artefacts": {k: str(v) for k, v in self.artefacts.items()}}
+                "artefacts": {k: str(v) for k, v in self.artefacts.items()}, "nan_guard": self.nan_guard}
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -90,9 +91,17 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.dir.mkdir(parents=True, exist_ok=True)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        if not all(math.isfinite(float(v)) for k, v in (logs or {}).items() if k.endswith("loss")):
+            # A NaN/Inf epoch never becomes the checkpoint to resume from; its history row is still kept.
+            _write_history_csv(self.out_dir / "history.csv", self.history)
+            return
         name = f"epoch_{epoch + 1:03d}.keras"
         tmp = self.dir / f".tmp_{name}"
-        self.model.save(tmp)
+        try:
+            self.model.save(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a failed save leaves no half-written file behind
+            raise
         os.replace(tmp, self.dir / name)
         state = {"epoch": epoch + 1, "checkpoint": name, "history": self.history}
         _atomic_write_text(self.dir / STATE_FILE, json.dumps(state, indent=1))
@@ -125,7 +134,8 @@ def validate_trainable(data: Data) -> None:
 
 
 def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume: bool = False,
-          steps_per_epoch: int | None = None, verbose="auto", callbacks=None, plots: bool = True) -> TrainResult:
+          steps_per_epoch: int | None = None, verbose="auto", callbacks=None, plots: bool = True,
+          on_nan: str | None = None, seed: int = 0) -> TrainResult:
     """Train `loaded.model` on `data` for `epochs` epochs (in total, counting resumed ones).
 
     Args:
@@ -138,6 +148,11 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         verbose: Keras' fit verbosity ("auto", 0, 1 progress bar, 2 one line per epoch).
         callbacks: extra Keras callbacks (e.g. `caedoctor.ConvergenceMonitor`).
         plots: write `loss.png` and `reconstructions.png`.
+        seed: seeds the order of the training batches (weights are seeded by `seed_everything`).
+        on_nan: "rollback" or "stop" adds a `caedoctor.nan_guard.NaNGuard` (see there); None leaves NaN
+            handling to Keras (training goes on with NaN weights).
+
+    Under a `tf.distribute` strategy, call it inside `strategy.scope()` with a model built there.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise CaedoctorError(f"epochs must be a positive integer, got {epochs!r}")
@@ -162,11 +177,20 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         compile_model(model, config, max_val)
     check_autoencoder_shapes(model, data.target_shape, data.input_shape)
     cbs = list(callbacks or [])
+    guard = None
+    if on_nan is not None:
+        from caedoctor.nan_guard import NaNGuard
+
+        hint = ("the inputs are in [0, 255]: --normalize unit scales them to [0, 1]"
+                if data.profile.inputs.value_range == "[0,255]" else None)
+        guard = NaNGuard(on_nan, hint=hint)
+        cbs.insert(0, guard)  # first, so the checkpoint's history gets the learning rate it records
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         cbs.append(EpochCheckpoint(out, history))
         cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False, profile_batch=0))
-    train_ds = data.batches("train", config.batch_size, shuffle=True, seed=0, repeat=steps_per_epoch is not None)
+    # The batch order follows the run's seed (it was fixed at 0, so `--seed` did not change it as documented).
+    train_ds = data.batches("train", config.batch_size, shuffle=True, seed=seed, repeat=steps_per_epoch is not None)
     val_ds = data.batches("val", max(config.batch_size, 256))
     start = time.perf_counter()
     if initial_epoch < epochs:
@@ -180,7 +204,7 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
     metrics["val_loss"] = history.get("val_loss", [math.nan])[-1]
     result = TrainResult(history=history, metrics=metrics, epochs=epochs,
                          epochs_run=max(0, epochs - initial_epoch), seconds=seconds, config=config, out_dir=out,
-                         model=model)
+                         model=model, nan_guard=guard.summary() if guard is not None else None)
     if out is not None:
         _write_artefacts(result, model, data, loaded, plots)
     return result
@@ -203,6 +227,8 @@ def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel
     summary = {"model": loaded.source, "data": data.name, "epochs": result.epochs,
                "epochs_run": result.epochs_run, "seconds": round(result.seconds, 3),
                "config": result.config.to_dict(), "metrics": result.metrics}
+    if result.nan_guard is not None:
+        summary["nan_guard"] = result.nan_guard
     _atomic_write_text(out / "metrics.json", json.dumps(_json_safe(summary), indent=2))
     result.artefacts.update(metrics=out / "metrics.json", history=out / "history.csv",
                             checkpoints=out / CHECKPOINT_DIR, logs=out / "logs")

@@ -5,7 +5,9 @@ splits, and how to stream them as `tf.data` elements. Every reader validates its
 from __future__ import annotations
 
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,9 @@ class FileSplit:
 
     paths: list
     channels: int
+    # (H, W) shared by every file, or None when sizes differ (then a resize gives the shape). tf.data
+    # cannot know a decoded image's size statically; without it the model would see (None, None, C).
+    size: tuple | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -111,7 +116,9 @@ def read_npz(path: Path, seed: int) -> Source:
             y = archive["y"] if "y" in keys else None
     except DataError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    # A damaged archive fails in the zip layer (BadZipFile, or zlib.error from a corrupt deflate stream,
+    # NotImplementedError for an unknown compression method) or in numpy's header parser (ValueError).
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, NotImplementedError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({_short(exc)})") from None
     if y is not None and np.asarray(y).ndim <= 2:
         raise DataError(
@@ -213,10 +220,24 @@ def read_image_folder(folder: Path, image_size, seed: int) -> Source:
     val = [files[i] for i in sorted(order[:n_val])]
     train = [files[i] for i in sorted(order[n_val:])]
     channels = 3 if colour else 1
-    return Source(str(folder), FileSplit([str(p) for p in train], channels),
-                  FileSplit([str(p) for p in val], channels), dtype="uint8")
+    size = None
+    if len(sizes) == 1:
+        width, height = next(iter(sizes))
+        size = (height, width)
+    return Source(str(folder), FileSplit([str(p) for p in train], channels, size),
+                  FileSplit([str(p) for p in val], channels, size), dtype="uint8")
 
 
 def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = str(getattr(exc, "message", None) or exc).strip()
+    # TensorFlow prefixes op errors with internal names ("{{function_node __wrapped__...}} Error in
+    # user-defined function passed to ParallelMapDatasetV2:14 transformation with iterator: ...: "); the
+    # part a user can act on is the last sentence before the "[[{{node ...}}]]" trailer.
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"^Error in user-defined function passed to .*? transformation with iterator: [\w:]+: ", "", text)
+    text = text.split("\n\t [[")[0].strip()
+    text = re.sub(r"\s*\[Op:\w+\]( name:.*)?$", "", text)
+    assertion = re.match(r"assertion failed: \[(.*?)\]", text)  # a tf.debugging check: its message only
+    text = assertion.group(1) if assertion else text
+    text = text.splitlines()[0] if text else type(exc).__name__
     return text[:200]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -111,7 +112,10 @@ def _load_keras_file(path: Path, unsafe: bool) -> keras.Model:
         return keras.saving.load_model(path, safe_mode=not unsafe, compile=True)
     except Exception as exc:
         text = str(exc)
-        if "safe_mode" in text or "Lambda" in text:
+        # Only Keras' safe-mode refusal means "pass --unsafe". Any other error that merely mentions a
+        # Lambda (e.g. its code fails when run after an unsafe load) used to be reported as a refusal,
+        # telling a user who had already passed --unsafe to pass it.
+        if not unsafe and "safe_mode" in text:
             raise ModelError(
                 f"{path}: refused: the file holds a Lambda layer, i.e. Python code that would run on load. "
                 "Pass --unsafe (unsafe=True) only if you trust the file") from None
@@ -120,8 +124,11 @@ def _load_keras_file(path: Path, unsafe: bool) -> keras.Model:
                 f"{path}: refused: the file uses a custom layer or object that is not registered "
                 "(its code is not available). Import the module that defines it and pass a factory "
                 "(file.py:function) instead") from None
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise ModelError(f"{path}: cannot load the model ({first[:200]})") from None
+        # Keras wraps layer errors as "Exception encountered when calling X.call().\n\n<cause>"; keep both,
+        # without the terminal colour codes, on one line.
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in text.splitlines()]
+        first = " ".join(ln for ln in lines[:3] if ln) or type(exc).__name__
+        raise ModelError(f"{path}: cannot load the model ({first[:300]})") from None
 
 
 def _load_factory(text: str, input_shape) -> keras.Model:
@@ -192,4 +199,26 @@ def load_model(spec, input_shape, *, unsafe: bool = False, optimizer=None, learn
     config = config.with_overrides(optimizer=optimizer, learning_rate=learning_rate, loss=loss,
                                    batch_size=batch_size)
     config.validate()
+    check_names(model, source)
     return LoadedModel(model=model, config=config, source=source)
+
+
+# TensorFlow opens a name scope per model and layer whenever the model runs; any other character (a space,
+# "<", "$", ";", a quote) makes every call fail with "... is not a valid scope name". Such a model cannot be
+# trained or probed here, so it is refused at load, naming the layer, before anything is written.
+_ROOT_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_./>-]*")
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_./>-]*")
+
+
+def check_names(model: keras.Model, source: str = "model") -> None:
+    """Raise `ModelError` if the model's or a layer's name is one TensorFlow cannot run (see above)."""
+    if not _ROOT_NAME.fullmatch(model.name):
+        raise ModelError(f"{source}: the model's name {model.name[:80]!r} cannot be used by TensorFlow (names "
+                         "hold letters, digits and _ . - > only, and start with a letter, digit or '.'); rename it")
+    pending = list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop()
+        if not _LAYER_NAME.fullmatch(layer.name):
+            raise ModelError(f"{source}: layer name {layer.name[:80]!r} cannot be used by TensorFlow (names hold "
+                             "letters, digits and _ . - > only); rename the layer")
+        pending.extend(getattr(layer, "layers", []))

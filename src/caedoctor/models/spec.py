@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -42,6 +43,8 @@ def read_spec_file(path: Path) -> dict:
         text = path.read_text()
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the spec ({exc.strerror})") from None
+    except UnicodeDecodeError:  # a binary or damaged file: YAML and JSON specs are UTF-8 text
+        raise ModelError(f"{path}: not a text file (a spec is UTF-8 YAML or JSON)") from None
     try:
         if path.suffix.lower() == ".json":
             spec = json.loads(text)
@@ -107,13 +110,58 @@ def _block(where: str, block, allowed: set) -> dict:
     return out
 
 
+def _model_name(value) -> str:
+    # The name becomes TensorFlow's root name scope when the model runs, and Keras refuses "/": anything
+    # else would fail later as an unexpected ValueError instead of naming the field.
+    name = str(value)
+    if len(name) > 200 or not re.fullmatch(r"[A-Za-z0-9.][A-Za-z0-9_.>-]*", name):
+        raise ConfigError(f"spec name must be letters, digits and _ . - > (starting with a letter or digit), "
+                          f"got {name[:60]!r}")
+    return name
+
+
+# A hostile or mistyped spec (filters: 1000000) would make Keras allocate its weights while building,
+# before any check could run, and take the machine's memory. CAEs have thousands to millions of weights.
+MAX_PARAMETERS = 100_000_000
+
+
+def _parameter_count(spec: dict, input_shape) -> int:
+    """The weights a validated spec's model would have, counted before building it."""
+    h, w, c = (int(v) for v in input_shape)
+    total = 0
+
+    def conv(block, c_in):
+        kh, kw = block["kernel"]
+        f = block["filters"]
+        return kh * kw * c_in * f + f + (4 * f if block.get("batch_norm") else 0)
+
+    for block in spec["encoder"]:
+        total += conv(block, c)
+        c = block["filters"]
+        for step in (block["stride"], block["pool"]):
+            h, w = -(-h // step), -(-w // step)
+    bottleneck = spec["bottleneck"]
+    if bottleneck and "dense" in bottleneck:
+        flat = h * w * c
+        total += 2 * flat * bottleneck["dense"] + bottleneck["dense"] + flat
+    elif bottleneck:
+        total += conv(bottleneck, c)
+        c = bottleneck["filters"]
+    decoder = spec["encoder"][::-1] if spec["decoder"] == "mirror" else spec["decoder"]
+    for block in decoder:
+        total += conv(block, c)
+        c = block["filters"]
+    kh, kw = spec["encoder"][0]["kernel"]
+    return total + kh * kw * c * int(input_shape[-1]) + int(input_shape[-1])
+
+
 def validate_spec(spec: dict) -> dict:
     """Check every field; return the spec with defaults filled in. Raises `ConfigError` naming the field."""
     _unknown("(top level)", spec, _TOP)
     encoder = spec.get("encoder")
     if not isinstance(encoder, list) or not encoder:
         raise ConfigError("spec encoder must be a non-empty list of blocks like {filters: 32, kernel: 3, pool: 2}")
-    clean = {"name": str(spec.get("name", "spec_cae")),
+    clean = {"name": _model_name(spec.get("name", "spec_cae")),
              "encoder": [_block(f"encoder[{i}]", b, _ENCODER_BLOCK) for i, b in enumerate(encoder)]}
     bottleneck = spec.get("bottleneck")
     if bottleneck is not None:
@@ -183,6 +231,10 @@ def _conv_block(x, block: dict, transpose: bool, where: str):
 def build_from_spec(spec: dict, input_shape) -> tuple[keras.Model, TrainConfig]:
     """Build the Keras model a (validated) spec describes, for `input_shape`."""
     spec = validate_spec(spec)
+    count = _parameter_count(spec, input_shape)
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"spec describes a model with {count:,} weights for input {tuple(input_shape)}, over "
+                          f"caedoctor's limit of {MAX_PARAMETERS:,}; check the filters, kernel and dense sizes")
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for i, block in enumerate(spec["encoder"]):

@@ -1,0 +1,387 @@
+"""Run caedoctor's diagnosis (and optionally its repair) on every fault case and score it against the
+ground truth.
+
+    .venv/bin/python bench/faults/run.py                       # diagnose every case (default settings, seed 0)
+    .venv/bin/python bench/faults/run.py --quick               # ... and also `diagnose(quick=True)`
+    .venv/bin/python bench/faults/run.py --repair              # ... and `repair` on every faulty case
+    .venv/bin/python bench/faults/run.py --cases nan_cifar,lr_low_adam_cifar
+    .venv/bin/python bench/faults/run.py --shard 0/2 & .venv/bin/python bench/faults/run.py --shard 1/2; \
+        .venv/bin/python bench/faults/run.py --report-only   # two processes, then one report
+
+Each finished case is appended to runs/bench-faults/cases.jsonl (a rerun of a case replaces its line in the
+report, so `--resume` picks up where a stopped run left off); the report is written to
+runs/bench-faults/results.json and printed.
+
+Scores (the ground truth is bench/faults/ground_truth.json, from bench/faults/ground_truth.py):
+- cause recall: injected causes the ground truth finds real, that the diagnosis reports `confirmed` or
+  `certain`, over all injected real causes;
+- cause precision: `confirmed`/`certain` causes (one per cause and case) that are injected and real (or
+  injected and static), over all `confirmed`/`certain` causes, healthy controls included; "lenient" also
+  accepts a case's `also_acceptable` causes (another name for the same injected defect);
+- static causes (bottleneck_bypass): reported at any status;
+- false errors on healthy controls: error-level findings that are not refuted;
+- verdict accuracy: the verdict is one of the case's `expected_verdicts` (healthy: converging);
+- seconds per diagnosis: `Diagnosis.elapsed_s` (median and max), and the same for `--quick`;
+- repair rate (`--repair`): faulty cases whose repaired model reaches a relative validation MSE within
+  1.25x of the healthy reference for that data set, trained by `caedoctor.training.train` for the same
+  epochs and seed; repair time = the diagnosis' time + `repair(diagnosis=...)`'s time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import cases as K  # noqa: E402
+
+OUT_DIR = K.ROOT / "runs" / "bench-faults"
+CASES_LOG = OUT_DIR / "cases.jsonl"
+RESULTS = OUT_DIR / "results.json"
+GROUND_TRUTH = HERE / "ground_truth.json"
+HELD = ("confirmed", "certain")
+REPAIR_FACTOR = 1.25
+TARGETS = {"recall": 0.95, "precision": 0.90, "false_errors": 0, "median_s": 60.0, "quick_median_s": 15.0,
+           "repair_rate": 0.95}
+
+
+def _load(n: int = 3) -> list:
+    return [round(v, 2) for v in os.getloadavg()[:n]]
+
+
+def _finding(f) -> dict:
+    return {"code": f.code, "cause": f.cause, "severity": f.severity, "status": f.status,
+            "effect": f.effect.to_dict() if f.effect else None,
+            "not_tested": (f.evidence or {}).get("not_tested"),
+            "fix": f.fix.to_dict() if f.fix else None}
+
+
+def _diagnosis_record(d) -> dict:
+    return {"verdict": d.verdict, "elapsed_s": round(d.elapsed_s, 2), "exit_code": d.exit_code,
+            "findings": [_finding(f) for f in d.findings],
+            "probe_relative_mse": (d.probe or {}).get("relative_loss"),
+            "probe_seconds": (d.probe or {}).get("seconds"),
+            "lr_suggestion": (d.lr_find or {}).get("suggestion"),
+            "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
+            "noise": d.noise}
+
+
+def _overrides(variant) -> dict | None:
+    return {"batch_size": variant.batch_size} if variant.batch_size != 32 else None
+
+
+def run_case(case, args, healthy_refs: dict) -> dict:
+    import keras
+
+    from caedoctor.diagnosis.diagnose import diagnose
+
+    rec = {"id": case.id, "dataset": case.dataset, "injected": list(case.injected), "healthy": case.healthy,
+           "expected_verdicts": list(case.expected_verdicts), "also_acceptable": list(case.also_acceptable),
+           "static": list(case.static), "load_start": _load(), "started": time.strftime("%H:%M:%S")}
+    variant = case.variant(())
+    keras.utils.clear_session()
+    diagnosis = None
+    try:
+        diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant))
+        rec["full"] = _diagnosis_record(diagnosis)
+    except Exception as exc:  # a crash is a result too
+        rec["full"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
+                       "elapsed_s": None, "findings": []}
+    if args.quick:
+        keras.utils.clear_session()
+        try:
+            q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant))
+            rec["quick"] = _diagnosis_record(q)
+        except Exception as exc:
+            rec["quick"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
+                            "elapsed_s": None, "findings": []}
+    if args.repair and not case.healthy:
+        rec["repair"] = run_repair(case, variant, diagnosis, args, healthy_refs)
+    rec["load_end"] = _load()
+    return rec
+
+
+def run_repair(case, variant, diagnosis, args, healthy_refs: dict) -> dict:
+    import keras
+
+    from caedoctor.repair.fix import repair
+
+    keras.utils.clear_session()
+    ref = healthy_reference(case.dataset, args.repair_epochs, healthy_refs)
+    start = time.perf_counter()
+    try:
+        result = repair(variant.model(), variant.data.arg, diagnosis=diagnosis, epochs=args.repair_epochs, seed=0,
+                        config_overrides=_overrides(variant))
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "repaired": False,
+                "reference_relative_mse": ref}
+    seconds = time.perf_counter() - start
+    rel = (result.repaired_metrics or {}).get("relative_mse")
+    diag_s = diagnosis.elapsed_s if diagnosis is not None else 0.0
+    ok = rel is not None and math.isfinite(rel) and ref is not None and rel <= REPAIR_FACTOR * ref
+    return {"repaired": bool(ok), "relative_mse": rel, "reference_relative_mse": ref,
+            "original_relative_mse": (result.original_metrics or {}).get("relative_mse"),
+            "converged": result.converged, "reason": result.reason,
+            "kept": [c.what for c in result.changes if c.kept],
+            "rolled_back": [f"{c.what}: {c.note}" for c in result.changes if not c.kept],
+            "repair_s": round(seconds, 2), "seconds": round(seconds + diag_s, 2)}
+
+
+def healthy_reference(dataset: str, epochs: int, cache: dict) -> float | None:
+    """Relative validation MSE of the data set's healthy reference CAE after `epochs` epochs of
+    caedoctor.training.train, seed 0: the bar a repair must reach (within REPAIR_FACTOR)."""
+    key = f"{dataset}@{epochs}"
+    if key in cache:
+        return cache[key]
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.training import seed_everything, train
+
+    case = K.BY_ID[K.HEALTHY_REFERENCE[dataset]]
+    variant = case.variant(())
+    data = load_data(variant.data.arg, seed=0)
+    seed_everything(0)
+    loaded = load_model(variant.model(), data.input_shape)
+    result = train(loaded, data, epochs=epochs, verbose=0, plots=False)
+    cache[key] = float(result.metrics["relative_mse"])
+    path = OUT_DIR / "healthy_reference.json"
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored[key] = {"case": case.id, "epochs": epochs, "relative_mse": cache[key]}
+    path.write_text(json.dumps(stored, indent=1))
+    return cache[key]
+
+
+# ------------------------------------------------------------------------------------------------ scoring
+
+def load_ground_truth(path: Path = GROUND_TRUTH) -> dict:
+    doc = json.loads(path.read_text())
+    return {c["id"]: c for c in doc["cases"]}
+
+
+def _held_causes(mode: dict) -> list:
+    seen, out = set(), []
+    for f in mode.get("findings", []):
+        if f["status"] in HELD and f["cause"] not in seen:
+            seen.add(f["cause"])
+            out.append(f["cause"])
+    return out
+
+
+def _real(gt: dict, case_id: str, cause: str):
+    return ((gt.get(case_id) or {}).get("causes") or {}).get(cause, {}).get("real")
+
+
+def score(records: list, gt: dict, mode: str = "full") -> dict:
+    recall_hits, recall_total, misses = 0, 0, []
+    held_total, held_strict, held_lenient, wrong = 0, 0, 0, []
+    static_hits, static_total = 0, 0
+    false_errors, verdict_ok, verdict_n, wrong_verdicts = [], 0, 0, []
+    seconds = []
+    for r in records:
+        m = r.get(mode)
+        if not m:
+            continue
+        held = _held_causes(m)
+        reported = {f["cause"] for f in m.get("findings", [])}
+        for c in r["injected"]:
+            real = _real(gt, r["id"], c)
+            if real == "static":
+                static_total += 1
+                static_hits += c in reported
+            elif real is True:
+                recall_total += 1
+                if c in held:
+                    recall_hits += 1
+                else:
+                    misses.append(f"{r['id']}:{c}")
+        for c in held:
+            held_total += 1
+            ok = c in r["injected"] and _real(gt, r["id"], c) in (True, "static")
+            held_strict += ok
+            lenient = ok or c in r.get("also_acceptable", [])
+            held_lenient += lenient
+            if not lenient:
+                wrong.append(f"{r['id']}:{c}" + ("" if c not in r["injected"] else " (injected, not real)"))
+        if r["healthy"]:
+            for f in m.get("findings", []):
+                if f["severity"] == "error" and f["status"] != "refuted":
+                    false_errors.append(f"{r['id']}:{f['code']} {f['cause']}")
+        verdict_n += 1
+        if m.get("verdict") in r["expected_verdicts"]:
+            verdict_ok += 1
+        else:
+            wrong_verdicts.append(f"{r['id']}: {m.get('verdict')} (expected {'|'.join(r['expected_verdicts'])})")
+        if m.get("elapsed_s") is not None:
+            seconds.append(m["elapsed_s"])
+    out = {
+        "cases": verdict_n,
+        "recall": recall_hits / recall_total if recall_total else None,
+        "recall_hits": recall_hits, "recall_total": recall_total, "missed": misses,
+        "precision": held_strict / held_total if held_total else None,
+        "precision_lenient": held_lenient / held_total if held_total else None,
+        "held": held_total, "held_correct": held_strict, "held_wrong": wrong,
+        "static_reported": static_hits, "static_total": static_total,
+        "false_errors_on_controls": len(false_errors), "false_errors": false_errors,
+        "verdict_accuracy": verdict_ok / verdict_n if verdict_n else None, "verdict_ok": verdict_ok,
+        "wrong_verdicts": wrong_verdicts,
+        "median_s": statistics.median(seconds) if seconds else None, "max_s": max(seconds) if seconds else None,
+    }
+    return out
+
+
+def score_repair(records: list) -> dict | None:
+    reps = [(r["id"], r["repair"]) for r in records if r.get("repair")]
+    if not reps:
+        return None
+    ok = [i for i, p in reps if p.get("repaired")]
+    secs = [p["seconds"] for _, p in reps if p.get("seconds") is not None]
+    return {"cases": len(reps), "repaired": len(ok), "repair_rate": len(ok) / len(reps),
+            "median_s": statistics.median(secs) if secs else None, "max_s": max(secs) if secs else None,
+            "not_repaired": [f"{i}: {p.get('relative_mse')} vs ref {p.get('reference_relative_mse')}"
+                             f" (kept {p.get('kept')}) {p.get('error', '')}" for i, p in reps if not p.get("repaired")]}
+
+
+def read_records(path: Path = CASES_LOG, ids=None) -> list:
+    latest = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                latest[r["id"]] = {**latest.get(r["id"], {}), **r}  # a later line (e.g. --repair only) adds
+    order = [c.id for c in K.CASES]
+    return [latest[i] for i in order if i in latest and (ids is None or i in ids)]
+
+
+def _short(causes) -> str:
+    return ",".join(causes) if causes else "-"
+
+
+def table(records: list, mode: str = "full") -> str:
+    lines = [f"{'case':28s} {'injected':44s} {'confirmed/certain':50s} {'refuted':44s} {'verdict':16s} {'s':>6s}"]
+    for r in records:
+        m = r.get(mode) or {}
+        held = _held_causes(m)
+        refuted = sorted({f["cause"] for f in m.get("findings", []) if f["status"] == "refuted"})
+        mark = "ok" if m.get("verdict") in r["expected_verdicts"] else "XX"
+        secs = m.get("elapsed_s")
+        lines.append(f"{r['id']:28s} {_short(r['injected']):44s} {_short(held):50s} {_short(refuted):44s} "
+                     f"{(m.get('verdict') or '?') + ' ' + mark:16s} {secs if secs is not None else '-':>6}")
+    return "\n".join(lines)
+
+
+def report(records: list, gt: dict, meta: dict) -> dict:
+    full = score(records, gt, "full")
+    quick = score(records, gt, "quick") if any(r.get("quick") for r in records) else None
+    rep = score_repair(records)
+    loads = [r.get("load_start") for r in records if r.get("load_start")] + \
+            [r.get("load_end") for r in records if r.get("load_end")]
+    doc = {"meta": {**meta, "cases": len(records),
+                    "loadavg_1min_over_cases": {"min": min(v[0] for v in loads), "max": max(v[0] for v in loads),
+                                                "median": statistics.median(v[0] for v in loads)} if loads else None},
+           "targets": TARGETS, "full": full, "quick": quick, "repair": rep, "cases": records}
+    return doc
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def print_report(doc: dict, records: list) -> None:
+    print(table(records))
+    f = doc["full"]
+    m = doc["meta"]
+    print(f"\n{m['cases']} cases on {m.get('machine')}; load average {m.get('load_start')} at start, "
+          f"{m.get('load_end')} at end (other engineers share these cores: timings include their load)")
+    print(f"cause recall      {_pct(f['recall'])} ({f['recall_hits']}/{f['recall_total']} injected real causes "
+          f"confirmed or certain)   target >= 95%")
+    print(f"cause precision   {_pct(f['precision'])} ({f['held_correct']}/{f['held']} confirmed/certain causes "
+          f"injected and real; lenient {_pct(f['precision_lenient'])})   target >= 90%")
+    print(f"static causes     {f['static_reported']}/{f['static_total']} reported (any status)")
+    print(f"false errors      {f['false_errors_on_controls']} error-level findings on healthy controls   target 0")
+    print(f"verdict accuracy  {_pct(f['verdict_accuracy'])} ({f['verdict_ok']}/{f['cases']})")
+    print(f"seconds           median {f['median_s']}, max {f['max_s']} per diagnosis   target median <= 60")
+    if f["missed"]:
+        print("  missed:", "; ".join(f["missed"]))
+    if f["held_wrong"]:
+        print("  wrongly held:", "; ".join(f["held_wrong"]))
+    if f["wrong_verdicts"]:
+        print("  wrong verdicts:", "; ".join(f["wrong_verdicts"]))
+    if f["false_errors"]:
+        print("  false errors:", "; ".join(f["false_errors"]))
+    q = doc.get("quick")
+    if q:
+        print(f"quick mode        verdict accuracy {_pct(q['verdict_accuracy'])}, median {q['median_s']} s, "
+              f"max {q['max_s']} s, certain/confirmed recall {_pct(q['recall'])}   target median <= 15")
+    r = doc.get("repair")
+    if r:
+        print(f"repair rate       {_pct(r['repair_rate'])} ({r['repaired']}/{r['cases']} within {REPAIR_FACTOR}x of "
+              f"the healthy reference); median {r['median_s']} s, max {r['max_s']} s (diagnosis + repair)   target >= 95%")
+        for line in r["not_repaired"]:
+            print("  not repaired:", line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", help="comma-separated case ids (default: all)")
+    parser.add_argument("--quick", action="store_true", help="also run diagnose(quick=True)")
+    parser.add_argument("--repair", action="store_true", help="also run repair on every faulty case")
+    parser.add_argument("--repair-epochs", type=int, default=3, help="training budget of repair and reference")
+    parser.add_argument("--shard", help="i/n: run only every n-th case starting at i (parallel processes)")
+    parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
+    parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")
+    parser.add_argument("--log", default=str(CASES_LOG))
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+
+    log = Path(args.log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    selected = K.select(args.cases)
+    if args.shard:
+        i, n = (int(v) for v in args.shard.split("/"))
+        selected = selected[i::n]
+    load_start = _load()
+    if not args.report_only:
+        done = {r["id"] for r in read_records(log)} if args.resume else set()
+        healthy_refs: dict = {}
+        for case in selected:
+            if case.id in done:
+                continue
+            t = time.perf_counter()
+            rec = run_case(case, args, healthy_refs)
+            with log.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            m = rec["full"]
+            print(f"{case.id:28s} {m.get('verdict'):15s} held={_held_causes(m)} {m.get('elapsed_s')} s "
+                  f"(wall {time.perf_counter() - t:.0f} s, load {rec['load_start'][0]}->{rec['load_end'][0]})"
+                  + (f" quick {rec['quick'].get('elapsed_s')} s" if rec.get("quick") else "")
+                  + (f" repair {rec['repair'].get('repaired')} {rec['repair'].get('seconds')} s" if rec.get("repair") else ""),
+                  flush=True)
+    records = read_records(log, {c.id for c in K.select(args.cases)})
+    if not records:
+        print("no results yet")
+        return
+    import tensorflow as tf
+
+    meta = {"machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
+                       f"{platform.processor() or platform.machine()}, TensorFlow {tf.__version__}",
+            "load_start": load_start, "load_end": _load(), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "ground_truth": str(GROUND_TRUTH.relative_to(K.ROOT))}
+    doc = report(records, load_ground_truth(), meta)
+    out = Path(args.out)
+    out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    print_report(doc, records)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

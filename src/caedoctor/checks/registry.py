@@ -1,0 +1,106 @@
+"""The one list of static rules. Adding a rule: a new module in `caedoctor.checks.rules`, one line here."""
+
+from __future__ import annotations
+
+from caedoctor.checks.rule import Rule
+from caedoctor.checks.rules import (
+    batch_larger_than_data,
+    batchnorm_small_batch,
+    bce_target_range,
+    bce_without_sigmoid,
+    bottleneck_too_narrow,
+    capacity_mismatch,
+    duplicate_samples,
+    input_shape_mismatch,
+    inputs_not_normalized,
+    kernel_larger_than_map,
+    learning_rate_too_high,
+    learning_rate_too_low,
+    nan_in_data,
+    output_range_clips_target,
+    output_range_excludes_target,
+    output_shape_mismatch,
+    overcomplete_latent,
+    receptive_field_gaps,
+    relu_signed_data,
+    saturating_first_layer,
+    saturating_stack,
+    skip_connections,
+    small_receptive_field,
+    ssim_max_val,
+    target_scale_differs,
+    too_few_samples,
+    transpose_kernel_stride,
+    unbounded_output,
+)
+from caedoctor.errors import ConfigError
+
+RULES: tuple[Rule, ...] = (
+    # CAE1xx: the data
+    nan_in_data.RULE,
+    too_few_samples.RULE,
+    duplicate_samples.RULE,
+    inputs_not_normalized.RULE,
+    target_scale_differs.RULE,
+    # CAE2xx: output, loss and shapes against the data
+    output_range_excludes_target.RULE,
+    output_range_clips_target.RULE,
+    unbounded_output.RULE,
+    bce_target_range.RULE,
+    ssim_max_val.RULE,
+    bce_without_sigmoid.RULE,
+    output_shape_mismatch.RULE,
+    input_shape_mismatch.RULE,
+    # CAE3xx: architecture
+    bottleneck_too_narrow.RULE,
+    overcomplete_latent.RULE,
+    skip_connections.RULE,
+    capacity_mismatch.RULE,
+    kernel_larger_than_map.RULE,
+    receptive_field_gaps.RULE,
+    small_receptive_field.RULE,
+    transpose_kernel_stride.RULE,
+    # CAE4xx: activations
+    relu_signed_data.RULE,
+    saturating_stack.RULE,
+    saturating_first_layer.RULE,
+    # CAE5xx: training set-up
+    learning_rate_too_high.RULE,
+    learning_rate_too_low.RULE,
+    batchnorm_small_batch.RULE,
+    batch_larger_than_data.RULE,
+)
+
+_BY_CODE = {rule.code: rule for rule in RULES}
+assert len(_BY_CODE) == len(RULES), "two rules share a code"
+
+
+def get_rule(code: str) -> Rule:
+    """The rule with `code` (case-insensitive); `ConfigError` naming the known codes otherwise."""
+    rule = _BY_CODE.get(str(code).strip().upper())
+    if rule is None:
+        raise ConfigError(f"unknown rule {code!r}; `caedoctor rules` lists them ({RULES[0].code} to "
+                          f"{RULES[-1].code})")
+    return rule
+
+
+def _codes(spec) -> list:
+    if spec is None:
+        return []
+    if isinstance(spec, str):
+        spec = spec.split(",")
+    return [str(c).strip().upper() for c in spec if str(c).strip()]
+
+
+def select_rules(select=None, ignore=None) -> list:
+    """Rules chosen by code or code prefix, like ruff: `select="CAE2,CAE501"`, `ignore=["CAE302"]`.
+
+    Raises:
+        ConfigError: for a code or prefix that matches no rule.
+    """
+    chosen, dropped = _codes(select), _codes(ignore)
+    for prefix in chosen + dropped:
+        if not any(code.startswith(prefix) for code in _BY_CODE):
+            raise ConfigError(f"no rule matches {prefix!r} (codes run from {RULES[0].code} to {RULES[-1].code})")
+    rules = [r for r in RULES if not chosen or any(r.code.startswith(p) for p in chosen)]
+    return [r for r in rules if not any(r.code.startswith(p) for p in dropped)]

@@ -1,0 +1,33 @@
+"""CAE206: binary cross-entropy on an output that is not a probability."""
+
+from caedoctor.checks.rule import Rule, range_text
+from caedoctor.findings import Fix
+
+
+def run(ctx):
+    a = ctx.analysis
+    lo, hi = a.output_range
+    if ctx.config.loss != "bce" or (lo >= 0 and hi <= 1):
+        return []
+    return [RULE.finding(
+        f"binary cross-entropy expects outputs in [0, 1], but the output is {a.output_activation} with range "
+        f"{range_text(a.output_range)}: Keras clips predictions to [1e-7, 1 - 1e-7], and every pixel whose "
+        "prediction lies outside gets zero gradient",
+        {"loss": "bce", "output_activation": a.output_activation, "output_range": list(a.output_range)},
+        Fix("output_activation", {"activation": "sigmoid"}, "end the decoder with a sigmoid"))]
+
+
+RULE = Rule(
+    code="CAE206", name="bce-without-sigmoid", cause="loss_choice", severity="warning",
+    summary="Binary cross-entropy on an output that can leave [0, 1] (no sigmoid).",
+    what="Fires when the loss is binary cross-entropy and the output's propagated range is not inside "
+         "[0, 1] (a linear, ReLU or tanh last layer).",
+    why="Keras' binary cross-entropy (from probabilities) clips the prediction to [1e-7, 1 - 1e-7] before the "
+        "logarithm. A clipped value has zero gradient, so pixels whose prediction starts outside [0, 1] (about "
+        "half of them for a linear output) do not learn until other weights happen to move them back.",
+    example="A linear-output CAE compiled with `loss='binary_crossentropy'`: `binary cross-entropy expects "
+            "outputs in [0, 1], but the output is linear with range (-inf, inf): ...`.",
+    fix="End the decoder with a sigmoid (or use MSE). Fix-as-data: `output_activation` with "
+        "`activation: sigmoid`.",
+    run=run,
+)

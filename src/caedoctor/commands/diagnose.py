@@ -1,0 +1,56 @@
+"""`caedoctor diagnose`: the verdict, the confirmed causes ranked by measured effect, refuted suspicions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from caedoctor.cli import config_options, data_options, handle_errors, load_inputs
+
+
+@click.command()
+@click.argument("model_spec", metavar="MODEL")
+@data_options
+@config_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every probe: same seed, same diagnosis.")
+@click.option("--steps", type=click.IntRange(min=25), default=None, help="Training steps per probe.")
+@click.option("--budget-seconds", type=click.FloatRange(min=1), default=None,
+              help="Stop starting counterfactual probes after this long.")
+@click.option("--quick", is_flag=True, help="Static findings, one probe and the verdict; no counterfactuals.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Write an HTML report into this folder.")
+@handle_errors
+def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
+             budget_seconds, quick, report_dir):
+    """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
+
+    Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
+    """
+    from caedoctor.diagnosis.diagnose import diagnose as run
+    from caedoctor.diagnosis.probes import DEFAULT_STEPS
+    from caedoctor.report_text import print_diagnosis
+    from caedoctor.training import seed_everything
+
+    seed_everything(seed)
+    data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
+                               batch_size, seed)
+    progress = None
+    if fmt == "text" and sys.stderr.isatty():
+        progress = lambda msg: click.echo(f"  ... {msg}", err=True)  # noqa: E731
+    result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick, budget_seconds=budget_seconds,
+                 progress=progress)
+    if report_dir is not None:
+        from caedoctor.report_html import write_report
+
+        result.report_path = write_report(result, report_dir, data=data, loaded=loaded)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        print_diagnosis(result)
+        if report_dir is not None:
+            click.echo(f"report: {result.report_path}")
+    sys.exit(result.exit_code)

@@ -1,0 +1,170 @@
+"""Probe runs: short, seeded trainings that measure how a CAE learns, and counterfactual probes that
+change exactly one thing (a `Fix`) and measure the difference.
+
+Every probe starts from freshly initialised weights (`keras.models.clone_model` under the same seed), sees
+the same batches in the same order (a seeded, repeated `tf.data` pipeline) for the same number of steps,
+and is scored on the same fixed validation subset. So the only difference between two probes is the
+change under test (and, for a batch-size change, the batches themselves).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from caedoctor.data import Data
+from caedoctor.losses import dynamic_range, reconstruction_metrics
+from caedoctor.models import LoadedModel, compile_model
+
+DEFAULT_STEPS = 500  # about 15 s with monitor and scoring for a 32x32x3 CAE on 2 CPU cores (measured)
+EVAL_SAMPLES = 1024  # validation samples scored per probe: enough for a stable relative MSE
+CHUNK = 25  # steps per Keras "epoch": the loss curve gets one point per chunk (mean over its steps)
+DIVERGED_FACTOR = 10.0  # stop a probe whose chunk loss exceeds 10x its first chunk's: it has diverged
+
+
+@dataclass
+class ProbeResult:
+    """What one probe measured."""
+
+    label: str
+    steps: int
+    steps_run: int
+    seconds: float
+    loss_curve: list  # mean training loss per chunk of CHUNK steps
+    metrics: dict  # validation: mse, relative_mse, mae, psnr, ssim
+    stopped: str = ""  # why it stopped early ("nan", "diverged"), or ""
+    monitor: object = field(default=None, repr=False)
+
+    @property
+    def relative_mse(self) -> float:
+        return float(self.metrics.get("relative_mse", math.nan))
+
+    def score(self, metric: str) -> float:
+        """Lower is better. NaN or a stopped probe scores +inf."""
+        if self.stopped == "nan":
+            return math.inf
+        value = 1.0 - self.metrics["ssim"] if metric == "dssim" else self.metrics.get(metric, math.nan)
+        return float(value) if math.isfinite(value) else math.inf
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "steps": self.steps, "steps_run": self.steps_run,
+                "seconds": round(self.seconds, 3), "loss_curve": [_finite(v) for v in self.loss_curve],
+                "metrics": {k: _finite(v) for k, v in self.metrics.items()}, "stopped": self.stopped}
+
+
+def _finite(v):
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+class _ChunkRecorder(keras.callbacks.Callback):
+    """Records the mean loss of each chunk and stops on NaN/Inf or divergence."""
+
+    def __init__(self):
+        super().__init__()
+        self.curve: list = []
+        self.stopped = ""
+
+    def on_train_begin(self, logs=None):
+        self.curve, self.stopped = [], ""
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float((logs or {}).get("loss", math.nan))
+        self.curve.append(loss)
+        if not math.isfinite(loss):
+            self.stopped = "nan"
+            self.model.stop_training = True
+        elif self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
+            self.stopped = "diverged"
+            self.model.stop_training = True
+
+
+def fresh_copy(model: keras.Model) -> keras.Model:
+    """The same architecture with freshly initialised weights (drawn from the current seed)."""
+    return keras.models.clone_model(model)
+
+
+def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
+              callbacks=None, fresh: bool = True) -> ProbeResult:
+    """Train a fresh copy of `loaded.model` for `steps` steps with its config and score it on validation data."""
+    import tensorflow as tf
+
+    from caedoctor.training import seed_everything
+
+    seed_everything(seed)
+    model = fresh_copy(loaded.model) if fresh else loaded.model
+    target = data.profile.target_stats
+    max_val = dynamic_range(target.value_range, target.min, target.max)
+    compile_model(model, loaded.config, max_val)
+    bs = loaded.config.batch_size
+    chunk = min(CHUNK, steps)
+    epochs = max(1, steps // chunk)
+    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
+    recorder = _ChunkRecorder()
+    cbs = [recorder] + list(callbacks or [])
+    start = time.perf_counter()
+    try:
+        model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False)
+    except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
+        recorder.stopped = recorder.stopped or "nan"
+        recorder.curve.append(math.nan)
+        del exc
+    seconds = time.perf_counter() - start
+    val = data.val.take(EVAL_SAMPLES).batch(256)
+    metrics = reconstruction_metrics(model, val.as_numpy_iterator(), max_val)
+    if not all(math.isfinite(v) for v in (metrics["mse"],)):
+        recorder.stopped = recorder.stopped or "nan"
+    return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
+                       loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
+                       monitor=next((c for c in cbs if hasattr(c, "record")), None))
+
+
+@dataclass
+class Comparison:
+    """The verdict of one counterfactual probe against the baseline."""
+
+    status: str  # "confirmed" | "refuted"
+    metric: str
+    before: float
+    after: float
+    improvement: float  # relative: (before - after) / before; > 0 means the change helped
+    margin: float  # the improvement needed to call it beyond seed noise
+
+
+def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = 0.05,
+                 k: float = 3.0) -> float:
+    """The relative improvement a change must beat to count: k x the relative seed-to-seed difference of the
+    baseline, and at least `floor` (5%). Two seeds give a rough noise estimate, so k is generous."""
+    a, b = baseline.score(metric), reseeded.score(metric)
+    if not (math.isfinite(a) and math.isfinite(b)) or max(a, b) <= 0:
+        return floor
+    return max(floor, k * abs(a - b) / max(a, b))
+
+
+def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, margin: float) -> Comparison:
+    before, after = baseline.score(metric), counterfactual.score(metric)
+    if math.isinf(before) and math.isfinite(after):
+        improvement = 1.0
+    elif not math.isfinite(after):
+        improvement = -math.inf
+    else:
+        improvement = (before - after) / before if before > 0 else 0.0
+    status = "confirmed" if improvement > margin else "refuted"
+    return Comparison(status, metric, before, after, improvement, margin)
+
+
+def metric_for(fix_kind: str) -> str:
+    """Which validation metric judges a change: SSIM for a loss change (MSE would favour MSE training),
+    relative MSE for everything else (scale-free, so input/target rescaling is judged fairly)."""
+    return "dssim" if fix_kind == "loss" else "relative_mse"
+
+
+def subsample_curve(curve, points: int = 50) -> list:
+    curve = list(curve)
+    if len(curve) <= points:
+        return curve
+    idx = np.linspace(0, len(curve) - 1, points).round().astype(int)
+    return [curve[i] for i in idx]

@@ -1,0 +1,117 @@
+"""`MonitorRecord`: the traces a `ConvergenceMonitor` recorded, as plain data.
+
+Symptom detectors read it, reports print it, JSON carries it (`to_dict`). It holds no Keras objects, so
+it can be built by hand (tests, saved runs) and read without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class MonitorRecord:
+    """What the monitor measured during one `fit`.
+
+    Attributes:
+        loss_steps: the global step (counted from 0 across epochs) of each entry of `losses`.
+        losses: training loss of those steps: the mean over the steps since the previous entry (one step
+            when `loss_every=1`), recovered from Keras' running epoch mean.
+        imprecise_steps: steps whose loss could not be recovered (NaN in `losses`): Keras' float32 running
+            total had been swamped by an earlier, enormous loss in the same epoch.
+        probe_steps: the steps after which the monitor batch was probed.
+        probe_loss: the compiled loss on the monitor batch at those steps (same batch every time, so
+            changes are the model's, not the data's).
+        layers: names of the layers with trainable weights, from input to output.
+        grad_norms: per layer, the L2 norm of the loss gradient over its weights, per probe.
+        weight_norms: per layer, the L2 norm of its weights, per probe.
+        update_ratios: per layer, |W_after - W_before| / |W_before| over one optimizer step, per probe
+            (NaN for a probe that did not follow a recorded step, e.g. the final one).
+        dead_fraction: per ReLU layer, the fraction of its units (channels) that are <= 0 for every sample
+            and position of the monitor batch, per probe.
+        saturated_fraction: per sigmoid/tanh layer, the fraction of units that sit in the flat tails for
+            most values (see `thresholds.SATURATED_UNIT_SHARE`), per probe.
+        output_layer: the layer that makes the output (its saturation can be legitimate: black pixels).
+        target_saturated_fraction: for a sigmoid/tanh output layer, the fraction of target channels that
+            would count as saturated, i.e. the output saturation the data itself asks for (else NaN).
+        range_violation: the fraction of output values outside the target's range, per probe.
+        relative_spread: mean over output pixels of the std across samples, divided by the same for the
+            targets, per probe. Near 0: every input gets the same image (collapse to the mean).
+        baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
+            sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
+        target_range: the (low, high) range outputs are checked against.
+        epoch_logs: Keras' epoch-end logs, one value per epoch (e.g. `loss`, `val_loss`).
+        interval: steps between probes.
+        monitor_seconds: wall time spent inside the monitor's hooks (its own overhead).
+    """
+
+    loss_steps: list = field(default_factory=list)
+    losses: list = field(default_factory=list)
+    imprecise_steps: list = field(default_factory=list)
+    probe_steps: list = field(default_factory=list)
+    probe_loss: list = field(default_factory=list)
+    layers: list = field(default_factory=list)
+    grad_norms: dict = field(default_factory=dict)
+    weight_norms: dict = field(default_factory=dict)
+    update_ratios: dict = field(default_factory=dict)
+    dead_fraction: dict = field(default_factory=dict)
+    saturated_fraction: dict = field(default_factory=dict)
+    output_layer: str = ""
+    target_saturated_fraction: float = math.nan
+    range_violation: list = field(default_factory=list)
+    relative_spread: list = field(default_factory=list)
+    baseline_loss: float = math.nan
+    target_range: tuple = (math.nan, math.nan)
+    epoch_logs: dict = field(default_factory=dict)
+    interval: int = 0
+    monitor_seconds: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        """Training steps seen (the last recorded step + 1)."""
+        return self.loss_steps[-1] + 1 if self.loss_steps else 0
+
+    def relative_losses(self) -> np.ndarray:
+        """Training losses divided by `baseline_loss`: 1.0 is the level of predicting the mean image."""
+        return np.asarray(self.losses, float) / self.baseline_loss
+
+    def relative_probe_losses(self) -> np.ndarray:
+        """Monitor-batch losses divided by `baseline_loss` (measured on the same batch)."""
+        return np.asarray(self.probe_loss, float) / self.baseline_loss
+
+    def to_dict(self) -> dict:
+        from caedoctor.findings import _jsonable
+
+        return _jsonable({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MonitorRecord":
+        """The inverse of `to_dict` (None back to NaN), so a saved record can be analysed again."""
+        def num(v):
+            if v is None:
+                return math.nan
+            if isinstance(v, str):
+                return float(v)  # "inf" / "-inf"
+            return v
+
+        def nums(values):
+            return [num(v) for v in values]
+
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for key in ("losses", "probe_loss", "range_violation", "relative_spread"):
+            if key in kwargs:
+                kwargs[key] = nums(kwargs[key])
+        for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",
+                    "epoch_logs"):
+            if key in kwargs:
+                kwargs[key] = {name: nums(values) for name, values in kwargs[key].items()}
+        for key in ("baseline_loss", "target_saturated_fraction"):
+            if key in kwargs:
+                kwargs[key] = num(kwargs[key])
+        if "target_range" in kwargs:
+            kwargs["target_range"] = tuple(nums(kwargs["target_range"]))
+        return cls(**kwargs)

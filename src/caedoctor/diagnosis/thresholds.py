@@ -1,0 +1,109 @@
+"""Every number the monitor and the symptom detectors judge by, in one place, with where it comes from.
+
+The symptom thresholds were measured, not copied from classifier tools: `bench/symptom_probes.py` runs
+300-step probes of the field notes' CAEs and of injected faults on bundled:patches32 and prints each
+signal; `bench/README-symptoms.md` holds the table. A threshold sits between the values of the healthy
+probes and those of the faulty ones, with a margin on both sides; the comments quote the measurements.
+"""
+
+# ---------------------------------------------------------------- monitor definitions
+
+# A sigmoid output below 0.01 or above 0.99 (a tanh output beyond +-0.99) has a derivative under 4% (2%)
+# of its maximum: the unit passes almost no gradient there.
+SATURATION_TAIL = 0.01
+# A unit counts as saturated when at least this share of its values (samples x positions) is in the tails.
+SATURATED_UNIT_SHARE = 0.9
+# Outputs further outside the target's range than this fraction of the range's width count as violations
+# (float round-off and a sigmoid's exact 0 or 1 are not violations).
+RANGE_TOLERANCE = 0.01
+# A step's loss recovered from Keras' float32 running mean is dropped (NaN, listed as imprecise) when the
+# rounding of that running total could move it by more than this fraction of its value.
+LOSS_PRECISION = 0.01
+
+# ---------------------------------------------------------------- windows
+
+MIN_STEPS = 20  # fewer recorded losses than this: too short to judge a trend
+START_SHARE = 0.1  # "the start" of a run: its first 10% of recorded steps
+END_SHARE = 0.2  # "the end": its last 20% (of steps, or of probes)
+EARLY_PROBES = 3  # "the first steps": the first three probes
+
+# ---------------------------------------------------------------- symptom thresholds
+# "healthy" below = the probes that train well: seed_bad, seed_better, adam_lr_1e-2, tanh_output,
+# sigmoid_stack, ssim_linear, overfit_48, sgd_lr_0.1_bad/sgd_lr_0.3_bad/sgd_lr_1 (where the symptom is not
+# oscillation). Values quoted are from bench/README-symptoms.md.
+
+# diverging: end / best loss. Healthy probes end at most 1.26x above their best rolling median
+# (dense_overfit_48); 2x leaves a margin for noise. The rise must also be a visible fraction of the
+# predict-the-mean level: dense_overfit_16 bounces 6x at a loss of 1e-6 (1e-4 of that level).
+DIVERGE_RISE = 2.0
+DIVERGE_MIN_RISE = 0.05
+
+# stuck: relative loss at the end >= 0.7 and the second half improved it by < 10%. Healthy probes end
+# at 0.02-0.37 and improve 19-74% in their second half; the stuck faults end at 0.9-10 (sgd_lr_1e-6 1.23,
+# sgd_lr_1e-2 1.10, seed_hyper_bad 2.99, sigmoid_stack_8 0.94) and improve by at most 5.5%.
+STUCK_RELATIVE_LOW = 0.7
+STUCK_MAX_DROP = 0.1
+
+# slow: with a reference run, less than 30% of its progress (log start/end loss): SGD 1e-2 makes 2% of
+# Adam's, the 8-layer sigmoid stack 0.5%; the 6-layer one, which does learn, 51%. Without one, a
+# relative loss above 0.5 at the end while still falling: healthy runs end at <= 0.37, the slow faults
+# (dead_bias, tanh_0_255, relu_stack_8_big_init) at 1.09-1.34.
+SLOW_FRACTION = 0.3
+SLOW_RELATIVE_END = 0.5
+
+# oscillating: monitor-batch loss moves (second half of the probes). Healthy Adam runs move it by at most
+# 0.3% of the mean level per probe (median) and 6% of its own level, or move it mostly down; SGD at
+# 0.1-1 and RMSprop 1e-2 move it 2.3-11% of the mean level and 16-31% of its own level, with rises
+# making 42-47% of the movement. A stuck model's noise (sigmoid_stack_8: 1.9% of the mean level, but 1.8%
+# of its own) and a memorising one's (dense_overfit_16: 94% of its own level, 0.02% of the mean) fail one
+# of the size tests each.
+OSCILLATION_MIN_PROBES = 6
+OSCILLATION_UP_SHARE = 0.3
+OSCILLATION_MOVE_BASELINE = 0.01
+OSCILLATION_MOVE_LOG = 0.1
+
+# collapsed to the mean: output spread / target spread. Healthy probes 0.84-0.99; collapsed faults
+# 0-0.14 (tanh_0_255 0.11, SGD 1e-6 0.014, seed_hyper_bad 0).
+COLLAPSE_SPREAD = 0.3
+
+# dead units: worst ReLU layer's dead fraction. Healthy conv CAEs 0-0.38 (seed_bad 0.16, ssim_linear
+# 0.38), a dense layer memorising 48 samples 0.47; RMSprop 1e-2 kills 64% of seed_bad's units, the
+# -3 bias and the NaN runs 100%.
+DEAD_LAYER_FRACTION = 0.5
+
+# saturation: worst sigmoid/tanh layer's saturated fraction. Healthy: 0 in every probe (hidden sigmoids
+# of the stacks included); tanh on 0-255 data 1.0, seed_hyper_bad's sigmoid output 1.0 (targets: 0).
+SATURATED_LAYER_FRACTION = 0.5
+
+# vanishing: first/last layer gradient-norm ratio. Healthy 0.24-8.3 (the lowest: untrained seed_better,
+# 0.24); the 6-layer sigmoid stack 0.065 still learns at half the healthy rate; the 8-layer one 1.5e-6
+# does not. Or nothing flows at all: largest |g|/|W| at the end below 1e-6 (healthy >= 5.6e-4;
+# saturated-output collapses exactly 0) while the relative loss is still above 0.5.
+VANISHING_RATIO = 1e-2
+VANISHING_ABS = 1e-6
+VANISHING_MIN_RELATIVE = 0.5
+
+# exploding: largest |g|/|W| at any probe. Healthy [0, 1] data at most 0.84 (ssim_linear); 0-255 data
+# 708-8.7e3; weights 3x too large 3.2e3; lr 10 1e4-1e24. First/last ratio: healthy at most 8.3; no
+# probe produced a large one, 100 keeps a 12x margin. Targets spanning more than 10 are not normalised,
+# so the cause named is the data.
+EXPLODING_RATIO = 100.0
+EXPLODING_ABS = 100.0
+NORMALIZED_RANGE_MAX = 10.0
+
+# overfitting: validation rising >20% above its best while training falls (healthy validation noise
+# reached +8%; no probe overfitted that way in 600 steps), or validation/training loss above 3 at the
+# end (healthy 0.5-1.21; dense CAEs memorising 48 and 16 samples: 40 and 3e4).
+OVERFIT_MIN_EPOCHS = 3
+OVERFIT_VAL_RISE = 0.2
+OVERFIT_GAP = 3.0
+
+# out of range: share of outputs outside the targets' range. Healthy (linear outputs included) at most
+# 0.7%; weights 3x too large 4.8%, a collapsed linear output (Adam 0.1) 100%.
+RANGE_VIOLATION_FRACTION = 0.02
+
+# update ratio |dW|/|W| (Karpathy's rule of thumb: about 1e-3 is healthy). Early (first 3 probes):
+# healthy at most 0.06 and Adam 1e-2, which trains, 0.18; Adam 3e-2 and 0.1 (which collapse) 0.54-1.9,
+# lr 10: 2-191. Late (median, last probes): healthy 2.7e-4-7e-3; SGD 1e-2 4.4e-5, SGD 1e-6 4e-9.
+UPDATE_RATIO_HIGH = 0.3
+UPDATE_RATIO_LOW = 1e-4

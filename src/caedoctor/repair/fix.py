@@ -1,0 +1,250 @@
+"""`repair(model, data)`: diagnose, apply the fixes that measurably helped, verify them together, retrain.
+
+Order of application (each step changes what the next one sees, so the order is fixed and explained):
+1. data (drop non-finite samples, normalise inputs, then targets): every later probe must see clean data;
+2. shape (crop or pad the output): nothing trains until output and target agree;
+3. architecture (output activation, hidden activations, BatchNorm, kernels, bottleneck, capacity);
+4. loss;
+5. optimizer and learning rate: last, because the best rate depends on everything above — when the model
+   or data changed, the LR range test is rerun on the repaired model and its suggestion is used;
+6. batch size.
+
+Fixes are added one at a time (greedy forward selection). After each addition a probe runs with the same seed
+and steps as the diagnosis; a fix that does not improve the probe beyond the measured seed noise is rolled
+back and reported as such. Then the repaired model is trained for the budget and compared with the original.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+
+from caedoctor.data import Data
+from caedoctor.findings import Fix
+from caedoctor.models import LoadedModel
+
+_ORDER = ["data", "normalize_inputs", "normalize_targets", "crop_or_pad_output", "input_padding",
+          "output_activation", "hidden_activation", "add_batchnorm", "kernel_size", "transpose_kernel",
+          "bottleneck", "capacity", "receptive_field", "remove_skip", "regularize", "loss", "optimizer",
+          "learning_rate", "batch_size"]
+
+
+@dataclass
+class Change:
+    """One change the repair made (or tried and rolled back)."""
+
+    what: str  # the fix kind
+    params: dict
+    why: str  # the finding: code, cause, message
+    effect: dict | None  # {metric, before, after} measured by the verification probe
+    kept: bool
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"what": self.what, "params": self.params, "why": self.why, "effect": self.effect,
+                "kept": self.kept, "note": self.note}
+
+
+@dataclass
+class RepairResult:
+    """The repaired model and the evidence: what changed, why, and what it measurably did."""
+
+    diagnosis: object
+    changes: list
+    model: keras.Model | None  # the repaired model, mapping raw inputs to raw-scale outputs
+    loaded: LoadedModel | None  # the repaired core model and its configuration
+    data: Data | None  # the data as the repaired model trains on it (after data fixes)
+    original_metrics: dict
+    repaired_metrics: dict
+    original_curve: list
+    repaired_curve: list
+    seconds: float
+    converged: bool
+    reason: str = ""
+    preprocessing: list = field(default_factory=list)
+    budget: dict = field(default_factory=dict)
+    original_model: keras.Model | None = field(default=None, repr=False)  # the original, trained for the budget
+
+    def kept_changes(self) -> list:
+        return [c for c in self.changes if c.kept]
+
+    def to_dict(self) -> dict:
+        return {
+            "converged": self.converged,
+            "reason": self.reason,
+            "verdict_before": getattr(self.diagnosis, "verdict", None),
+            "changes": [c.to_dict() for c in self.changes],
+            "preprocessing": self.preprocessing,
+            "original_metrics": self.original_metrics,
+            "repaired_metrics": self.repaired_metrics,
+            "budget": self.budget,
+            "seconds": round(self.seconds, 3),
+            "config": self.loaded.config.to_dict() if self.loaded else None,
+        }
+
+
+def _rank(fix: Fix) -> int:
+    return _ORDER.index(fix.kind) if fix.kind in _ORDER else len(_ORDER)
+
+
+def candidate_fixes(diagnosis) -> list:
+    """(finding, fix) pairs worth applying: confirmed or certain findings with a fix, one per fix, in order."""
+    seen, out = set(), []
+    for f in diagnosis.findings:
+        if f.fix is None or f.status not in ("confirmed", "certain"):
+            continue
+        key = (f.fix.kind, repr(sorted(f.fix.params.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((f, f.fix))
+    return sorted(out, key=lambda pair: _rank(pair[1]))
+
+
+def _wrap_with_preprocessing(core: keras.Model, data: Data, original: Data) -> keras.Model:
+    """Raw inputs -> the repaired core -> outputs in the original target scale, as built-in layers only
+    (Rescaling), so the saved model loads with safe_mode=True and needs no preprocessing code."""
+    steps = getattr(data, "scales", None)
+    if not steps:
+        return core
+    (sx, ox), (sy, oy) = steps
+    inputs = keras.Input(shape=core.input_shape[1:], name="raw_image")
+    x = keras.layers.Rescaling(sx, ox, name="normalize_inputs")(inputs) if (sx, ox) != (1.0, 0.0) else inputs
+    y = core(x)
+    if (sy, oy) != (1.0, 0.0):
+        y = keras.layers.Rescaling(1.0 / sy, -oy / sy, name="denormalize_outputs")(y)
+    return keras.Model(inputs, y, name=f"{core.name}_repaired")
+
+
+def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | None = None,
+           budget_seconds: float | None = None, steps: int | None = None, seed: int = 0, progress=None,
+           config_overrides: dict | None = None) -> RepairResult:
+    """Diagnose `model` on `data`, apply the fixes that measurably helped, verify them together, retrain.
+
+    Args:
+        model, data: as for `caedoctor.diagnose`.
+        diagnosis: reuse an existing `Diagnosis` of this model and data.
+        epochs / budget_seconds: the training budget for the final comparison (default: 3 epochs).
+        steps: probe steps (default: the diagnosis default).
+    """
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import probes as P
+    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.models import load_model
+    from caedoctor.repair.rewrite import NotApplicable, apply_fix
+
+    say = progress or (lambda _m: None)
+    start = time.perf_counter()
+    steps = steps or P.DEFAULT_STEPS
+    if not isinstance(data, Data):
+        data = load_data(data, seed=seed)
+    if not isinstance(model, LoadedModel):
+        model = load_model(model, data.input_shape, **(config_overrides or {}))
+    original = model
+    if diagnosis is None:
+        diagnosis = diagnose(original, data, steps=steps, seed=seed, progress=say)
+    if diagnosis.verdict == "invalid" and not any(f.fix for f in diagnosis.findings if f.status == "certain"):
+        return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
+
+    baseline = diagnosis.baseline or P.run_probe(original, data, steps=steps, seed=seed)
+    best_loaded, best_data, best_probe = original, data, baseline
+    changes: list = []
+    margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [0.05])
+    for finding, fix in candidate_fixes(diagnosis):
+        why = f"{finding.code} {finding.cause}: {finding.message}"
+        try:
+            if fix.kind == "learning_rate" and (best_loaded is not original or best_data is not data):
+                fix = _retuned_lr(best_loaded, best_data, seed, fix, say)
+            cand_loaded, cand_data = apply_fix(best_loaded, best_data, fix,
+                                               suggested_lr=(diagnosis.lr_find or {}).get("suggestion"))
+        except NotApplicable as exc:
+            changes.append(Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}"))
+            continue
+        say(f"verifying: {fix.description or fix.kind}")
+        probe = P.run_probe(cand_loaded, cand_data, steps=steps, seed=seed, label=f"+{fix.kind}")
+        comparison = P.compare(best_probe, probe, "relative_mse", margin)
+        effect = {"metric": "relative_mse", "before": _num(best_probe.relative_mse), "after": _num(probe.relative_mse)}
+        blocking = finding.status == "certain" and finding.severity == "error"
+        if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score("relative_mse"))):
+            changes.append(Change(fix.kind, fix.params, why, effect, True))
+            best_loaded, best_data, best_probe = cand_loaded, cand_data, probe
+        else:
+            changes.append(Change(fix.kind, fix.params, why, effect, False,
+                                  "rolled back: it did not improve the probe together with the fixes before it"))
+    return _train_and_compare(diagnosis, original, data, best_loaded, best_data, changes, baseline, best_probe,
+                              epochs, budget_seconds, seed, start, say)
+
+
+def _num(v):
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def _retuned_lr(loaded, data, seed, fix, say) -> Fix:
+    from caedoctor.diagnosis.lr_finder import lr_find
+
+    say("re-running the LR range test on the repaired model")
+    result = lr_find(loaded, data, seed=seed)
+    if not result.suggestion:
+        return fix
+    return Fix("learning_rate", {"learning_rate": float(result.suggestion)},
+               f"set the learning rate to {result.suggestion:.2g} (LR range test on the repaired model)")
+
+
+def _unrepairable(diagnosis, start, reason) -> RepairResult:
+    return RepairResult(diagnosis=diagnosis, changes=[], model=None, loaded=None, data=None, original_metrics={},
+                        repaired_metrics={}, original_curve=[], repaired_curve=[],
+                        seconds=time.perf_counter() - start, converged=False, reason=reason)
+
+
+def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseline, probe, epochs, budget_seconds,
+                       seed, start, say) -> RepairResult:
+    from caedoctor.diagnosis.diagnose import SLOW_RELATIVE_MSE
+    from caedoctor.diagnosis.probes import fresh_copy
+    from caedoctor.training import seed_everything, train
+
+    budget = {"epochs": epochs, "budget_seconds": budget_seconds}
+    steps_per_epoch = None
+    if epochs is None and budget_seconds is not None:
+        # Convert the time budget into steps with the probe's measured speed.
+        per_step = probe.seconds / max(probe.steps_run, 1)
+        total = max(50, int(budget_seconds / per_step))
+        epochs, steps_per_epoch = max(1, total // 500), min(500, total)
+        budget.update(steps=total)
+    epochs = epochs or 3
+    say(f"training the repaired model ({epochs} epoch(s))")
+    seed_everything(seed)
+    repaired = LoadedModel(fresh_copy(loaded.model), loaded.config, loaded.source)
+    result = train(repaired, rdata, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0, plots=False)
+    original_metrics = {}
+    original_curve = list(baseline.loss_curve)
+    original_model = None
+    kept = [c for c in changes if c.kept]
+    if kept:
+        say("training the original for the same budget")
+        seed_everything(seed)
+        base = LoadedModel(fresh_copy(original.model), original.config, original.source)
+        try:
+            orig = train(base, data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0, plots=False)
+            original_metrics = orig.metrics
+            original_curve = orig.history.get("val_loss", original_curve)
+            original_model = orig.model
+        except Exception as exc:  # the original may not even train (e.g. shape mismatch)
+            original_metrics = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    else:
+        original_metrics, original_model = result.metrics, result.model
+        original_curve = result.history.get("val_loss", original_curve)
+    rel = result.metrics.get("relative_mse", math.inf)
+    converged = math.isfinite(rel) and rel < SLOW_RELATIVE_MSE
+    reason = "" if converged else (
+        f"the repaired model reaches relative MSE {rel:.3g} (needs < {SLOW_RELATIVE_MSE}); "
+        + ("no confirmed fix applied" if not kept else "the confirmed fixes were not enough"))
+    wrapped = _wrap_with_preprocessing(result.model, rdata, data)
+    return RepairResult(diagnosis=diagnosis, changes=changes, model=wrapped, loaded=repaired, data=rdata,
+                        original_metrics=original_metrics, repaired_metrics=result.metrics,
+                        original_curve=original_curve, repaired_curve=result.history.get("val_loss", []),
+                        seconds=time.perf_counter() - start, converged=converged, reason=reason,
+                        preprocessing=list(getattr(rdata, "preprocessing", [])), budget=budget,
+                        original_model=original_model)

@@ -1,0 +1,63 @@
+"""Files a repair writes: repaired.keras, repair.json, before_after.png and changes.py."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from caedoctor.repair.code import changes_as_code
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return _clean(value.item())
+    return value
+
+
+def write_repair_outputs(result, out: Path, data) -> dict:
+    """Write the repair's files into `out`; returns {name: path}."""
+    from caedoctor import plots
+
+    out = Path(out)
+    paths = {}
+    report = result.to_dict()
+    report["diagnosis"] = result.diagnosis.to_dict() if result.diagnosis is not None else None
+    _atomic(out / "repair.json", json.dumps(_clean(report), indent=2))
+    paths["repair_json"] = out / "repair.json"
+    if result.model is not None:
+        tmp = out / ".tmp_repaired.keras"
+        result.model.save(tmp)
+        os.replace(tmp, out / "repaired.keras")
+        paths["repaired_model"] = out / "repaired.keras"
+        _atomic(out / "changes.py", changes_as_code(result))
+        paths["changes_code"] = out / "changes.py"
+        x, _ = data.sample(8)
+        rows, labels = [], ["input"]
+        if result.original_model is not None:
+            try:
+                rows.append(np.asarray(result.original_model(x, training=False)))
+                labels.append("original")
+            except Exception:  # noqa: BLE001 - an original that cannot even run (shape mismatch) has no row
+                pass
+        rows.append(np.asarray(result.model(x, training=False)))
+        labels.append("repaired")
+        target = data.profile.target_stats
+        plots.plot_before_after(result.original_curve, result.repaired_curve, x, rows, labels,
+                                out / "before_after.png", target.min, target.max)
+        paths["before_after"] = out / "before_after.png"
+    return paths

@@ -1,0 +1,137 @@
+"""The LR range test: its suggestion on synthetic curves (noise, spikes, blow-up), one real sweep on a
+tiny model, and the plot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from caedoctor.diagnosis.lr_finder import (LRFindResult, Sweep, lr_schedule, plot_lr_find, result_from_losses,
+                                           suggest_lr)
+
+STEPS = 100
+LRS = lr_schedule(1e-7, 10.0, STEPS)
+
+
+def synthetic_losses(seed=0, noise=0.1, best=1e-3, blowup=3e-2):
+    """A textbook curve: flat, a descent centred a decade below `best`, a minimum, then a blow-up."""
+    log_lr = np.log10(LRS)
+    centre = math.log10(best) - 1.0
+    level = 1.0 - 0.9 / (1.0 + np.exp(-2.5 * (log_lr - centre)))
+    level = level * np.where(LRS > blowup, (LRS / blowup) ** 3, 1.0)
+    rng = np.random.default_rng(seed)
+    return level * np.exp(rng.normal(0.0, noise, STEPS))
+
+
+def test_schedule_is_exponential_from_start_to_end():
+    assert LRS[0] == pytest.approx(1e-7)
+    assert LRS[-1] == pytest.approx(10.0)
+    ratios = LRS[1:] / LRS[:-1]
+    assert np.allclose(ratios, ratios[0])
+
+
+def test_suggestion_on_a_clean_curve_is_on_the_descent_before_the_minimum():
+    result = result_from_losses(LRS, synthetic_losses(noise=0.0))
+    assert result.method == "steepest"
+    # The synthetic descent is steepest at 1e-4 and the minimum lies at ~1e-2.
+    assert 3e-5 <= result.suggestion <= 3e-4
+    assert result.suggestion < result.min_loss_lr
+    assert result.stopped_early
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_suggestion_is_stable_under_noise(seed):
+    result = result_from_losses(LRS, synthetic_losses(seed=seed, noise=0.15))
+    assert 3e-5 <= result.suggestion <= 1e-3, result.reason
+
+
+def test_a_single_early_spike_neither_stops_the_sweep_nor_moves_the_suggestion():
+    clean = synthetic_losses(noise=0.05)
+    spiked = clean.copy()
+    spiked[20] *= 1000.0  # one terrible batch at lr ~ 4e-6
+    base = result_from_losses(LRS, clean)
+    result = result_from_losses(LRS, spiked)
+    assert len(result.lrs) == len(base.lrs), "the spike must not trigger the blow-up stop"
+    assert result.suggestion == pytest.approx(base.suggestion, rel=0.3)
+
+
+def test_a_single_low_outlier_does_not_become_the_minimum_or_the_steepest_point():
+    losses = synthetic_losses(noise=0.05)
+    losses[15] = 1e-6  # a batch of near-constant images early on scores a tiny loss
+    result = result_from_losses(LRS, losses)
+    assert result.min_loss_lr > 1e-3
+    assert 3e-5 <= result.suggestion <= 1e-3
+
+
+def test_early_noise_in_the_flat_region_is_not_searched():
+    losses = synthetic_losses(noise=0.05)
+    losses[:30] *= np.exp(np.random.default_rng(3).normal(0.0, 0.6, 30))  # wild swings at lr < 1e-5
+    result = result_from_losses(LRS, losses)
+    assert result.suggestion >= 3e-5
+
+
+def test_blow_up_stops_the_sweep_and_nan_stops_it_at_once():
+    losses = synthetic_losses(noise=0.0)
+    result = result_from_losses(LRS, losses)
+    assert result.stopped_early and len(result.lrs) < STEPS
+    assert max(result.lrs) < 1.0  # cubic blow-up past 3e-2 exceeds 4x the best well before 1.0
+    nan = synthetic_losses(noise=0.0)
+    nan[60] = np.nan
+    result = result_from_losses(LRS, nan)
+    assert result.stopped_early and len(result.lrs) == 61
+
+
+def test_a_curve_that_never_falls_falls_back_and_says_so():
+    flat = np.exp(np.random.default_rng(0).normal(0, 0.01, STEPS)) * np.where(LRS > 1e-2, LRS / 1e-2, 1) ** 3
+    suggestion, method, reason, _ = suggest_lr(LRS[:80], flat[:80])
+    assert method == "min/10"
+    assert "guess" in reason or "no clear descent" in reason
+    assert LRS[0] <= suggestion <= 1e-2
+
+
+def test_sweep_smoothing_is_bias_corrected():
+    sweep = Sweep(smoothing=0.98)
+    for _ in range(5):
+        sweep.add(2.0)
+    assert sweep.smoothed == pytest.approx([2.0] * 5)  # without the correction the first value is 0.04
+
+
+def test_suggest_needs_a_few_finite_losses():
+    with pytest.raises(ValueError, match="usable losses"):
+        suggest_lr([1e-3, 1e-2], [np.nan, 1.0])
+
+
+def test_plot_marks_the_suggestion(tmp_path):
+    result = result_from_losses(LRS, synthetic_losses(noise=0.05), optimizer="adam")
+    path = plot_lr_find(result, tmp_path / "lr.png")
+    assert path.stat().st_size > 5_000
+    from PIL import Image
+
+    with Image.open(path) as img:
+        assert img.size == (600, 400)
+
+
+def test_real_sweep_on_a_tiny_model_leaves_the_model_untouched(tiny_loaded, tiny_data):
+    from caedoctor.diagnosis import lr_find
+
+    before = [w.copy() for w in tiny_loaded.model.get_weights()]
+    result = lr_find(tiny_loaded, tiny_data, steps=40, seed=0)
+    assert isinstance(result, LRFindResult)
+    assert all(np.array_equal(a, b) for a, b in zip(before, tiny_loaded.model.get_weights()))
+    assert 1e-7 <= result.suggestion <= 10
+    assert len(result.lrs) == len(result.losses) == len(result.smoothed) <= 40
+    assert result.lrs == sorted(result.lrs)
+    again = lr_find(tiny_loaded, tiny_data, steps=40, seed=0)
+    assert again.suggestion == result.suggestion  # same seed, same sweep
+
+
+def test_lr_find_validates_its_arguments(tiny_loaded, tiny_data):
+    from caedoctor.diagnosis import lr_find
+    from caedoctor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="start=1.0, end=0.1"):
+        lr_find(tiny_loaded, tiny_data, start=1.0, end=0.1)
+    with pytest.raises(ConfigError, match="steps=3"):
+        lr_find(tiny_loaded, tiny_data, steps=3)
