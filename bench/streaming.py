@@ -5,18 +5,18 @@
     .venv/bin/python bench/streaming.py --measure DATA   # one measurement, one JSON line (used internally)
 
 The image set is built once under runs/bench-stream/ (ignored by git) from ../shared/data: CIFAR-10's
-11,000 32x32 RGB images and Fashion-MNIST's 70,000 28x28 grey images (zero-padded to 32x32, stored
-as RGB), each in three
-variants (as is, mirrored, and a random 32x32 crop of the 4-pixel reflect-padded image, randomly mirrored),
-243,000 images in all; 200,000 of them in a seeded random order go into 10 sub-folders of 20,000 PNGs
-(`images/part00` .. `part09`), and the same images into 10 TFRecord files (`tfrecords/part00.tfrecord` ..).
-The small set is one part (20,000 images), the large one all ten (200,000): the same kind of images, 10x
-as many.
+11,000 32x32 RGB images and Fashion-MNIST's 70,000 28x28 grey images (zero-padded to 32x32, stored as
+RGB), each in three variants (as is, mirrored, and a random 32x32 crop of the 4-pixel reflect-padded
+image, randomly mirrored), 243,000 images in all; 200,000 of them in a seeded random order go into 10
+sub-folders of 20,000 PNGs (`images/part00` .. `part09`), and the same images into 10 TFRecord files
+(`tfrecords/part00.tfrecord` ..). The small set is one part (20,000 images), the large one all ten
+(200,000): the same kind of images, 10x as many.
 
 Each measurement runs in a fresh process, so its peak RSS (`resource.getrusage(...).ru_maxrss`) is its
-own: `load_data` (list files, check headers, one streaming pass for the profile and duplicate count),
-then one epoch of `caedoctor.train` of a tiny CAE (Conv2D 16 stride 2, Conv2DTranspose back; batch 128,
---normalize unit) with its shuffle buffer of 10,000 images.
+own; a thread also samples the current RSS (/proc/self/status) to show whether memory plateaus.
+Measured: `load_data` (list files, check headers, one streaming pass for the profile and duplicate
+count), then one epoch of `caedoctor.train` of a tiny CAE (Conv2D 16 stride 2, Conv2DTranspose back;
+batch 128, --normalize unit) with its shuffle buffer of 10,000 images. Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -41,6 +41,38 @@ BUILD_VERSION = "1"  # bump when the recipe changes, so a stale cache is rebuilt
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class RssSampler:
+    """The process's current RSS every `interval` seconds (Linux /proc), to see whether memory plateaus."""
+
+    def __init__(self, interval: float = 0.5):
+        import threading
+
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval):
+        while not self._stop.is_set():
+            with open("/proc/self/status") as fh:
+                kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+            self.samples.append((time.perf_counter(), kb / 1024))
+            self._stop.wait(interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def quartiles(self, start: float, end: float) -> list[int]:
+        """Current RSS (MB) at 25, 50, 75 and 100% of the phase [start, end]."""
+        out = []
+        for q in (0.25, 0.5, 0.75, 1.0):
+            t = start + q * (end - start)
+            before = [mb for ts, mb in self.samples if ts <= t]
+            out.append(round(before[-1]) if before else None)
+        return out
 
 
 def _base_images():
@@ -122,6 +154,7 @@ def measure(data_spec: str, batch_size: int = 128) -> dict:
     import caedoctor
 
     rss_start = _peak_rss_mb()
+    sampler = RssSampler()
     t0 = time.perf_counter()
     data = caedoctor.load_data(data_spec, normalize="unit")
     t_profile = time.perf_counter() - t0
@@ -135,6 +168,7 @@ def measure(data_spec: str, batch_size: int = 128) -> dict:
     t1 = time.perf_counter()
     result = caedoctor.train(loaded, data, epochs=1, out_dir=None, verbose=0, plots=False)
     t_epoch = time.perf_counter() - t1
+    sampler.stop()
     n = data.profile.count
     return {"data": data_spec, "images": n, "train_images": data.train_count,
             "profile_s": round(t_profile, 1), "profile_images_per_s": round(n / t_profile),
@@ -142,7 +176,9 @@ def measure(data_spec: str, batch_size: int = 128) -> dict:
             "val_loss": round(result.metrics["val_loss"], 5),
             "duplicates_exact": data.profile.inputs.to_dict().get("exact_duplicates"),
             "peak_rss_mb_after_import": round(rss_start), "peak_rss_mb_after_profile": round(rss_profile),
-            "peak_rss_mb": round(_peak_rss_mb())}
+            "peak_rss_mb": round(_peak_rss_mb()),
+            "rss_mb_profile_quartiles": sampler.quartiles(t0, t0 + t_profile),
+            "rss_mb_epoch_quartiles": sampler.quartiles(t1, t1 + t_epoch)}
 
 
 def main() -> None:

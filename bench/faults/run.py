@@ -8,6 +8,10 @@ ground truth.
     .venv/bin/python bench/faults/run.py --shard 0/2 & .venv/bin/python bench/faults/run.py --shard 1/2; \
         .venv/bin/python bench/faults/run.py --report-only   # two processes, then one report
 
+Other engineers edit src/ while a long run goes on; to benchmark one consistent version, copy
+src/caedoctor to a folder and put it first: `PYTHONPATH=runs/bench-faults/snap .venv/bin/python ...`
+(the report records which copy ran and a hash of its files).
+
 Each finished case is appended to runs/bench-faults/cases.jsonl (a rerun of a case replaces its line in the
 report, so `--resume` picks up where a stopped run left off); the report is written to
 runs/bench-faults/results.json and printed.
@@ -55,6 +59,21 @@ TARGETS = {"recall": 0.95, "precision": 0.90, "false_errors": 0, "median_s": 60.
            "repair_rate": 0.95}
 
 
+def _package_hash() -> str:
+    """sha256 over caedoctor's .py files (path and content): which code was benchmarked. The checkout is
+    shared and edited while a run goes on, so a long run should use a snapshot (PYTHONPATH=copy of src)."""
+    import hashlib
+
+    import caedoctor
+
+    root = Path(caedoctor.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _load(n: int = 3) -> list:
     return [round(v, 2) for v in os.getloadavg()[:n]]
 
@@ -92,16 +111,18 @@ def run_case(case, args, healthy_refs: dict) -> dict:
     keras.utils.clear_session()
     diagnosis = None
     try:
+        cpu = time.process_time()
         diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant))
-        rec["full"] = _diagnosis_record(diagnosis)
+        rec["full"] = {**_diagnosis_record(diagnosis), "cpu_s": round(time.process_time() - cpu, 2)}
     except Exception as exc:  # a crash is a result too
         rec["full"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
                        "elapsed_s": None, "findings": []}
     if args.quick:
         keras.utils.clear_session()
         try:
+            cpu = time.process_time()
             q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant))
-            rec["quick"] = _diagnosis_record(q)
+            rec["quick"] = {**_diagnosis_record(q), "cpu_s": round(time.process_time() - cpu, 2)}
         except Exception as exc:
             rec["quick"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
                             "elapsed_s": None, "findings": []}
@@ -186,7 +207,7 @@ def score(records: list, gt: dict, mode: str = "full") -> dict:
     held_total, held_strict, held_lenient, wrong = 0, 0, 0, []
     static_hits, static_total = 0, 0
     false_errors, verdict_ok, verdict_n, wrong_verdicts = [], 0, 0, []
-    seconds = []
+    seconds, cpu = [], []
     for r in records:
         m = r.get(mode)
         if not m:
@@ -223,6 +244,8 @@ def score(records: list, gt: dict, mode: str = "full") -> dict:
             wrong_verdicts.append(f"{r['id']}: {m.get('verdict')} (expected {'|'.join(r['expected_verdicts'])})")
         if m.get("elapsed_s") is not None:
             seconds.append(m["elapsed_s"])
+        if m.get("cpu_s") is not None:
+            cpu.append(m["cpu_s"])
     out = {
         "cases": verdict_n,
         "recall": recall_hits / recall_total if recall_total else None,
@@ -235,6 +258,7 @@ def score(records: list, gt: dict, mode: str = "full") -> dict:
         "verdict_accuracy": verdict_ok / verdict_n if verdict_n else None, "verdict_ok": verdict_ok,
         "wrong_verdicts": wrong_verdicts,
         "median_s": statistics.median(seconds) if seconds else None, "max_s": max(seconds) if seconds else None,
+        "median_cpu_s": statistics.median(cpu) if cpu else None, "max_cpu_s": max(cpu) if cpu else None,
     }
     return out
 
@@ -292,6 +316,10 @@ def report(records: list, gt: dict, meta: dict) -> dict:
     return doc
 
 
+def _s(v) -> str:
+    return "n/a" if v is None else f"{v:.1f}"
+
+
 def _pct(v) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
@@ -309,7 +337,9 @@ def print_report(doc: dict, records: list) -> None:
     print(f"static causes     {f['static_reported']}/{f['static_total']} reported (any status)")
     print(f"false errors      {f['false_errors_on_controls']} error-level findings on healthy controls   target 0")
     print(f"verdict accuracy  {_pct(f['verdict_accuracy'])} ({f['verdict_ok']}/{f['cases']})")
-    print(f"seconds           median {f['median_s']}, max {f['max_s']} per diagnosis   target median <= 60")
+    print(f"seconds           median {_s(f['median_s'])}, max {_s(f['max_s'])} per diagnosis (wall)   target median <= 60")
+    print(f"CPU seconds       median {_s(f['median_cpu_s'])}, max {_s(f['max_cpu_s'])} per diagnosis (all threads; "
+          f"on 2 idle cores wall is roughly CPU / 2)")
     if f["missed"]:
         print("  missed:", "; ".join(f["missed"]))
     if f["held_wrong"]:
@@ -320,12 +350,12 @@ def print_report(doc: dict, records: list) -> None:
         print("  false errors:", "; ".join(f["false_errors"]))
     q = doc.get("quick")
     if q:
-        print(f"quick mode        verdict accuracy {_pct(q['verdict_accuracy'])}, median {q['median_s']} s, "
-              f"max {q['max_s']} s, certain/confirmed recall {_pct(q['recall'])}   target median <= 15")
+        print(f"quick mode        verdict accuracy {_pct(q['verdict_accuracy'])}, median {_s(q['median_s'])} s, "
+              f"max {_s(q['max_s'])} s (CPU median {_s(q['median_cpu_s'])} s), certain/confirmed recall {_pct(q['recall'])}   target median <= 15")
     r = doc.get("repair")
     if r:
         print(f"repair rate       {_pct(r['repair_rate'])} ({r['repaired']}/{r['cases']} within {REPAIR_FACTOR}x of "
-              f"the healthy reference); median {r['median_s']} s, max {r['max_s']} s (diagnosis + repair)   target >= 95%")
+              f"the healthy reference); median {_s(r['median_s'])} s, max {_s(r['max_s'])} s (diagnosis + repair)   target >= 95%")
         for line in r["not_repaired"]:
             print("  not repaired:", line)
 
@@ -372,7 +402,9 @@ def main() -> None:
         return
     import tensorflow as tf
 
-    meta = {"machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
+    import caedoctor
+
+    meta = {"caedoctor": str(Path(caedoctor.__file__).parent), "caedoctor_sha256": _package_hash(),"machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
                        f"{platform.processor() or platform.machine()}, TensorFlow {tf.__version__}",
             "load_start": load_start, "load_end": _load(), "date": time.strftime("%Y-%m-%d %H:%M"),
             "ground_truth": str(GROUND_TRUTH.relative_to(K.ROOT))}

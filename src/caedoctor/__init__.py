@@ -28,6 +28,8 @@ _LAZY = {
     "run_demo": "caedoctor.demo",
     "CaedoctorError": "caedoctor.errors",
     "check": "caedoctor.checks",
+    "ConvergenceMonitor": "caedoctor.diagnosis",
+    "lr_find": "caedoctor.diagnosis",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

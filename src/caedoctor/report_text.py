@@ -69,7 +69,10 @@ def print_diagnosis(result, console: Console | None = None) -> None:
     if refuted:
         console.print("\n[bold]not a cause here (refuted by measurement)[/]")
         for f in refuted:
-            console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}", highlight=False)
+            extra = ""
+            if f.evidence.get("explained_by"):
+                extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
+            console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
     suspected = result.suspected()
     if suspected:
         console.print("\n[bold]suspected, not tested[/]")

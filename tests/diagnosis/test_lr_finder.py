@@ -85,7 +85,8 @@ def test_blow_up_stops_the_sweep_and_nan_stops_it_at_once():
 
 def test_a_curve_that_never_falls_falls_back_and_says_so():
     flat = np.exp(np.random.default_rng(0).normal(0, 0.01, STEPS)) * np.where(LRS > 1e-2, LRS / 1e-2, 1) ** 3
-    suggestion, method, reason, _ = suggest_lr(LRS[:80], flat[:80])
+    suggestion, method, reason, _, curve = suggest_lr(LRS[:80], flat[:80])
+    assert len(curve) == 80
     assert method == "min/10"
     assert "guess" in reason or "no clear descent" in reason
     assert LRS[0] <= suggestion <= 1e-2
@@ -121,7 +122,7 @@ def test_real_sweep_on_a_tiny_model_leaves_the_model_untouched(tiny_loaded, tiny
     assert isinstance(result, LRFindResult)
     assert all(np.array_equal(a, b) for a, b in zip(before, tiny_loaded.model.get_weights()))
     assert 1e-7 <= result.suggestion <= 10
-    assert len(result.lrs) == len(result.losses) == len(result.smoothed) <= 40
+    assert len(result.lrs) == len(result.losses) == len(result.smoothed) == len(result.curve) <= 40
     assert result.lrs == sorted(result.lrs)
     again = lr_find(tiny_loaded, tiny_data, steps=40, seed=0)
     assert again.suggestion == result.suggestion  # same seed, same sweep

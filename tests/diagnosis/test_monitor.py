@@ -265,3 +265,17 @@ def test_monitor_data_is_validated(images):
     monitor = ConvergenceMonitor(np.zeros((4, 8, 8, 1), np.float32))
     with pytest.raises(ValueError, match=r"shape \(8, 8, 1\) but the model takes \(16, 16, 1\)"):
         fit(tiny_cae(), images[:32], monitor)
+
+
+def test_docstring_example_runs():
+    """The class docstring's Example is real code: run it."""
+    import contextlib
+    import io
+    import re
+    import textwrap
+
+    code = textwrap.dedent(re.search(r"```python\n(.*?)```", ConvergenceMonitor.__doc__, re.S).group(1))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "ConvergenceMonitor example", "exec"), {})
+    assert "[" in out.getvalue() and "conv2d" in out.getvalue()

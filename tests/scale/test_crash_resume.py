@@ -15,14 +15,14 @@ import caedoctor
 from caedoctor.training import seed_everything
 from scale_helpers import caedoctor_cmd, env, history_rows, latest, metrics, run_cli, write_npz, write_spec
 
-EPOCHS = 3
+EPOCHS = 2
 
 
 def test_sigkill_mid_epoch_then_resume_reaches_the_same_end(tmp_path):
     spec, data, out = write_spec(tmp_path), write_npz(tmp_path), tmp_path / "out"
-    # Epochs of 300 steps (about a second each), so the kill lands inside epoch 2.
+    # Epochs of 250 steps (about a second each), so the kill lands inside epoch 2.
     args = [str(spec), "--data", str(data), "--normalize", "unit", "--epochs", str(EPOCHS),
-            "--steps-per-epoch", "300", "--out", str(out)]
+            "--steps-per-epoch", "250", "--out", str(out)]
     proc = subprocess.Popen(caedoctor_cmd() + ["train", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=env())
     try:

@@ -79,6 +79,10 @@ def get_rule(code: str) -> Rule:
     """The rule with `code` (case-insensitive); `ConfigError` naming the known codes otherwise."""
     rule = _BY_CODE.get(str(code).strip().upper())
     if rule is None:
+        from caedoctor.diagnosis.probe_rules import PROBE_RULES_BY_CODE  # CAE7xx: raised by the probe run
+
+        rule = PROBE_RULES_BY_CODE.get(str(code).strip().upper())
+    if rule is None:
         raise ConfigError(f"unknown rule {code!r}; `caedoctor rules` lists them ({RULES[0].code} to "
                           f"{RULES[-1].code})")
     return rule

@@ -137,6 +137,12 @@ def rules_command(fmt):
         line.append(f"{r.severity:<8}", style=SEVERITY_STYLE[r.severity])
         line.append(f" {r.cause:<{width}}  {r.summary}{' (needs data)' if r.needs_data else ''}")
         console.print(line)
+    from caedoctor.diagnosis.probe_rules import PROBE_RULES
+
+    console.print(Text(f"\n{len(PROBE_RULES)} probe findings, raised by `caedoctor diagnose` from the probe run",
+                       style="bold"))
+    for r in PROBE_RULES:
+        console.print(Text(f"{r.code}  {r.severity:<8} {r.cause:<{width}}  {r.summary}"))
 
 
 @click.command("rule")

@@ -249,8 +249,63 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             finding.status = comparison.status
     result.noise = {metric: {"margin": m, "baseline": baseline.score(metric), "reseeded": reseeded.score(metric)}
                     for metric, m in margins.items()}
+    _explain_away(result, loaded, data, tested, steps, seed, suggestion, say, budget_seconds, start)
     result.elapsed_s = time.perf_counter() - start
     return result
+
+
+def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, seed: int, suggestion, say,
+                  budget_seconds, start) -> None:
+    """Separate independent causes from consequences of the strongest one.
+
+    A learning rate of 0.1 saturates a sigmoid output, so adding BatchNorm "helps" too; but once the rate
+    is fixed, BatchNorm adds nothing. For every other confirmed fix G, the probe is rerun with the
+    strongest fix F plus G: if G improves on F alone by less than the seed noise measured around F, G's
+    finding is refuted as an independent cause (`evidence.explained_by` names F's finding).
+    """
+    from caedoctor.repair import NotApplicable, apply_fix
+
+    confirmed = [f for f in result.findings if f.status == "confirmed" and f.fix is not None and f.effect]
+    keys = {}
+    for f in confirmed:
+        keys.setdefault((f.fix.kind, repr(sorted(f.fix.params.items()))), []).append(f)
+    if len(keys) < 2:
+        return
+    ranked = sorted(keys.items(), key=lambda kv: tested[kv[0]][0].score(tested[kv[0]][1].metric))
+    (best_key, best_findings), rest = ranked[0], ranked[1:]
+    best_probe, best_cmp = tested[best_key]
+    best_fix = best_findings[0].fix
+    try:
+        best_loaded, best_data = apply_fix(loaded, data, best_fix, suggested_lr=suggestion)
+    except NotApplicable:
+        return
+    say("seed-noise probe around the strongest fix")
+    reseeded = P.run_probe(best_loaded, best_data, steps=steps, seed=seed + 1, label=f"{best_fix.kind} (seed+1)")
+    for key, findings in rest:
+        if budget_seconds is not None and time.perf_counter() - start > budget_seconds:
+            break
+        fix = findings[0].fix
+        try:
+            both_loaded, both_data = apply_fix(best_loaded, best_data, fix, suggested_lr=suggestion)
+        except NotApplicable:
+            continue
+        metric = tested[key][1].metric
+        say(f"does {fix.kind} still help once {best_fix.kind} is applied?")
+        both = P.run_probe(both_loaded, both_data, steps=steps, seed=seed, label=f"{best_fix.kind}+{fix.kind}")
+        margin = P.noise_margin(best_probe, reseeded, metric)
+        comparison = P.compare(best_probe, both, metric, margin)
+        result.probe_results[f"{best_fix.kind}+{fix.kind}"] = both
+        result.counterfactuals.append({"finding": findings[0].code, "cause": findings[0].cause,
+                                       "fix": fix.to_dict(), "on_top_of": best_findings[0].code,
+                                       "probe": both.to_dict(), "comparison": comparison.__dict__})
+        if comparison.status == "refuted":
+            for f in findings:
+                f.status = "refuted"
+                f.evidence = {**f.evidence, "explained_by": best_findings[0].code,
+                              "alone": {"metric": metric, "before": f.effect.before, "after": f.effect.after},
+                              "on_top_of_strongest": {"metric": metric, "before": comparison.before,
+                                                      "after": comparison.after}}
+                f.effect = Effect(metric, comparison.before, comparison.after)
 
 
 def _order_for_testing(findings: list) -> list:

@@ -42,7 +42,10 @@ class LRFindResult:
 
     Attributes:
         lrs, losses: the rate and the training loss of each step run.
-        smoothed: the bias-corrected exponential average of the (spike-filtered) losses.
+        smoothed: the bias-corrected exponential average of the (spike-filtered) losses; it decides the
+            early stop.
+        curve: the centred, zero-lag smoothing the suggestion is read from (NaN where a loss was not
+            finite).
         suggestion: the suggested learning rate.
         reason: one sentence on how it was chosen.
         method: "steepest" (steepest descent before the minimum) or "min/10" (fallback).
@@ -53,6 +56,7 @@ class LRFindResult:
     lrs: list
     losses: list
     smoothed: list
+    curve: list
     suggestion: float
     reason: str
     method: str
@@ -67,7 +71,8 @@ class LRFindResult:
         return _jsonable({"suggestion": self.suggestion, "reason": self.reason, "method": self.method,
                           "min_loss_lr": self.min_loss_lr, "stopped_early": self.stopped_early,
                           "optimizer": self.optimizer, "steps_run": len(self.lrs), **self.extra,
-                          "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed})
+                          "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed,
+                          "curve": self.curve})
 
 
 def lr_schedule(start: float, end: float, steps: int) -> np.ndarray:
@@ -116,7 +121,7 @@ def _centred_log_curve(losses: np.ndarray, window: int) -> np.ndarray:
 
 
 def suggest_lr(lrs, losses) -> tuple:
-    """The suggested rate for a sweep: `(suggestion, method, reason, min_loss_lr)`.
+    """The suggested rate for a sweep: `(suggestion, method, reason, min_loss_lr, curve)`.
 
     See the module doc for why: steepest descent of a centred smoothing of log-loss, searched only within
     `SEARCH_DECADES` below the minimum; the minimum's rate / 10 when there is no clear descent.
@@ -129,6 +134,9 @@ def suggest_lr(lrs, losses) -> tuple:
     lrs, losses = lrs[finite], losses[finite]
     window = max(5, len(lrs) // 10)
     curve = _centred_log_curve(losses, window)
+    full_curve = np.full(len(finite), np.nan)
+    full_curve[finite] = np.exp(curve)
+    full_curve = [float(v) for v in full_curve]
     i_min = int(np.argmin(curve))
     min_lr = float(lrs[i_min])
     log_lr = np.log10(lrs)
@@ -146,14 +154,15 @@ def suggest_lr(lrs, losses) -> tuple:
         if slopes[j] < MIN_DESCENT:
             return (float(lrs[j]), "steepest",
                     f"steepest descent of the smoothed loss ({slopes[j]:.2f} log-loss per decade) at "
-                    f"{lrs[j]:.2g}, within {SEARCH_DECADES:g} decades below the minimum at {min_lr:.2g}", min_lr)
+                    f"{lrs[j]:.2g}, within {SEARCH_DECADES:g} decades below the minimum at {min_lr:.2g}", min_lr,
+                    full_curve)
     fallback = max(min_lr / 10, float(lrs[0]))
     if i_min == 0:
         reason = (f"the loss never fell below its starting level; {fallback:.2g} (the lowest rate tried) is only "
                   "a guess: check the model and data first")
     else:
         reason = (f"no clear descent before the minimum at {min_lr:.2g}; suggesting the minimum's rate / 10")
-    return fallback, "min/10", reason, min_lr
+    return fallback, "min/10", reason, min_lr, full_curve
 
 
 def result_from_losses(lrs, losses, *, smoothing: float = 0.98, diverge_factor: float = 4.0,
@@ -168,8 +177,9 @@ def result_from_losses(lrs, losses, *, smoothing: float = 0.98, diverge_factor: 
 
 
 def _result(lrs: list, sweep: Sweep, optimizer: str) -> LRFindResult:
-    suggestion, method, reason, min_lr = suggest_lr(lrs, sweep.losses)
-    return LRFindResult(lrs=lrs, losses=list(sweep.losses), smoothed=list(sweep.smoothed), suggestion=suggestion,
+    suggestion, method, reason, min_lr, curve = suggest_lr(lrs, sweep.losses)
+    return LRFindResult(lrs=lrs, losses=list(sweep.losses), smoothed=list(sweep.smoothed), curve=curve,
+                        suggestion=suggestion,
                         reason=reason, method=method, min_loss_lr=min_lr, stopped_early=sweep.stopped,
                         optimizer=optimizer)
 
@@ -257,15 +267,17 @@ def plot_lr_find(result: LRFindResult, path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     lrs = np.asarray(result.lrs, float)
     ax.plot(lrs, result.losses, color="0.75", linewidth=0.8, label="loss per step")
-    ax.plot(lrs, result.smoothed, color="C0", label="smoothed")
+    ax.plot(lrs, result.smoothed, color="C0", linewidth=0.8, linestyle="--",
+            label="exponential average (stops the sweep)")
+    ax.plot(lrs, result.curve, color="C0", label="centred smoothing (the suggestion's)")
     ax.axvline(result.suggestion, color="C3", linestyle="--",
                label=f"suggestion {result.suggestion:.2g} ({result.method})")
     ax.axvline(result.min_loss_lr, color="0.4", linestyle=":", label=f"minimum {result.min_loss_lr:.2g}")
     ax.set_xscale("log")
-    finite = np.asarray([v for v in result.smoothed if math.isfinite(v)])
+    finite = np.asarray([v for v in result.curve if math.isfinite(v)])
     if len(finite) and finite.min() > 0:
         ax.set_yscale("log")
-        ax.set_ylim(finite.min() * 0.8, min(finite.max(), 4 * finite[0]) * 1.25)
+        ax.set_ylim(finite.min() * 0.7, max(finite.max(), finite[0]) * 1.4)
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
     title = f"LR range test ({result.optimizer})" if result.optimizer else "LR range test"

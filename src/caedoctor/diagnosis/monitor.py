@@ -114,7 +114,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         self.baseline_loss = baseline_loss
         self.batch = _as_batch(monitor_data, self.monitor_samples) if monitor_data is not None else None
         self.record = MonitorRecord(interval=self.interval)
-        self._probes = {}  # (model id, compiled) -> BatchProbe, reused across fits of the same model
+        self._probes = {}  # {"model": model, False: eager BatchProbe, True: compiled}, reused across its fits
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -172,11 +172,12 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         elif isinstance(expected, tuple):
             raise ValueError(f"monitor_data must be a batch of the model's inputs {tuple(expected)}. Received "
                              f"an array of shape {x.shape} (pass a batched dataset or a stack of samples)")
-        key = (id(model), compiled)
-        if key not in self._probes:
-            self._probes[key] = BatchProbe(model, x, y, range_=self.target_range, compiled=compiled,
-                                           keep_tensors=self.histograms)
-        return self._probes[key]
+        if self._probes.get("model") is not model:  # probes are built for one model; start over
+            self._probes = {"model": model}
+        if compiled not in self._probes:
+            self._probes[compiled] = BatchProbe(model, x, y, range_=self.target_range, compiled=compiled,
+                                                keep_tensors=self.histograms)
+        return self._probes[compiled]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

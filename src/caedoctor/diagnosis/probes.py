@@ -130,30 +130,45 @@ class Comparison:
     metric: str
     before: float
     after: float
-    improvement: float  # relative: (before - after) / before; > 0 means the change helped
-    margin: float  # the improvement needed to call it beyond seed noise
+    improvement: float  # relative: 1 - after / before; > 0 means the change helped
+    log_gain: float  # log(before / after): the improvement on the scale the noise is measured on
+    margin: float  # the log gain needed to call it beyond seed noise
 
 
-def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = 0.05,
-                 k: float = 3.0) -> float:
-    """The relative improvement a change must beat to count: k x the relative seed-to-seed difference of the
-    baseline, and at least `floor` (5%). Two seeds give a rough noise estimate, so k is generous."""
+MIN_MARGIN = 0.05  # a change must improve the metric by at least 5% to count, however quiet the seeds
+NOISE_K = 3.0  # ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous)
+
+
+def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = MIN_MARGIN,
+                 k: float = NOISE_K) -> float:
+    """The log gain a change must beat: k x |log(a / b)| for the baseline's two seeds a and b, at least
+    log(1 / (1 - floor)).
+
+    Noise in reconstruction errors is multiplicative (a stuck run at 0.8 and its reseeded twin at 1.7 are
+    as far apart as 0.02 and 0.04), so it is measured and compared on a log scale; a relative margin
+    measured on a chaotic baseline could otherwise exceed 100% and refute every possible fix.
+    """
+    lo = -math.log(1.0 - floor)
     a, b = baseline.score(metric), reseeded.score(metric)
-    if not (math.isfinite(a) and math.isfinite(b)) or max(a, b) <= 0:
-        return floor
-    return max(floor, k * abs(a - b) / max(a, b))
+    if not (math.isfinite(a) and math.isfinite(b)) or min(a, b) <= 0:
+        return lo
+    return max(lo, k * abs(math.log(a / b)))
 
 
 def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, margin: float) -> Comparison:
     before, after = baseline.score(metric), counterfactual.score(metric)
     if math.isinf(before) and math.isfinite(after):
-        improvement = 1.0
+        gain = math.inf
     elif not math.isfinite(after):
-        improvement = -math.inf
+        gain = -math.inf
+    elif after <= 0:
+        gain = math.inf if before > 0 else 0.0
     else:
-        improvement = (before - after) / before if before > 0 else 0.0
-    status = "confirmed" if improvement > margin else "refuted"
-    return Comparison(status, metric, before, after, improvement, margin)
+        gain = math.log(before / after) if before > 0 else 0.0
+    improvement = 1.0 - after / before if (math.isfinite(before) and before > 0 and math.isfinite(after)) else (
+        1.0 if math.isinf(gain) and gain > 0 else -math.inf)
+    status = "confirmed" if gain > margin else "refuted"
+    return Comparison(status, metric, before, after, improvement, gain, margin)
 
 
 def metric_for(fix_kind: str) -> str:

@@ -152,7 +152,7 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     baseline = diagnosis.baseline or P.run_probe(original, data, steps=steps, seed=seed)
     best_loaded, best_data, best_probe = original, data, baseline
     changes: list = []
-    margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [0.05])
+    margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [-math.log(1 - P.MIN_MARGIN)])
     for finding, fix in candidate_fixes(diagnosis):
         why = f"{finding.code} {finding.cause}: {finding.message}"
         try:
@@ -166,6 +166,13 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         say(f"verifying: {fix.description or fix.kind}")
         probe = P.run_probe(cand_loaded, cand_data, steps=steps, seed=seed, label=f"+{fix.kind}")
         comparison = P.compare(best_probe, probe, "relative_mse", margin)
+        if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
+            # The diagnosis measured its seed noise around the *original* model; a stuck original is far
+            # noisier than a repaired one. Re-measure the noise around the current best before rejecting.
+            say("re-measuring seed noise around the repaired model")
+            reseeded = P.run_probe(best_loaded, best_data, steps=steps, seed=seed + 1, label="best (seed+1)")
+            margin = P.noise_margin(best_probe, reseeded, "relative_mse")
+            comparison = P.compare(best_probe, probe, "relative_mse", margin)
         effect = {"metric": "relative_mse", "before": _num(best_probe.relative_mse), "after": _num(probe.relative_mse)}
         blocking = finding.status == "certain" and finding.severity == "error"
         if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score("relative_mse"))):
