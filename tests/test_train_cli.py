@@ -343,3 +343,14 @@ def test_run_demo_trains_the_three_presets(tmp_path):
     for row in rows:
         assert np.isfinite(row.train_loss) and row.seconds > 0
         assert (row.out_dir / "metrics.json").is_file() and (row.out_dir / "loss.png").is_file()
+
+
+def test_resume_refuses_to_silently_change_the_optimizer(tmp_path):
+    from click.testing import CliRunner
+
+    from caedoctor.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "preset:seed_better", "--out", str(tmp_path / "o"), "--resume",
+                                      "--lr", "0.01"])
+    assert result.exit_code == 2
+    assert "--resume continues with the checkpoint's optimizer" in result.output

@@ -62,13 +62,20 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def _write_history_csv(path: Path, history: dict) -> None:
     keys = ["epoch"] + sorted(history)
-    rows = len(next(iter(history.values()), []))
+    rows = max((len(v) for v in history.values()), default=0)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(keys)
         for i in range(rows):
-            writer.writerow([i + 1] + [history[k][i] for k in sorted(history)])
+            # A column added later (e.g. a resumed run records a new metric) is empty for earlier epochs,
+            # aligned to the last epochs it was recorded for.
+            cells = []
+            for k in sorted(history):
+                values = history[k]
+                j = i - (rows - len(values))
+                cells.append(values[j] if 0 <= j < len(values) else "")
+            writer.writerow([i + 1] + cells)
     os.replace(tmp, path)
 
 
