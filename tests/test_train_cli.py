@@ -345,12 +345,9 @@ def test_run_demo_trains_the_three_presets(tmp_path):
         assert (row.out_dir / "metrics.json").is_file() and (row.out_dir / "loss.png").is_file()
 
 
-def test_resume_refuses_to_silently_change_the_optimizer(tmp_path):
-    from click.testing import CliRunner
-
-    from caedoctor.cli import cli
-
-    result = CliRunner().invoke(cli, ["train", "preset:seed_better", "--out", str(tmp_path / "o"), "--resume",
-                                      "--lr", "0.01"])
-    assert result.exit_code == 2
-    assert "--resume continues with the checkpoint's optimizer" in result.output
+def test_resume_refuses_to_silently_change_the_learning_rate(cli_run, tmp_path, npz_x, tiny_spec):
+    out = tmp_path / "run"
+    _ok(cli_run("train", tiny_spec, "--data", npz_x, "--epochs", "1", "--out", out, "--lr", "0.01"))
+    msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--epochs", "2", "--out", out, "--resume",
+                               "--lr", "0.5"))
+    assert "--resume continues with the checkpoint's settings" in msg and "learning_rate 0.5" in msg

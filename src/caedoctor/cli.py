@@ -145,12 +145,6 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
     from caedoctor.models import check_autoencoder_shapes
     from caedoctor.training import seed_everything, train as train_model, validate_trainable
 
-    from caedoctor.errors import CaedoctorError
-
-    if resume and any(v is not None for v in (optimizer, lr, loss)):
-        # The checkpoint holds the compiled optimizer state; changing it silently would be a lie in metrics.json.
-        raise CaedoctorError("--resume continues with the checkpoint's optimizer, learning rate and loss; "
-                             "drop --optimizer/--lr/--loss, or start a new run in another --out")
     dist = Distribution(strategy_name)  # first: a multi-worker strategy must exist before other TF work
     seed_everything(seed)
     with dist.scope():

@@ -140,6 +140,27 @@ def validate_trainable(data: Data) -> None:
                 "drop those samples")
 
 
+def _refuse_changed_flags_on_resume(config: TrainConfig, model) -> None:
+    """A resumed run continues with the checkpoint's compiled optimizer and loss. Repeating the same flags is
+    fine; a *different* value would be silently ignored (and misreported in metrics.json), so refuse it."""
+    from caedoctor.models import _config_from_compiled
+
+    saved = _config_from_compiled(model)
+    changed = [f"{name} {getattr(config, name)!r} (checkpoint: {getattr(saved, name)!r})"
+               for name in ("optimizer", "learning_rate", "loss")
+               if config.origin.get(name) == "flag" and saved.origin.get(name) == "model"
+               and not _same(getattr(config, name), getattr(saved, name))]
+    if changed:
+        raise CaedoctorError("--resume continues with the checkpoint's settings, but the flags ask for "
+                             + ", ".join(changed) + "; drop those flags, or start a new run in another --out")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-6)
+    return a == b
+
+
 def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume: bool = False,
           steps_per_epoch: int | None = None, verbose="auto", callbacks=None, plots: bool = True,
           on_nan: str | None = None, seed: int = 0) -> TrainResult:
@@ -178,6 +199,7 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         if state is None:
             raise CaedoctorError(f"{out}: no checkpoint to resume from ({out / CHECKPOINT_DIR / STATE_FILE} missing)")
         model = keras.saving.load_model(out / CHECKPOINT_DIR / state["checkpoint"], safe_mode=True)
+        _refuse_changed_flags_on_resume(config, model)
         initial_epoch = int(state["epoch"])
         history = state["history"]
     else:

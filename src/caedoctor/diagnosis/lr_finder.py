@@ -33,7 +33,10 @@ from caedoctor.errors import ConfigError
 
 SPIKE_MEDIAN = 3  # running-median width that removes a single-batch spike
 SEARCH_DECADES = 2.0  # the steepest descent is searched within this many decades below the minimum
-MIN_DESCENT = -0.05  # slope of log-loss per decade of rate below which the curve counts as descending
+# Slope of log-loss per decade of rate below which the curve counts as descending: the field notes' CAEs
+# descend at -0.3 to -1.4 at their steepest on bundled:patches32 (3 seeds), while the flat start of seed_better's
+# curve wanders between -0.09 and +0.12 (2 seeds).
+MIN_DESCENT = -0.2
 
 
 @dataclass

@@ -14,13 +14,14 @@ import numpy as np
 from caedoctor.diagnosis import thresholds as T
 from caedoctor.diagnosis.record import MonitorRecord
 
-# Steps between two probes of the monitor batch. One probe costs about one training step without the
-# optimizer update (1.8 steps when run eagerly, 0.7 once compiled), so 200 keeps the probes near 1% of a
-# fit; bench/monitor_overhead.py measures the total against plain fit (bench/README.md).
-DEFAULT_INTERVAL = 200
+# Steps between two probes of the monitor batch. An eager probe costs about two training steps of
+# seed_better on 2 CPU cores (35-45 ms against 18-21 ms), and every fit also pays for a first and a last
+# probe; at 200 a 600-step fit measured 1.7-1.9% over plain fit on a quiet machine, too close to the 2%
+# budget, so 300 (bench/monitor_overhead.py; figures in bench/README.md).
+DEFAULT_INTERVAL = 300
 # Probes run eagerly until this many have run, then as a tf.function: tracing costs about as much as
-# eight eager probes (0.17 s vs 8 x 0.021 s saved per call, seed_better on 2 CPU cores), so short fits
-# never pay for tracing and long ones get the cheaper compiled probe.
+# eight eager probes save once compiled (0.17-0.38 s against 0.02 s saved per call, seed_better on 2 CPU
+# cores), so short fits never pay for tracing and long ones get the cheaper compiled probe.
 AUTO_EAGER_PROBES = 8
 DEFAULT_MONITOR_SAMPLES = 32
 _FLOAT32_EPS = 2.0**-23  # spacing of float32 numbers relative to their size, over two roundings

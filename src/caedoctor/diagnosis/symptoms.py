@@ -101,9 +101,11 @@ def median_update_ratio(record: MonitorRecord) -> float:
 
 
 def early_update_ratio(record: MonitorRecord) -> float:
-    """The largest |dW|/|W| of any layer over the first `EARLY_PROBES` probes: the size of the first steps,
-    before a too-high learning rate has had time to kill or saturate the units that would show it."""
-    values = [v for trace in record.update_ratios.values() for v in _arr(trace)[:T.EARLY_PROBES] if math.isfinite(v)]
+    """The largest |dW|/|W| of any layer at the probes of the first `EARLY_STEPS` steps (at least the
+    first probe): the size of the first steps, before a too-high learning rate has had time to kill or
+    saturate the units that would show it."""
+    n = max(1, int(np.sum(np.asarray(record.probe_steps) < T.EARLY_STEPS)))
+    values = [v for trace in record.update_ratios.values() for v in _arr(trace)[:n] if math.isfinite(v)]
     return float(max(values)) if values else math.nan
 
 

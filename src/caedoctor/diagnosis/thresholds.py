@@ -25,7 +25,7 @@ LOSS_PRECISION = 0.01
 MIN_STEPS = 20  # fewer recorded losses than this: too short to judge a trend
 START_SHARE = 0.1  # "the start" of a run: its first 10% of recorded steps
 END_SHARE = 0.2  # "the end": its last 20% (of steps, or of probes)
-EARLY_PROBES = 3  # "the first steps": the first three probes
+EARLY_STEPS = 30  # "the first steps": probes before step 30 (steps 0, 10, 20 in the bench probes)
 
 # ---------------------------------------------------------------- symptom thresholds
 # "healthy" below = the probes that train well: seed_bad, seed_better, adam_lr_1e-2, tanh_output,
@@ -104,8 +104,9 @@ OVERFIT_GAP = 3.0
 # 0.7%; weights 3x too large 4.8%, a collapsed linear output (Adam 0.1) 100%.
 RANGE_VIOLATION_FRACTION = 0.02
 
-# update ratio |dW|/|W| (Karpathy's rule of thumb: about 1e-3 is healthy). Early (first 3 probes):
-# healthy at most 0.06 and Adam 1e-2, which trains, 0.18; Adam 3e-2 and 0.1 (which collapse) 0.54-1.9,
+# update ratio |dW|/|W| (Karpathy's rule of thumb: about 1e-3 is healthy). Early (steps 0-29):
+# healthy at most 0.06 and Adam 1e-2, which trains, 0.18; RMSprop 1e-2 (kills 64% of seed_bad's ReLUs)
+# 0.31; Adam 3e-2 and 0.1 (which collapse) 0.54-1.9,
 # lr 10: 2-191. Late (median, last probes): healthy 2.7e-4-7e-3; SGD 1e-2 4.4e-5, SGD 1e-6 4e-9.
 UPDATE_RATIO_HIGH = 0.3
 UPDATE_RATIO_LOW = 1e-4
