@@ -328,8 +328,10 @@ def print_report(doc: dict, records: list) -> None:
     print(table(records))
     f = doc["full"]
     m = doc["meta"]
-    print(f"\n{m['cases']} cases on {m.get('machine')}; load average {m.get('load_start')} at start, "
-          f"{m.get('load_end')} at end (other engineers share these cores: timings include their load)")
+    lo = m.get("loadavg_1min_over_cases") or {}
+    print(f"\n{m['cases']} cases on {m.get('machine')}; 1-minute load average at the cases' starts and ends: "
+          f"min {lo.get('min')}, median {lo.get('median')}, max {lo.get('max')} (this run: {m.get('load_start')} at "
+          f"start, {m.get('load_end')} at end). Other engineers share these cores: timings include their load")
     print(f"cause recall      {_pct(f['recall'])} ({f['recall_hits']}/{f['recall_total']} injected real causes "
           f"confirmed or certain)   target >= 95%")
     print(f"cause precision   {_pct(f['precision'])} ({f['held_correct']}/{f['held']} confirmed/certain causes "

@@ -155,10 +155,16 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
         if not resume:
             check_autoencoder_shapes(loaded.model, data.target_shape, data.input_shape)
         out = dist.output_dir(out_dir, lambda: prepare_out_dir(out_dir, force=force, resume=resume), resume=resume)
+        # The monitor's signals (gradient norms, dead/saturated units, collapse) go to TensorBoard beside
+        # Keras' own logs, at about 1% extra time (bench/monitor_overhead.py).
+        from caedoctor.diagnosis.monitor import ConvergenceMonitor
+
+        monitor = ConvergenceMonitor(monitor_data=data.sample(min(32, data.train_count), split="train"),
+                                     log_dir=Path(out) / "logs" / "monitor")
         try:
             result = train_model(loaded, data, epochs=epochs, out_dir=out, resume=resume,
                                  steps_per_epoch=steps_per_epoch, verbose=_verbose(), on_nan=on_nan,
-                                 seed=seed)
+                                 seed=seed, callbacks=[monitor])
         finally:
             dist.finish()
     if not dist.is_chief:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 
+def _console() -> Console:
+    # Piped output (CI logs, `| tee`) gets a wide console so tables keep cause names whole.
+    return Console() if sys.stdout.isatty() else Console(width=140)
+
+
 def demo_table(rows, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     table = Table(title="caedoctor demo: the field notes' three CAEs on bundled:patches32 (validation)")
     for col in ("model", "train loss", "val loss", "relative MSE", "PSNR dB", "SSIM", "seconds"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -47,7 +54,7 @@ def _effect_text(f) -> str:
 
 def print_diagnosis(result, console: Console | None = None) -> None:
     """The verdict first, then confirmed causes ranked by measured effect, then refuted suspicions."""
-    console = console or Console()
+    console = console or _console()
     style = _VERDICT_STYLE.get(result.verdict, "bold")
     console.print(f"[{style}]verdict: {result.verdict}[/]  ({result.model} on {result.data}, "
                   f"{result.elapsed_s:.1f} s)")
@@ -86,7 +93,7 @@ def print_diagnosis(result, console: Console | None = None) -> None:
 
 def print_repair(result, paths: dict, console: Console | None = None) -> None:
     """Before and after, the changes kept and rolled back, and where the files are."""
-    console = console or Console()
+    console = console or _console()
     verdict = getattr(result.diagnosis, "verdict", "?")
     ok = "[bold green]repaired[/]" if result.converged else "[bold red]not repaired[/]"
     console.print(f"{ok}  (verdict before: {verdict}; {result.seconds:.1f} s)")
