@@ -25,7 +25,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 

@@ -341,7 +341,7 @@ def print_report(doc: dict, records: list) -> None:
     print(f"verdict accuracy  {_pct(f['verdict_accuracy'])} ({f['verdict_ok']}/{f['cases']})")
     print(f"seconds           median {_s(f['median_s'])}, max {_s(f['max_s'])} per diagnosis (wall)   target median <= 60")
     print(f"CPU seconds       median {_s(f['median_cpu_s'])}, max {_s(f['max_cpu_s'])} per diagnosis (all threads; "
-          f"on 2 idle cores wall is roughly CPU / 2)")
+          f"less disturbed by other programs than wall time)")
     if f["missed"]:
         print("  missed:", "; ".join(f["missed"]))
     if f["held_wrong"]:

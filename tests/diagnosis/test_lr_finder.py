@@ -99,9 +99,19 @@ def test_sweep_smoothing_is_bias_corrected():
     assert sweep.smoothed == pytest.approx([2.0] * 5)  # without the correction the first value is 0.04
 
 
-def test_suggest_needs_a_few_finite_losses():
-    with pytest.raises(ValueError, match="usable losses"):
-        suggest_lr([1e-3, 1e-2], [np.nan, 1.0])
+def test_too_few_finite_losses_give_a_guess_and_say_so():
+    suggestion, method, reason, _, _ = suggest_lr(LRS[:10], [1.0, 1.1, np.nan] + [np.nan] * 7)
+    assert method == "none" and suggestion == LRS[0]
+    assert "NaN/Inf from step 2" in reason
+
+
+def test_losses_that_go_negative_still_give_a_suggestion():
+    """BCE on targets outside [0, 1] gives negative losses: the sweep must neither crash nor stop at once."""
+    losses = synthetic_losses(noise=0.05) - 0.5  # from +0.5 down to -0.4, then the blow-up
+    result = result_from_losses(LRS, losses)
+    assert len(result.lrs) > 60, "a negative best must not trigger the blow-up stop"
+    assert result.method == "steepest"
+    assert 3e-5 <= result.suggestion <= 1e-3
 
 
 def test_plot_marks_the_suggestion(tmp_path):
@@ -136,3 +146,22 @@ def test_lr_find_validates_its_arguments(tiny_loaded, tiny_data):
         lr_find(tiny_loaded, tiny_data, start=1.0, end=0.1)
     with pytest.raises(ConfigError, match="steps=3"):
         lr_find(tiny_loaded, tiny_data, steps=3)
+
+
+def test_real_sweep_with_bce_on_signed_targets_does_not_crash(images):
+    """BCE on [-1, 1] targets (a fault diagnose must survive) yields negative losses."""
+    import keras
+
+    from caedoctor.config import TrainConfig
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import lr_find
+    from caedoctor.models import LoadedModel
+
+    from .conftest import tiny_cae
+
+    keras.utils.set_random_seed(0)
+    data = load_data(images * 2.0 - 1.0)
+    loaded = LoadedModel(tiny_cae(), TrainConfig("adam", 1e-3, "bce", 16), "test:bce")
+    result = lr_find(loaded, data, steps=30)
+    assert min(result.losses) < 0
+    assert result.method in ("steepest", "min/10") and 1e-7 <= result.suggestion <= 10

@@ -44,3 +44,20 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     data = load_data(str(tmp_path / "blobs.npz"))
     again = reconstruction_metrics(model, data.batches("val", 256).as_numpy_iterator())
     assert abs(again["relative_mse"] - payload["repaired_metrics"]["relative_mse"]) < 1e-4
+
+
+def test_repair_makes_a_shape_mismatched_cae_trainable():
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from .tiny import compiled, tiny_cae
+
+    data = load_data(blobs(160, size=14))
+    loaded = load_model(compiled(tiny_cae(size=14, pools=2)), data.input_shape)  # 14x14 in, 16x16 out
+    result = repair(loaded, data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    kept = [c.what for c in result.changes if c.kept]
+    assert kept and kept[0] in ("input_padding", "crop_or_pad_output"), [c.to_dict() for c in result.changes]
+    assert result.model.output_shape[1:] == (14, 14, 1)
+    assert "error" in result.original_metrics  # the original cannot even train

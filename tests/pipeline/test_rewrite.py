@@ -59,6 +59,8 @@ def test_add_batchnorm_after_hidden_convs_only(data, tmp_path):
     new, _ = apply_fix(loaded, data, Fix("add_batchnorm", {}))
     bns = [l.name for l in new.model.layers if isinstance(l, keras.layers.BatchNormalization)]
     assert bns == ["enc0_bn", "dec0_bn"]
+    # BatchNorm sits before the activation: conv (linear) -> BN -> ReLU.
+    assert _activations(new.model)["enc0"] == "linear" and "enc0_relu" in _activations(new.model)
     _reloads(new.model, tmp_path)
 
 
@@ -107,3 +109,12 @@ def test_advice_only_fix_is_not_applicable(data):
     loaded = _loaded(compiled(tiny_cae()), data)
     with pytest.raises(NotApplicable):
         apply_fix(loaded, data, Fix("data", {"action": "more_data"}))
+
+
+def test_normalize_targets_like_inputs_maps_target_range_onto_inputs():
+    x = blobs(40)
+    data = load_data((x, x * 255.0))
+    loaded = load_model(compiled(tiny_cae()), data.input_shape)
+    _, fixed = apply_fix(loaded, data, Fix("normalize_targets", {"method": "like_inputs"}))
+    assert fixed.profile.target_stats.max == pytest.approx(data.profile.inputs.max, rel=1e-4)
+    assert fixed.profile.target_stats.min == pytest.approx(data.profile.inputs.min, abs=1e-4)

@@ -199,10 +199,14 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         say("learning-rate range test")
         from caedoctor.diagnosis.lr_finder import lr_find
 
-        lr_result = lr_find(loaded, data, steps=lr_find_steps, seed=seed)
-        suggestion = lr_result.suggestion
-        result.lr_find = lr_result.to_dict() if hasattr(lr_result, "to_dict") else dict(lr_result.__dict__)
-        result.probe_results["lr_find"] = lr_result
+        try:
+            lr_result = lr_find(loaded, data, steps=lr_find_steps, seed=seed)
+        except ValueError as exc:  # e.g. BCE on signed targets: no positive loss to read a curve from
+            result.lr_find = {"suggestion": None, "error": str(exc)}
+        else:
+            suggestion = lr_result.suggestion
+            result.lr_find = lr_result.to_dict() if hasattr(lr_result, "to_dict") else dict(lr_result.__dict__)
+            result.probe_results["lr_find"] = lr_result
     findings.extend(_symptom_findings(symptoms, findings, suggestion, loaded.config.learning_rate))
     for f in findings:
         if f.fix is not None and f.fix.kind == "learning_rate" and not f.fix.params.get("learning_rate") and suggestion:

@@ -51,7 +51,8 @@ class LRFindResult:
             finite).
         suggestion: the suggested learning rate.
         reason: one sentence on how it was chosen.
-        method: "steepest" (steepest descent before the minimum) or "min/10" (fallback).
+        method: "steepest" (steepest descent before the minimum), "min/10" (fallback) or "none" (fewer
+            than 5 finite losses: the suggestion is the lowest rate tried, a guess).
         min_loss_lr: the rate at the minimum of the centred smoothed curve.
         stopped_early: the sweep stopped before `end` because the loss blew up or became NaN/Inf.
     """
@@ -109,16 +110,25 @@ class Sweep:
         value = self._avg / (1 - self.beta ** len(self.losses))
         self.smoothed.append(value)
         self._best = min(self._best, value)
-        if value > self.factor * self._best:
+        # "factor x the best" for positive losses; the same distance above the best for losses that can be
+        # negative (BCE on targets outside [0, 1]), where a multiple of a negative best means nothing.
+        if value > self._best + (self.factor - 1) * abs(self._best):
             self.stopped = True
         return self.stopped
 
 
 def _centred_log_curve(losses: np.ndarray, window: int) -> np.ndarray:
-    """Running median of 3, then a centred moving average of the log-loss (shrinking at the edges)."""
+    """Running median of 3, then a centred moving average of the log-loss (shrinking at the edges).
+
+    Losses that reach 0 or below (BCE on targets outside [0, 1]) are shifted first, so that their lowest
+    value sits at 1% of their range above zero: the curve keeps its shape, only its slope scale changes.
+    """
     n = len(losses)
     med = np.array([np.median(losses[max(0, i - 1):i + 2]) for i in range(n)])
-    logs = np.log(np.maximum(med, 1e-300))
+    if med.min() <= 0:
+        span = float(med.max() - med.min()) or 1.0
+        med = med - med.min() + 0.01 * span
+    logs = np.log(med)
     half = window // 2
     return np.array([logs[max(0, i - half):i + half + 1].mean() for i in range(n)])
 
@@ -131,9 +141,13 @@ def suggest_lr(lrs, losses) -> tuple:
     """
     lrs = np.asarray(lrs, float)
     losses = np.asarray(losses, float)
-    finite = np.isfinite(losses) & (losses > 0)
+    finite = np.isfinite(losses)
     if finite.sum() < 5:
-        raise ValueError(f"the sweep has {int(finite.sum())} usable losses; at least 5 are needed")
+        curve = [float(v) if np.isfinite(v) else math.nan for v in losses]
+        return (float(lrs[0]), "none",
+                f"only {int(finite.sum())} finite losses (the loss was NaN/Inf from step {int(np.argmin(finite))}); "
+                f"{lrs[0]:.2g}, the lowest rate tried, is no more than a guess: check the data and model first",
+                float(lrs[0]), curve)
     lrs, losses = lrs[finite], losses[finite]
     window = max(5, len(lrs) // 10)
     curve = _centred_log_curve(losses, window)

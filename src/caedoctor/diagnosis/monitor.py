@@ -37,7 +37,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
     outputs across the batch (near zero when the autoencoder returns the same image for every input,
     the commonest CAE failure). `caedoctor.diagnosis.symptoms` turns these traces into symptoms.
 
-    At the defaults it adds about 1% to the time of `fit` (`bench/monitor_overhead.py`): the loss comes
+    At the defaults it adds about 1.5% to the time of `fit` (`bench/monitor_overhead.py`): the loss comes
     from the logs Keras already computes, and the probe (one forward and backward pass on the monitor
     batch) runs every `interval` steps only. TensorBoard histograms are opt-in.
 

@@ -149,7 +149,13 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     if diagnosis.verdict == "invalid" and not any(f.fix for f in diagnosis.findings if f.status == "certain"):
         return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
 
-    baseline = diagnosis.baseline or P.run_probe(original, data, steps=steps, seed=seed)
+    baseline = diagnosis.baseline
+    if baseline is None:
+        # An invalid set-up (shape mismatch, NaN data) cannot even run a probe: it scores as a failed one,
+        # so any fix that makes training possible counts as an improvement.
+        baseline = P.ProbeResult(label="baseline (cannot train)", steps=steps, steps_run=0, seconds=0.0,
+                                 loss_curve=[], metrics={"relative_mse": math.inf, "ssim": 0.0, "mse": math.inf},
+                                 stopped="nan")
     best_loaded, best_data, best_probe = original, data, baseline
     changes: list = []
     margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [-math.log(1 - P.MIN_MARGIN)])

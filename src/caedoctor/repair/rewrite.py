@@ -136,18 +136,36 @@ def swap_hidden_activation(model: keras.Model, old: str = "relu", new: str = "le
 
 
 def add_batchnorm(model: keras.Model, names=None) -> keras.Model:
+    """Insert BatchNormalization after each hidden conv layer, *before* its activation.
+
+    A conv layer with a built-in activation (activation="tanh") becomes conv (linear) -> BatchNorm ->
+    Activation, so BatchNorm can pull saturated or dead pre-activations back into range; BatchNorm after
+    the activation could not.
+    """
     output_name = _output_layer(model).name
-    inserted = []
+    wanted = set()
+
+    def swap(layer):
+        if isinstance(layer, CONV_TYPES) and layer.name != output_name and (not names or layer.name in names):
+            wanted.add(layer.name)
+            act = _activation_name(layer)
+            if act not in (None, "linear"):
+                fresh = _fresh(layer, activation="linear")
+                fresh._caedoctor_activation = act
+                return fresh
+        return _fresh(layer)
 
     def call(layer, *args, **kwargs):
         y = layer(*args, **kwargs)
-        if isinstance(layer, CONV_TYPES) and layer.name != output_name and (not names or layer.name in names):
-            inserted.append(layer.name)
+        if layer.name in wanted:
             y = layers.BatchNormalization(name=f"{layer.name}_bn")(y)
+            act = getattr(layer, "_caedoctor_activation", None)
+            if act:
+                y = layers.Activation(act, name=f"{layer.name}_{act}")(y)
         return y
 
-    clone = _clone(model, clone_function=_fresh, call_function=call)
-    if not inserted:
+    clone = _clone(model, clone_function=swap, call_function=call)
+    if not wanted:
         raise NotApplicable("no hidden conv layer to follow with BatchNormalization")
     return clone
 
@@ -272,11 +290,20 @@ def _scaler(stats, method: str):
     raise NotApplicable(f"unknown normalisation method {method!r}")
 
 
+def _onto(stats, reference):
+    """(scale, offset) mapping the range of `stats` onto the range of `reference` (targets onto inputs)."""
+    span, ref_span = stats.max - stats.min, reference.max - reference.min
+    if not (span > 0 and ref_span > 0):
+        raise NotApplicable("constant data cannot be rescaled onto another range")
+    scale = ref_span / span
+    return scale, reference.min - stats.min * scale
+
+
 def normalize(data: Data, inputs_method: str | None, targets_method: str | None) -> Data:
     """Rescale inputs and/or targets linearly; `Data.scales` keeps the map from raw values for saving."""
     x_map = _scaler(data.profile.inputs, inputs_method) if inputs_method else None
     if targets_method == "like_inputs":
-        y_map = x_map or _scaler(data.profile.inputs, "minmax")
+        y_map = x_map or _onto(data.profile.target_stats, data.profile.inputs)
     elif targets_method:
         y_map = _scaler(data.profile.target_stats, targets_method)
     else:
