@@ -9,7 +9,8 @@ least disturbed by other programs); the same median for the process's CPU time (
 time spent inside the monitor's own hooks, which it measures itself.
 
     .venv/bin/python bench/monitor_overhead.py                    # defaults: 600 steps, 6 rounds
-    .venv/bin/python bench/monitor_overhead.py --intervals 50,100,200 --rounds 3
+    .venv/bin/python bench/monitor_overhead.py --intervals 200,300
+    .venv/bin/python bench/monitor_overhead.py --tensorboard     # with TensorBoard output, as `train` uses it
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import os
 import platform
 import statistics
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -29,6 +31,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="plain/monitored pairs per variant")
     parser.add_argument("--intervals", default="default",
                         help="comma-separated monitor intervals to compare; 'default' = the monitor's default")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="give the monitor a log_dir (as `caedoctor train` does) under a temporary folder")
     parser.add_argument("--model", default="preset:seed_better")
     parser.add_argument("--data", default="bundled:patches32")
     args = parser.parse_args()
@@ -63,7 +67,8 @@ def main() -> None:
     monitored_times = {i: [] for i in intervals}
     for r in range(args.rounds):
         for interval in intervals:
-            monitor = ConvergenceMonitor(monitor_batch, interval=interval)
+            log_dir = tempfile.mkdtemp(prefix="monitor-tb-") if args.tensorboard else None
+            monitor = ConvergenceMonitor(monitor_batch, interval=interval, log_dir=log_dir)
             if r % 2 == 0:  # alternate which side runs first, so a drift of the machine cancels out
                 plain, plain_cpu = fit([])
                 monitored, monitored_cpu = fit([monitor])
@@ -79,9 +84,11 @@ def main() -> None:
                   f"({100 * (monitored / plain - 1):+.2f}% wall, {100 * (monitored_cpu / plain_cpu - 1):+.2f}% CPU), "
                   f"inside the monitor {monitor.record.monitor_seconds:.3f} s", flush=True)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"\n{args.model} on {args.data}, batch {bs}, {args.steps} steps per fit, {args.rounds} rounds; "
+    print(f"\n{args.model} on {args.data}, batch {bs}, {args.steps} steps per fit, {args.rounds} rounds"
+          f"{', monitor writing TensorBoard' if args.tensorboard else ''}; "
           f"{cpus} CPU cores ({platform.processor() or platform.machine()}), TensorFlow {tf.__version__}")
-    print(f"plain fit: median {statistics.median(plain_times):.3f} s ({1000 * statistics.median(plain_times) / args.steps:.1f} ms/step)")
+    plain_median = statistics.median(plain_times)
+    print(f"plain fit: median {plain_median:.3f} s ({1000 * plain_median / args.steps:.1f} ms/step)")
     for interval in intervals:
         values = results[interval]
         cpu_values = cpu_results[interval]
@@ -91,7 +98,7 @@ def main() -> None:
               f"{100 * statistics.median(cpu_values):+.2f}% CPU time "
               f"(min {100 * min(cpu_values):+.2f}%, max {100 * max(cpu_values):+.2f}%); time inside the monitor "
               f"median {statistics.median(monitor_seconds[interval]):.3f} s = "
-              f"{100 * statistics.median(monitor_seconds[interval]) / statistics.median(plain_times):.2f}% of a plain fit")
+              f"{100 * statistics.median(monitor_seconds[interval]) / plain_median:.2f}% of a plain fit")
 
 
 if __name__ == "__main__":

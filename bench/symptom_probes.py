@@ -153,8 +153,6 @@ def _data(kind: str):
 
 
 def run_probe(name, build, data_kind, steps):
-    import keras
-
     from caedoctor.diagnosis import ConvergenceMonitor
     from caedoctor.losses import dynamic_range
     from caedoctor.models import compile_model
@@ -176,7 +174,6 @@ def run_probe(name, build, data_kind, steps):
     except Exception as exc:  # an injected fault may break training itself; keep what was recorded
         print(f"  {name}: fit raised {type(exc).__name__}: {str(exc)[:120]}")
     seconds = time.perf_counter() - start
-    del keras
     return monitor.record, seconds
 
 

@@ -52,7 +52,8 @@ def test_train_writes_every_artefact_then_resumes_one_epoch(cli_run, tmp_path):
     assert sorted(p.name for p in (out / "checkpoints").glob("*.keras")) == ["epoch_001.keras", "epoch_002.keras"]
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 2
     events = list((out / "logs").rglob("events.out.tfevents.*"))
-    assert {p.parent.name for p in events} == {"train", "validation"}
+    # Keras' own logs, and the ConvergenceMonitor's signals beside them.
+    assert {p.parent.name for p in events} == {"train", "validation", "monitor"}
     assert all(p.stat().st_size > 0 for p in events)
     m = _metrics(out)
     assert m["epochs"] == 2 and m["epochs_run"] == 2 and m["data"] == "bundled:patches32"

@@ -213,10 +213,14 @@ def test_writes_csv_and_tensorboard(images, tmp_path):
     assert [float(r["value"]) for r in rows if r["signal"] == "loss"] == pytest.approx(monitor.record.losses)
     events = list((tmp_path / "tb").glob("events.out.tfevents.*"))
     assert events
-    tags = set()
+    tags, loss_points = set(), []
     for event in tf.compat.v1.train.summary_iterator(str(events[0])):
         tags |= {v.tag for v in event.summary.value}
-    assert "loss" in tags and "grad_norms/enc" in tags and "gradients/enc" in tags and "activations/out" in tags
+        loss_points += [(event.step, tf.make_ndarray(v.tensor)) for v in event.summary.value if v.tag == "loss"]
+    assert "grad_norms/enc" in tags and "gradients/enc" in tags and "activations/out" in tags
+    # The loss goes to TensorBoard as the mean of its steps (here the 2 steps of the fit), at the last one.
+    assert len(loss_points) == 1 and loss_points[0][0] == 1
+    assert float(loss_points[0][1]) == pytest.approx(np.mean(monitor.record.losses), rel=1e-5)
 
 
 def test_monitor_batch_from_a_dataset(images):

@@ -319,6 +319,9 @@ def _order_for_testing(findings: list) -> list:
 
 
 MONITOR_SAMPLES = 32
+# The symptom thresholds were measured with the monitor probing every 10 steps (bench/README-symptoms.md);
+# a diagnosis uses the same interval. (A user's own `fit` keeps the cheaper default of the callback.)
+MONITOR_INTERVAL = 10
 
 
 def _make_monitor(data: Data):
@@ -326,4 +329,4 @@ def _make_monitor(data: Data):
     from caedoctor.diagnosis.monitor import ConvergenceMonitor
 
     x, y = data.sample(min(MONITOR_SAMPLES, data.train_count), split="train")
-    return ConvergenceMonitor(monitor_data=(x, y))
+    return ConvergenceMonitor(monitor_data=(x, y), interval=MONITOR_INTERVAL)

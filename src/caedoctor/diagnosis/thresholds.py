@@ -68,8 +68,8 @@ OSCILLATION_MOVE_LOG = 0.1
 COLLAPSE_SPREAD = 0.3
 
 # dead units: worst ReLU layer's dead fraction. Healthy conv CAEs 0-0.38 (seed_bad 0.16, ssim_linear
-# 0.38), a dense layer memorising 48 samples 0.47 (its only fault is the memorising); RMSprop 1e-2 kills 64% of seed_bad's units, the
-# -3 bias and the NaN runs 100%.
+# 0.38), a dense layer memorising 48 samples 0.47 (its only fault is the memorising); RMSprop 1e-2 kills
+# 64% of seed_bad's units, the -3 bias and the NaN runs 100%.
 DEAD_LAYER_FRACTION = 0.5
 
 # saturation: worst sigmoid/tanh layer's saturated fraction. Healthy: 0 in every probe (hidden sigmoids
