@@ -85,7 +85,7 @@ class Fix:
             raise ValueError(f"unknown fix kind {self.kind!r}; the vocabulary is caedoctor.findings.FIX_KINDS")
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "params": _jsonable(self.params), "description": self.description}
+        return {"kind": self.kind, "params": jsonable(self.params), "description": self.description}
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Effect:
     after: float
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+        return {"metric": self.metric, "before": jsonable(self.before), "after": jsonable(self.after)}
 
 
 @dataclass
@@ -129,21 +129,22 @@ class Finding:
             "severity": self.severity,
             "status": self.status,
             "message": self.message,
-            "evidence": _jsonable(self.evidence),
+            "evidence": jsonable(self.evidence),
             "effect": self.effect.to_dict() if self.effect else None,
             "fix": self.fix.to_dict() if self.fix else None,
             "doc_url_or_rule": self.doc or f"caedoctor rule {self.code}",
         }
 
 
-def _jsonable(value: Any):
+def jsonable(value: Any):
     """Numbers, strings, lists and dicts only; numpy scalars become Python numbers; NaN becomes None."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else str(value)
     return value
+

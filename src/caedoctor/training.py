@@ -18,6 +18,7 @@ import numpy as np
 from caedoctor.config import TrainConfig
 from caedoctor.data import Data
 from caedoctor.errors import CaedoctorError, DataError
+from caedoctor.findings import jsonable
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import LoadedModel, check_autoencoder_shapes, compile_model
 
@@ -54,7 +55,7 @@ class TrainResult:
                 "artefacts": {k: str(v) for k, v in self.artefacts.items()}, "nan_guard": self.nan_guard}
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -111,7 +112,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             raise
         os.replace(tmp, self.dir / name)
         state = {"epoch": epoch + 1, "checkpoint": name, "history": self.history}
-        _atomic_write_text(self.dir / STATE_FILE, json.dumps(state, indent=1))
+        atomic_write_text(self.dir / STATE_FILE, json.dumps(state, indent=1))
         _write_history_csv(self.out_dir / "history.csv", self.history)
         for old in sorted(self.dir.glob("epoch_*.keras"))[:-self.keep]:
             old.unlink(missing_ok=True)
@@ -239,16 +240,6 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
     return result
 
 
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel, plots: bool) -> None:
     from caedoctor import plots as plotting
 
@@ -258,7 +249,7 @@ def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel
                "config": result.config.to_dict(), "metrics": result.metrics}
     if result.nan_guard is not None:
         summary["nan_guard"] = result.nan_guard
-    _atomic_write_text(out / "metrics.json", json.dumps(_json_safe(summary), indent=2))
+    atomic_write_text(out / "metrics.json", json.dumps(jsonable(summary), indent=2))
     result.artefacts.update(metrics=out / "metrics.json", history=out / "history.csv",
                             checkpoints=out / CHECKPOINT_DIR, logs=out / "logs")
     if plots:

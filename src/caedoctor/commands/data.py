@@ -8,6 +8,7 @@ import math
 import click
 
 from caedoctor.cli import handle_errors
+from caedoctor.findings import jsonable
 
 
 @click.group(name="data")
@@ -56,7 +57,7 @@ def profile(data_spec, image_size, normalize, seed, fmt):
     prof = load_data(data_spec, image_size=image_size, normalize=normalize, seed=seed).profile
     d = prof.to_dict()
     if fmt == "json":
-        click.echo(json.dumps(_json_safe(d), indent=2))
+        click.echo(json.dumps(jsonable(d), indent=2))
         return
     click.echo(f"{d['name']}: {d['count']} samples ({d['train_count']} train, {d['val_count']} validation)")
     for line in _stats_lines("inputs", d["inputs"]):
@@ -68,14 +69,3 @@ def profile(data_spec, image_size, normalize, seed, fmt):
         click.echo("target: the input itself")
     for note in d["notes"]:
         click.echo(f"note: {note}")
-
-
-def _json_safe(value):
-    """NaN/Inf are not JSON: a profile of data holding only NaN has a NaN minimum; write null/"inf"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value

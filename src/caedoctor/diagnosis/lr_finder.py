@@ -70,9 +70,9 @@ class LRFindResult:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        from caedoctor.findings import _jsonable
+        from caedoctor.findings import jsonable
 
-        return _jsonable({"suggestion": self.suggestion, "reason": self.reason, "method": self.method,
+        return jsonable({"suggestion": self.suggestion, "reason": self.reason, "method": self.method,
                           "min_loss_lr": self.min_loss_lr, "stopped_early": self.stopped_early,
                           "optimizer": self.optimizer, "steps_run": len(self.lrs), **self.extra,
                           "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed,

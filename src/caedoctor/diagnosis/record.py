@@ -83,9 +83,9 @@ class MonitorRecord:
         return np.asarray(self.probe_loss, float) / self.baseline_loss
 
     def to_dict(self) -> dict:
-        from caedoctor.findings import _jsonable
+        from caedoctor.findings import jsonable
 
-        return _jsonable({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()})
+        return jsonable({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()})
 
     @classmethod
     def from_dict(cls, data: dict) -> "MonitorRecord":

@@ -19,7 +19,7 @@ import numpy as np
 
 from caedoctor.diagnosis import thresholds as T
 from caedoctor.diagnosis.record import MonitorRecord
-from caedoctor.findings import CAUSES, _jsonable
+from caedoctor.findings import CAUSES, jsonable
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Symptom:
                 raise ValueError(f"unknown cause {c!r}; the vocabulary is caedoctor.findings.CAUSES")
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "present": self.present, "evidence": _jsonable(self.evidence),
+        return {"name": self.name, "present": self.present, "evidence": jsonable(self.evidence),
                 "cause": self.cause, "related": list(self.related), "message": self.message}
 
 

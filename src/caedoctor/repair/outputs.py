@@ -8,25 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from caedoctor.findings import jsonable
 from caedoctor.repair.code import changes_as_code
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _clean(value):
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        return _clean(value.item())
-    return value
+from caedoctor.training import atomic_write_text
 
 
 def write_repair_outputs(result, out: Path, data) -> dict:
@@ -37,14 +21,14 @@ def write_repair_outputs(result, out: Path, data) -> dict:
     paths = {}
     report = result.to_dict()
     report["diagnosis"] = result.diagnosis.to_dict() if result.diagnosis is not None else None
-    _atomic(out / "repair.json", json.dumps(_clean(report), indent=2))
+    atomic_write_text(out / "repair.json", json.dumps(jsonable(report), indent=2))
     paths["repair_json"] = out / "repair.json"
     if result.model is not None:
         tmp = out / ".tmp_repaired.keras"
         result.model.save(tmp)
         os.replace(tmp, out / "repaired.keras")
         paths["repaired_model"] = out / "repaired.keras"
-        _atomic(out / "changes.py", changes_as_code(result))
+        atomic_write_text(out / "changes.py", changes_as_code(result))
         paths["changes_code"] = out / "changes.py"
         x, _ = data.sample(8)
         rows, labels = [], ["input"]
