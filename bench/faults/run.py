@@ -27,8 +27,10 @@ Scores (the ground truth is bench/faults/ground_truth.json, from bench/faults/gr
 - verdict accuracy: the verdict is one of the case's `expected_verdicts` (healthy: converging);
 - seconds per diagnosis: `Diagnosis.elapsed_s` (median and max), and the same for `--quick`;
 - repair rate (`--repair`): faulty cases whose repaired model reaches a relative validation MSE within
-  1.25x of the healthy reference for that data set, trained by `caedoctor.training.train` for the same
-  epochs and seed; repair time = the diagnosis' time + `repair(diagnosis=...)`'s time.
+  1.25x of the healthy reference: the case's own set-up with its faults removed (the ground truth's "fixed"
+  variant), trained by `caedoctor.training.train` for the same epochs and seed; also printed: the share
+  within 1.25x of the field notes' seed_better on the same data; repair time = the diagnosis' time +
+  `repair(diagnosis=...)`'s time.
 """
 
 from __future__ import annotations
@@ -138,19 +140,23 @@ def run_repair(case, variant, diagnosis, args, healthy_refs: dict) -> dict:
     from caedoctor.repair.fix import repair
 
     keras.utils.clear_session()
-    ref = healthy_reference(case.dataset, args.repair_epochs, healthy_refs)
+    ref = fixed_reference(case, args.repair_epochs, healthy_refs)
+    data_ref = healthy_reference(case.dataset, args.repair_epochs, healthy_refs)
+    keras.utils.clear_session()
     start = time.perf_counter()
     try:
         result = repair(variant.model(), variant.data.arg, diagnosis=diagnosis, epochs=args.repair_epochs, seed=0,
                         config_overrides=_overrides(variant))
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "repaired": False,
-                "reference_relative_mse": ref}
+                "reference_relative_mse": ref, "seed_better_relative_mse": data_ref}
     seconds = time.perf_counter() - start
     rel = (result.repaired_metrics or {}).get("relative_mse")
     diag_s = diagnosis.elapsed_s if diagnosis is not None else 0.0
     ok = rel is not None and math.isfinite(rel) and ref is not None and rel <= REPAIR_FACTOR * ref
+    ok_data = rel is not None and math.isfinite(rel) and data_ref is not None and rel <= REPAIR_FACTOR * data_ref
     return {"repaired": bool(ok), "relative_mse": rel, "reference_relative_mse": ref,
+            "seed_better_relative_mse": data_ref, "within_seed_better": bool(ok_data),
             "original_relative_mse": (result.original_metrics or {}).get("relative_mse"),
             "converged": result.converged, "reason": result.reason,
             "kept": [c.what for c in result.changes if c.kept],
@@ -159,25 +165,43 @@ def run_repair(case, variant, diagnosis, args, healthy_refs: dict) -> dict:
 
 
 def healthy_reference(dataset: str, epochs: int, cache: dict) -> float | None:
-    """Relative validation MSE of the data set's healthy reference CAE after `epochs` epochs of
-    caedoctor.training.train, seed 0: the bar a repair must reach (within REPAIR_FACTOR)."""
-    key = f"{dataset}@{epochs}"
+    """Relative validation MSE of the data set's healthy reference CAE (the field notes' seed_better) after
+    `epochs` epochs of caedoctor.training.train, seed 0: a second, data-wide bar for the repair."""
+    case = K.BY_ID[K.HEALTHY_REFERENCE[dataset]]
+    return _trained_reference(case, (), epochs, cache, f"{dataset}@{epochs}")
+
+
+def fixed_reference(case, epochs: int, cache: dict) -> float | None:
+    """Relative validation MSE of the case's own set-up with every injected fault removed (what the ground
+    truth trains as "fixed"), trained like the repaired model: the bar a repair must reach (within
+    REPAIR_FACTOR). The healthy version of *this* CAE, so a CAE whose design (say, a small code) limits it
+    below seed_better is not held to seed_better's error."""
+    return _trained_reference(case, tuple(case.injected), epochs, cache, f"{case.id}+fixed@{epochs}")
+
+
+def _trained_reference(case, fixed: tuple, epochs: int, cache: dict, key: str) -> float | None:
     if key in cache:
         return cache[key]
+    path = OUT_DIR / "healthy_reference.json"
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    if key in stored and stored[key].get("code") == _package_hash():
+        cache[key] = stored[key]["relative_mse"]
+        return cache[key]
+    import keras
+
     from caedoctor.data import load_data
     from caedoctor.models import load_model
     from caedoctor.training import seed_everything, train
 
-    case = K.BY_ID[K.HEALTHY_REFERENCE[dataset]]
-    variant = case.variant(())
+    keras.utils.clear_session()
+    variant = case.variant(fixed)
     data = load_data(variant.data.arg, seed=0)
     seed_everything(0)
-    loaded = load_model(variant.model(), data.input_shape)
+    loaded = load_model(variant.model(), data.input_shape, **(_overrides(variant) or {}))
     result = train(loaded, data, epochs=epochs, verbose=0, plots=False)
     cache[key] = float(result.metrics["relative_mse"])
-    path = OUT_DIR / "healthy_reference.json"
-    stored = json.loads(path.read_text()) if path.is_file() else {}
-    stored[key] = {"case": case.id, "epochs": epochs, "relative_mse": cache[key]}
+    stored[key] = {"case": case.id, "fixed": list(fixed), "epochs": epochs, "relative_mse": cache[key],
+                   "code": _package_hash()}
     path.write_text(json.dumps(stored, indent=1))
     return cache[key]
 
@@ -269,7 +293,9 @@ def score_repair(records: list) -> dict | None:
         return None
     ok = [i for i, p in reps if p.get("repaired")]
     secs = [p["seconds"] for _, p in reps if p.get("seconds") is not None]
+    ok_data = [i for i, p in reps if p.get("within_seed_better")]
     return {"cases": len(reps), "repaired": len(ok), "repair_rate": len(ok) / len(reps),
+            "within_seed_better": len(ok_data), "within_seed_better_rate": len(ok_data) / len(reps),
             "median_s": statistics.median(secs) if secs else None, "max_s": max(secs) if secs else None,
             "not_repaired": [f"{i}: {p.get('relative_mse')} vs ref {p.get('reference_relative_mse')}"
                              f" (kept {p.get('kept')}) {p.get('error', '')}" for i, p in reps if not p.get("repaired")]}
@@ -357,7 +383,10 @@ def print_report(doc: dict, records: list) -> None:
     r = doc.get("repair")
     if r:
         print(f"repair rate       {_pct(r['repair_rate'])} ({r['repaired']}/{r['cases']} within {REPAIR_FACTOR}x of "
-              f"the healthy reference); median {_s(r['median_s'])} s, max {_s(r['max_s'])} s (diagnosis + repair)   target >= 95%")
+              f"the case's own fixed set-up trained alike); median {_s(r['median_s'])} s, max {_s(r['max_s'])} s "
+              f"(diagnosis + repair)   target >= 95%")
+        print(f"                  {_pct(r['within_seed_better_rate'])} ({r['within_seed_better']}/{r['cases']}) within "
+              f"{REPAIR_FACTOR}x of seed_better on the same data (a data-wide bar)")
         for line in r["not_repaired"]:
             print("  not repaired:", line)
 

@@ -58,6 +58,7 @@ FIX_KINDS = {
     "remove_skip": "params: layers (names of the merge layers to bypass)",
     "receptive_field": "params: extra_pooling (int) or dilation (int)",
     "regularize": "params: dropout (float) and/or weight_decay (float)",
+    "initializer": "params: initializer (Keras name, e.g. glorot_uniform) for every conv and dense kernel",
     "data": "params: action (drop_nonfinite | deduplicate | more_data), a change the user makes to the data",
     # Added for the static check CAE208: data and model input disagree (size or channels), which no
     # padding of the output can fix; one of the two must change.

@@ -70,14 +70,18 @@ def print_diagnosis(result, console: Console | None = None) -> None:
         console.print("\n[bold]causes (confirmed by measurement, largest effect first)[/]")
         for f in confirmed:
             fix = f" fix: {f.fix.description}" if f.fix and f.fix.description else ""
-            console.print(f"  [red]{f.code}[/] {f.cause} [{f.status}] {f.message}  {_effect_text(f)}.{fix}",
+            alt = f.evidence.get("alternative_to")
+            alt = f" (an alternative to {alt}'s fix: either one is enough)" if alt else ""
+            console.print(f"  [red]{f.code}[/] {f.cause} [{f.status}] {f.message}  {_effect_text(f)}{alt}.{fix}",
                           highlight=False)
     refuted = result.refuted()
     if refuted:
         console.print("\n[bold]not a cause here (refuted by measurement)[/]")
         for f in refuted:
             extra = ""
-            if f.evidence.get("explained_by"):
+            if f.evidence.get("symptom_gone"):
+                extra = f" (a consequence: {f.evidence['symptom_gone']})"
+            elif f.evidence.get("explained_by"):
                 extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
             console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
     suspected = result.suspected()

@@ -313,6 +313,35 @@ def _():
     return context(cae(act="tanh"), raw), context(cae(act="tanh"), images()), expect
 
 
+def _init(model, stddev):
+    """`model` with every hidden conv kernel drawn from N(0, stddev)."""
+    def swap(layer):
+        config = layer.get_config()
+        if hasattr(layer, "kernel_initializer") and layer.name != "output":
+            config["kernel_initializer"] = {"class_name": "RandomNormal", "config": {"stddev": stddev}}
+        return layer.__class__.from_config(config)
+    return keras.models.clone_model(model, clone_function=swap)
+
+
+@case("CAE404")
+def _():
+    def expect(f):
+        assert f.evidence["activation_gain"] >= 10 and "enc2_conv" in f.evidence["layers"]
+        assert f.fix.kind == "initializer" and f.fix.params["initializer"] == "glorot_uniform"
+    big = _init(cae(act="LeakyReLU", filters=16), 0.5)
+    return context(big), context(cae(act="LeakyReLU", filters=16)), expect
+
+
+@case("CAE405")
+def _():
+    def expect(f):
+        assert f.evidence["activation_gain"] >= 10 and f.fix.kind == "initializer"
+    # tanh with N(0, 1) kernels: saturation, not explosion (and CAE404 stays silent on it)
+    big = _init(cae(act="tanh", filters=16), 1.0)
+    assert findings_of(context(big), "CAE404") == []
+    return context(big), context(_init(cae(act="tanh", filters=16), 0.05)), expect
+
+
 # ------------------------------------------------------------------ CAE5xx training set-up
 
 @case("CAE501")

@@ -70,6 +70,7 @@ def test_nan_data_is_invalid():
 def test_quick_mode_runs_no_counterfactuals(data):
     result = _diag(compiled(tiny_cae(), lr=1.0), data, quick=True)
     assert result.counterfactuals == []
+    assert result.lr_find is None  # quick: no LR range test either
     assert all(f.status in ("suspected", "certain") for f in result.findings)
 
 

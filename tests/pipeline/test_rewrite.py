@@ -118,3 +118,69 @@ def test_normalize_targets_like_inputs_maps_target_range_onto_inputs():
     _, fixed = apply_fix(loaded, data, Fix("normalize_targets", {"method": "like_inputs"}))
     assert fixed.profile.target_stats.max == pytest.approx(data.profile.inputs.max, rel=1e-4)
     assert fixed.profile.target_stats.min == pytest.approx(data.profile.inputs.min, abs=1e-4)
+
+
+def _dense_code_cae(units: int = 2):
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="enc")(inputs)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(units, name="code")(x)
+    x = keras.layers.Dense(8 * 8 * 4, activation="relu", name="expand")(x)
+    x = keras.layers.Reshape((8, 8, 4))(x)
+    x = keras.layers.UpSampling2D(2)(x)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_bottleneck_fix_widens_a_dense_code(data, tmp_path):
+    loaded = _loaded(compiled(_dense_code_cae(2)), data)
+    fixed, _ = apply_fix(loaded, data, Fix("bottleneck", {"factor": 4.0, "layers": ["code"]}))
+    assert fixed.model.get_layer("code").units == 8
+    assert loaded.model.get_layer("code").units == 2  # the original is untouched
+    assert fixed.model.output_shape == loaded.model.output_shape
+    _reloads(fixed.model, tmp_path)
+
+
+def test_initializer_fix_resets_kernel_initializers(data):
+    model = tiny_cae()
+    big = keras.models.clone_model(model, clone_function=lambda layer: layer.__class__.from_config(
+        {**layer.get_config(), "kernel_initializer": {"class_name": "RandomNormal", "config": {"stddev": 1.0}}}
+        if hasattr(layer, "kernel_initializer") else layer.get_config()))
+    loaded = _loaded(compiled(big), data)
+    fixed, _ = apply_fix(loaded, data, Fix("initializer", {"initializer": "glorot_uniform"}))
+    inits = {type(layer.kernel_initializer).__name__ for layer in fixed.model.layers if hasattr(layer, "kernel_initializer")}
+    assert inits == {"GlorotUniform"}
+    with pytest.raises(NotApplicable, match="already"):
+        apply_fix(fixed, data, Fix("initializer", {"initializer": "glorot_uniform"}))
+
+
+def test_fewer_training_samples_halves_training_only(data):
+    from caedoctor.repair.rewrite import fewer_training_samples
+
+    half = fewer_training_samples(data, 0.5)
+    assert half.train_count == data.train_count // 2
+    assert sum(1 for _ in half.train) == data.train_count // 2
+    assert sum(1 for _ in half.val) == data.val_count
+    one = load_data(blobs(2))
+    with pytest.raises(NotApplicable):
+        fewer_training_samples(one, 0.5)
+
+
+def test_capacity_fix_gives_a_layerless_decoder_the_mirror_of_the_encoder(data, tmp_path):
+    from caedoctor.checks.architecture import analyze_model
+
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="enc1")(inputs)
+    x = keras.layers.MaxPool2D(2)(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="enc2")(x)
+    x = keras.layers.MaxPool2D(2)(x)
+    x = keras.layers.UpSampling2D(4, name="up")(x)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(x)
+    loaded = _loaded(compiled(keras.Model(inputs, outputs)), data)
+    analysis = analyze_model(loaded.model, data.input_shape)
+    fixed, _ = apply_fix(loaded, data, Fix("capacity", {"half": "decoder", "factor": 2.0}), analysis=analysis)
+    convs = [layer for layer in fixed.model.get_layer("up_fix_decoder").layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [16, 8]  # the encoder's filters, widest first
+    assert fixed.model.output_shape == loaded.model.output_shape
+    assert fixed.model.count_params() > loaded.model.count_params()
+    _reloads(fixed.model, tmp_path)

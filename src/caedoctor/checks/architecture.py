@@ -79,6 +79,7 @@ class LayerInfo:
     jump: float | None = None  # input pixels between two neighbouring output positions
     half: str = "encoder"  # "input", "encoder" or "decoder"
     shape_error: str | None = None  # why its output shape could not be derived
+    init_ratio: float | None = None  # initial kernel std / He std sqrt(2 / fan_in); None when unknown
 
     @property
     def spatial(self) -> tuple | None:
@@ -306,6 +307,51 @@ def _geometry(layer) -> dict:
     return {}
 
 
+def initial_std(initializer, fan_in: int, fan_out: int) -> float | None:
+    """The standard deviation of the weights `initializer` draws (None for kinds it cannot tell)."""
+    import keras
+
+    try:
+        config = keras.initializers.serialize(initializer)
+    except Exception:  # noqa: BLE001 - a custom initializer we cannot read
+        return None
+    name = config.get("class_name", "") if isinstance(config, dict) else str(config)
+    cfg = (config.get("config") or {}) if isinstance(config, dict) else {}
+    if name == "RandomNormal":
+        return float(cfg.get("stddev", 0.05))
+    if name == "TruncatedNormal":
+        return 0.88 * float(cfg.get("stddev", 0.05))
+    if name == "RandomUniform":
+        return (float(cfg.get("maxval", 0.05)) - float(cfg.get("minval", -0.05))) / math.sqrt(12)
+    if name == "Constant":
+        return abs(float(cfg.get("value", 0.0)))
+    if name in ("Zeros", "Ones"):
+        return 0.0 if name == "Zeros" else 1.0
+    scaling = {"GlorotUniform": (1.0, "fan_avg"), "GlorotNormal": (1.0, "fan_avg"), "HeNormal": (2.0, "fan_in"),
+               "HeUniform": (2.0, "fan_in"), "LecunNormal": (1.0, "fan_in"), "LecunUniform": (1.0, "fan_in")}
+    if name in scaling:
+        scale, mode = scaling[name]
+    elif name == "VarianceScaling":
+        scale, mode = float(cfg.get("scale", 1.0)), cfg.get("mode", "fan_in")
+    else:
+        return None
+    n = {"fan_in": fan_in, "fan_out": fan_out}.get(mode, (fan_in + fan_out) / 2)
+    return math.sqrt(scale / max(n, 1))
+
+
+def _init_ratio(layer) -> float | None:
+    """Initial kernel std against He's sqrt(2 / fan_in): about 1 or below for every sensible initializer."""
+    kernel = getattr(layer, "kernel", None)
+    initializer = getattr(layer, "kernel_initializer", None)
+    if kernel is None or initializer is None or len(kernel.shape) < 2:
+        return None
+    shape = tuple(int(v) for v in kernel.shape)
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+    std = initial_std(initializer, fan_in, fan_out)
+    return None if std is None else std / math.sqrt(2.0 / max(fan_in, 1))
+
+
 def _output_shape(layer, in_shapes: list):
     """The layer's output shape (no batch axis) for inputs of `in_shapes`; raises on a mismatch."""
     import keras
@@ -419,7 +465,7 @@ def _layer_infos(nodes: list, input_shape: tuple) -> list:
         layer = node.layer
         info = LayerInfo(node.name, type(layer).__name__, [nodes[p].name for p in node.parents],
                          params=int(layer.count_params()) if layer.built else 0,
-                         activation=activation_of(layer), **_geometry(layer))
+                         activation=activation_of(layer), init_ratio=_init_ratio(layer), **_geometry(layer))
         in_shapes = [shapes[p] for p in node.parents]
         if in_shapes and all(s is not None for s in in_shapes):
             try:

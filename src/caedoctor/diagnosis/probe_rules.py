@@ -35,17 +35,21 @@ PROBE_RULES: tuple = (
     _rule("CAE703", "probe-stuck", "learning_rate_too_high",
           "the loss stays flat near the predict-the-mean level",
           "The relative loss (loss / loss of predicting the mean image) stays near 1 and stops falling. The "
-          "cause is read from the LR range test: a suggestion far below the configured rate means too high "
-          "(the usual case: the output saturates), far above means too low.",
+          "cause is read from the other traces: huge first updates (learning rate too high), dead ReLU units, "
+          "saturated units, vanishing gradients, tiny updates (too low), else a bottleneck too narrow. When "
+          "the LR range test's suggestion is more than 3x from the configured rate, a learning-rate finding "
+          "in that direction is added too; the counterfactual probes decide.",
           "A CAE stuck at the mean has learned nothing about individual images; more epochs do not help.",
           "`preset:seed_hyper_bad` (Adam at 0.1): relative MSE about 3 after 500 steps.", _LR_FIX),
     _rule("CAE704", "probe-collapsed-to-mean", "learning_rate_too_high",
           "every input gets nearly the same output image",
-          "The spread of outputs across the monitor batch, relative to the targets' spread, is near zero.",
+          "The spread of outputs across the monitor batch, relative to the targets' spread, is near zero. "
+          "The cause is read from the other traces as for CAE703.",
           "Collapse to the mean image is the commonest CAE failure: a blurry average for every input.",
           "`preset:seed_hyper_bad` outputs one flat colour for every patch.", _LR_FIX),
     _rule("CAE705", "probe-slow", "learning_rate_too_low", "the loss falls, but far slower than it should",
-          "The loss is still falling at the end of the probe while the relative loss is still high.",
+          "The loss is still falling at the end of the probe while the relative loss is still high. The "
+          "cause is read from the other traces as for CAE703 (default: learning rate too low).",
           "A rate far too low converges eventually, at a cost of orders of magnitude more steps.",
           "`preset:seed_better --lr 1e-6`.", "Raise the learning rate to the LR range test's suggestion."),
     _rule("CAE706", "probe-oscillating", "learning_rate_too_high", "the loss jumps up and down",
@@ -68,16 +72,21 @@ PROBE_RULES: tuple = (
           "The ratio of first-layer to last-layer gradient norms, and their absolute size against the weights.",
           "Layers that receive no gradient do not learn, however long you train.",
           "Eight sigmoid hidden layers.", "Add BatchNormalization (fix `add_batchnorm`) or non-saturating "
-          "activations."),
+          "activations. When a ReLU layer's units are mostly dead, the finding names `dead_relu` instead "
+          "(a dead unit passes no gradient) and tests LeakyReLU."),
     _rule("CAE710", "probe-exploding-gradients", "exploding_gradients", "gradient norms grow without bound",
           "Gradient norms far above the weights' norms, or growing steadily over the probe.",
           "Huge gradients make huge steps: the loss jumps, then turns NaN.", "SGD at a high rate on 0-255 data.",
-          "Lower the learning rate (LR range test) or add BatchNormalization."),
+          "Re-initialise the kernels with glorot_uniform (fix `initializer`); on 0-255 data the finding names "
+          "`data_not_normalized` and tests scaling the inputs; a rate the LR range test finds too high adds a "
+          "learning-rate finding."),
     _rule("CAE711", "probe-overfitting", "overfitting", "validation loss rises while training loss falls",
           "Over the recorded epochs, the validation loss rises while the training loss keeps falling.",
           "The model memorises the training images instead of learning to reconstruct images in general.",
           "64 training images and a large CAE trained for many epochs.",
-          "More (or augmented) data, dropout or weight decay; a change the user makes (fix `data`)."),
+          "More (or augmented) data, dropout or weight decay; a change the user makes (fix `data`). The "
+          "probe tests it in reverse: it trains on a quarter of the images, and confirms the cause when that is "
+          "clearly worse (more images of the same kind would still help)."),
 )
 
 PROBE_RULES_BY_CODE = {r.code: r for r in PROBE_RULES}

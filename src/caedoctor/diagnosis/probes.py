@@ -23,6 +23,7 @@ from caedoctor.models import LoadedModel, compile_model
 DEFAULT_STEPS = 500  # about 15 s with monitor and scoring for a 32x32x3 CAE on 2 CPU cores (measured)
 EVAL_SAMPLES = 1024  # validation samples scored per probe: enough for a stable relative MSE
 CHUNK = 25  # steps per Keras "epoch": the loss curve gets one point per chunk (mean over its steps)
+VAL_SAMPLES = 256  # validation samples behind each point of a probe's validation curve (overfitting)
 DIVERGED_FACTOR = 10.0  # stop a probe whose chunk loss exceeds 10x its first chunk's: it has diverged
 
 
@@ -38,6 +39,7 @@ class ProbeResult:
     metrics: dict  # validation: mse, relative_mse, mae, psnr, ssim
     stopped: str = ""  # why it stopped early ("nan", "diverged"), or ""
     monitor: object = field(default=None, repr=False)
+    val_curve: list = field(default_factory=list)  # (step, validation loss) when the probe validated
 
     @property
     def relative_mse(self) -> float:
@@ -53,7 +55,8 @@ class ProbeResult:
     def to_dict(self) -> dict:
         return {"label": self.label, "steps": self.steps, "steps_run": self.steps_run,
                 "seconds": round(self.seconds, 3), "loss_curve": [_finite(v) for v in self.loss_curve],
-                "metrics": {k: _finite(v) for k, v in self.metrics.items()}, "stopped": self.stopped}
+                "metrics": {k: _finite(v) for k, v in self.metrics.items()}, "stopped": self.stopped,
+                **({"val_curve": [[s, _finite(v)] for s, v in self.val_curve]} if self.val_curve else {})}
 
 
 def _finite(v):
@@ -66,14 +69,17 @@ class _ChunkRecorder(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.curve: list = []
+        self.val: list = []
         self.stopped = ""
 
     def on_train_begin(self, logs=None):
-        self.curve, self.stopped = [], ""
+        self.curve, self.val, self.stopped = [], [], ""
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float((logs or {}).get("loss", math.nan))
         self.curve.append(loss)
+        if "val_loss" in (logs or {}):
+            self.val.append((len(self.curve), float(logs["val_loss"])))
         if not math.isfinite(loss):
             self.stopped = "nan"
             self.model.stop_training = True
@@ -88,8 +94,13 @@ def fresh_copy(model: keras.Model) -> keras.Model:
 
 
 def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
-              callbacks=None, fresh: bool = True) -> ProbeResult:
-    """Train a fresh copy of `loaded.model` for `steps` steps with its config and score it on validation data."""
+              callbacks=None, fresh: bool = True, validate_every: int = 0) -> ProbeResult:
+    """Train a fresh copy of `loaded.model` for `steps` steps with its config and score it on validation data.
+
+    `validate_every` > 0 also computes the validation loss on `VAL_SAMPLES` fixed validation samples every
+    that many chunks of `CHUNK` steps (Keras' `validation_freq`), so a monitor sees `val_loss` and the
+    overfitting detector can compare it with the training loss.
+    """
     import tensorflow as tf
 
     from caedoctor.training import seed_everything
@@ -100,14 +111,18 @@ def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, se
     max_val = dynamic_range(target.value_range, target.min, target.max)
     compile_model(model, loaded.config, max_val)
     bs = loaded.config.batch_size
-    chunk = min(CHUNK, steps)
-    epochs = max(1, steps // chunk)
+    epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
+    chunk = max(1, steps // epochs)
     train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
     recorder = _ChunkRecorder()
     cbs = [recorder] + list(callbacks or [])
+    fit_val = {}
+    if validate_every > 0 and data.val_count > 0:
+        fit_val = {"validation_data": data.val.take(VAL_SAMPLES).batch(bs).cache(),
+                   "validation_freq": int(validate_every)}
     start = time.perf_counter()
     try:
-        model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False)
+        model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False, **fit_val)
     except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
         recorder.stopped = recorder.stopped or "nan"
         recorder.curve.append(math.nan)
@@ -119,7 +134,8 @@ def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, se
         recorder.stopped = recorder.stopped or "nan"
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
                        loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
-                       monitor=next((c for c in cbs if hasattr(c, "record")), None))
+                       monitor=next((c for c in cbs if hasattr(c, "record")), None),
+                       val_curve=[(k * chunk, v) for k, v in recorder.val])
 
 
 @dataclass

@@ -435,7 +435,13 @@ def detect_vanishing_gradients(record: MonitorRecord) -> Symptom:
         message = f"no gradient reaches any layer (largest |g|/|W| {largest_end:.1e}) while the loss is still high"
     else:
         message = f"the first layer's gradient is {ratio:.1e}x the last layer's" if present else ""
-    return Symptom("vanishing_gradients", bool(present), evidence, "vanishing_gradients", related, message)
+    cause = "vanishing_gradients"
+    dead = max(dead_by_layer(record).values(), default=0.0)
+    if dead >= T.DEAD_LAYER_FRACTION:  # a dead unit passes no gradient: the deaths are the cause
+        cause, related = "dead_relu", ("vanishing_gradients", "saturated_activation")
+        evidence["dead_fraction"] = dead
+        message += f"; {dead:.0%} of a ReLU layer's units are dead" if message else ""
+    return Symptom("vanishing_gradients", bool(present), evidence, cause, related, message)
 
 
 def detect_exploding_gradients(record: MonitorRecord) -> Symptom:

@@ -132,7 +132,7 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     """
     from caedoctor.data import load_data
     from caedoctor.diagnosis import probes as P
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis.diagnose import diagnose, equal_samples_steps, model_analysis
     from caedoctor.models import load_model
     from caedoctor.repair.rewrite import NotApplicable, apply_fix
 
@@ -159,34 +159,53 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     best_loaded, best_data, best_probe = original, data, baseline
     changes: list = []
     margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [-math.log(1 - P.MIN_MARGIN)])
-    for finding, fix in candidate_fixes(diagnosis):
-        why = f"{finding.code} {finding.cause}: {finding.message}"
+    state = {"loaded": original, "data": data, "probe": baseline, "margin": margin}
+
+    def attempt(finding, fix, why, retry=False) -> Change:
+        """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps."""
+        best_loaded, best_data, best_probe = state["loaded"], state["data"], state["probe"]
         try:
             if fix.kind == "learning_rate" and (best_loaded is not original or best_data is not data):
                 fix = _retuned_lr(best_loaded, best_data, seed, fix, say)
             cand_loaded, cand_data = apply_fix(best_loaded, best_data, fix,
-                                               suggested_lr=(diagnosis.lr_find or {}).get("suggestion"))
+                                               suggested_lr=(diagnosis.lr_find or {}).get("suggestion"),
+                                               analysis=model_analysis(best_loaded, best_data))
         except NotApplicable as exc:
-            changes.append(Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}"))
-            continue
-        say(f"verifying: {fix.description or fix.kind}")
-        probe = P.run_probe(cand_loaded, cand_data, steps=steps, seed=seed, label=f"+{fix.kind}")
-        comparison = P.compare(best_probe, probe, "relative_mse", margin)
+            return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
+        say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
+        cand_steps = equal_samples_steps(steps, original.config.batch_size, cand_loaded.config.batch_size)
+        probe = P.run_probe(cand_loaded, cand_data, steps=cand_steps, seed=seed, label=f"+{fix.kind}")
+        comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
         if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
             # The diagnosis measured its seed noise around the *original* model; a stuck original is far
             # noisier than a repaired one. Re-measure the noise around the current best before rejecting.
             say("re-measuring seed noise around the repaired model")
-            reseeded = P.run_probe(best_loaded, best_data, steps=steps, seed=seed + 1, label="best (seed+1)")
-            margin = P.noise_margin(best_probe, reseeded, "relative_mse")
-            comparison = P.compare(best_probe, probe, "relative_mse", margin)
+            best_steps = equal_samples_steps(steps, original.config.batch_size, best_loaded.config.batch_size)
+            reseeded = P.run_probe(best_loaded, best_data, steps=best_steps, seed=seed + 1, label="best (seed+1)")
+            state["margin"] = P.noise_margin(best_probe, reseeded, "relative_mse")
+            comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
         effect = {"metric": "relative_mse", "before": _num(best_probe.relative_mse), "after": _num(probe.relative_mse)}
         blocking = finding.status == "certain" and finding.severity == "error"
         if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score("relative_mse"))):
-            changes.append(Change(fix.kind, fix.params, why, effect, True))
-            best_loaded, best_data, best_probe = cand_loaded, cand_data, probe
-        else:
-            changes.append(Change(fix.kind, fix.params, why, effect, False,
-                                  "rolled back: it did not improve the probe together with the fixes before it"))
+            state.update(loaded=cand_loaded, data=cand_data, probe=probe)
+            return Change(fix.kind, fix.params, why, effect, True,
+                          "kept on a second try, on top of the fixes after it" if retry else "")
+        return Change(fix.kind, fix.params, why, effect, False,
+                      "rolled back: it did not improve the probe together with the fixes before it")
+
+    candidates = candidate_fixes(diagnosis)
+    for finding, fix in candidates:
+        changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+    # Faults can hide each other (dead ReLUs at a rate of 1e-5: neither fix helps alone), so a fix rolled back
+    # in the first pass is tried once more on top of everything kept since.
+    first = list(changes)
+    for i, ((finding, fix), change) in enumerate(zip(candidates, first)):
+        if change.kept or change.note.startswith("not applicable") or not any(c.kept for c in first[i + 1:]):
+            continue
+        again = attempt(finding, fix, change.why, retry=True)
+        if again.kept:
+            changes.append(again)
+    best_loaded, best_data, best_probe = state["loaded"], state["data"], state["probe"]
     return _train_and_compare(diagnosis, original, data, best_loaded, best_data, changes, baseline, best_probe,
                               epochs, budget_seconds, seed, start, say)
 

@@ -12,6 +12,7 @@ compared with.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import keras
 from keras import layers
@@ -192,7 +193,8 @@ def limit_kernels(model: keras.Model, max_kernel: int | None = None, layer_name:
 
 
 def scale_filters(model: keras.Model, names, factor: float) -> keras.Model:
-    """Multiply the filters of the named conv layers by `factor` (at least 1 filter)."""
+    """Multiply the width of the named layers by `factor` (at least 1): filters of conv layers, units of
+    Dense layers (a dense bottleneck). The layers after them are rebuilt for the new width."""
     names = set(names)
     changed = []
 
@@ -200,11 +202,63 @@ def scale_filters(model: keras.Model, names, factor: float) -> keras.Model:
         if layer.name in names and isinstance(layer, CONV_TYPES):
             changed.append(layer.name)
             return _fresh(layer, filters=max(1, int(round(layer.filters * factor))))
+        if layer.name in names and isinstance(layer, layers.Dense):
+            changed.append(layer.name)
+            return _fresh(layer, units=max(1, int(round(layer.units * factor))))
         return _fresh(layer)
 
     clone = _clone(model, clone_function=swap)
     if not changed:
-        raise NotApplicable(f"none of the layers {sorted(names)} is a conv layer")
+        raise NotApplicable(f"none of the layers {sorted(names)} is a conv or dense layer")
+    return clone
+
+
+def deepen_decoder(model: keras.Model, encoder_filters: list, upsampling: list) -> keras.Model:
+    """Give a decoder without hidden layers the mirror of the encoder: each named UpSampling2D of size 2^k
+    becomes k steps of Conv2D(3x3) + LeakyReLU(0.1) + UpSampling2D(2), with the encoder's filters in
+    reverse order (the widest first, at the smallest map)."""
+    names = set(upsampling)
+    filters = list(reversed(encoder_filters)) or [32]
+    used = []
+
+    def swap(layer):
+        if layer.name in names and isinstance(layer, layers.UpSampling2D):
+            size = tuple(layer.size)
+            steps = max(1, int(round(math.log2(max(size)))))
+            if size[0] != size[1] or 2 ** steps != size[0]:
+                return _fresh(layer)
+            parts = []
+            for i in range(steps):
+                f = filters[min(len(used), len(filters) - 1)]
+                used.append(f)
+                parts += [layers.Conv2D(f, 3, padding="same", name=f"{layer.name}_fix_conv{i + 1}"),
+                          layers.LeakyReLU(negative_slope=0.1, name=f"{layer.name}_fix_leaky{i + 1}"),
+                          layers.UpSampling2D(2, name=f"{layer.name}_fix_up{i + 1}")]
+            return keras.Sequential(parts, name=f"{layer.name}_fix_decoder")
+        return _fresh(layer)
+
+    clone = _clone(model, clone_function=swap)
+    if not used:
+        raise NotApplicable("the decoder has no square power-of-two UpSampling2D to expand")
+    return clone
+
+
+def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> keras.Model:
+    """Give every conv and dense kernel the initializer `initializer` (Keras' default: glorot_uniform)."""
+    changed = []
+
+    def swap(layer):
+        if isinstance(layer, CONV_TYPES + (layers.Dense,)):
+            current = keras.initializers.serialize(layer.kernel_initializer)
+            name = current.get("class_name", "") if isinstance(current, dict) else str(current)
+            if keras.initializers.get(initializer).__class__.__name__ != name:
+                changed.append(layer.name)
+            return _fresh(layer, kernel_initializer=initializer)
+        return _fresh(layer)
+
+    clone = _clone(model, clone_function=swap)
+    if not changed:
+        raise NotApplicable(f"every kernel already uses {initializer}")
     return clone
 
 
@@ -327,6 +381,23 @@ def normalize(data: Data, inputs_method: str | None, targets_method: str | None)
     return new
 
 
+def fewer_training_samples(data: Data, fraction: float = 0.5) -> Data:
+    """The same data with only the first `fraction` of the training samples (validation unchanged).
+
+    This is how a probe tests "more data would help" without more data: if training on a fraction of the images
+    makes the validation error clearly worse, the model is still limited by the amount of data (a point
+    on its learning curve); if it makes no difference, more images of the same kind will not help either.
+    """
+    keep = max(1, int(data.train_count * fraction))
+    if keep >= data.train_count:
+        raise NotApplicable(f"only {data.train_count} training samples; cannot train on fewer")
+    profile = dataclasses.replace(data.profile, train_count=keep)
+    step = f"training on the first {keep} of {data.train_count} samples"
+    return Data(name=data.name, train=data.train.take(keep), val=data.val, profile=profile, source=data.source,
+                preprocessing=list(data.preprocessing) + [step],
+                scales=data.scales)
+
+
 def drop_nonfinite(data: Data) -> Data:
     import tensorflow as tf
 
@@ -383,11 +454,27 @@ def apply_fix(loaded: LoadedModel, data: Data, fix: Fix, *, suggested_lr: float 
         return loaded, normalize(data, None, p.get("method", "like_inputs"))
     if kind == "data" and p.get("action") == "drop_nonfinite":
         return loaded, drop_nonfinite(data)
+    if kind == "initializer":
+        return _with_config(loaded, set_initializer(model, p.get("initializer", "glorot_uniform"))), data
+    if kind == "capacity" and p.get("half", "decoder") == "decoder" and analysis is not None \
+            and not analysis.decoder_conv_layers and not p.get("layers"):
+        encoder = [i for i in analysis.layers if i.half == "encoder" and i.kind in ("Conv2D", "Conv2DTranspose")]
+        ups = [i.name for i in analysis.layers if i.half == "decoder" and i.kind == "UpSampling2D"]
+        filters = [int(model.get_layer(i.name).filters) for i in encoder if _has_layer(model, i.name)]
+        return _with_config(loaded, deepen_decoder(model, filters, ups)), data
     if kind in ("bottleneck", "capacity"):
         names = p.get("layers") or _layers_for(kind, p, analysis)
         factor = float(p.get("factor", 2.0))
         return _with_config(loaded, scale_filters(model, names, factor)), data
     raise NotApplicable(f"fix kind {kind!r} is advice for the user; caedoctor cannot apply it automatically")
+
+
+def _has_layer(model: keras.Model, name: str) -> bool:
+    try:
+        model.get_layer(name)
+        return True
+    except ValueError:
+        return False
 
 
 def _layers_for(kind: str, params: dict, analysis) -> list:
