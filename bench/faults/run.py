@@ -391,6 +391,48 @@ def print_report(doc: dict, records: list) -> None:
             print("  not repaired:", line)
 
 
+def _gt_cell(gt_case: dict, cause: str) -> tuple:
+    c = (gt_case.get("causes") or {}).get(cause, {})
+    a, b = c.get("with_fault_relative_mse"), c.get("fixed_relative_mse")
+    fault = "cannot train" if c.get("impossible") or a is None else f"{a:.3g}"
+    real = {True: "yes", False: "**no**", "static": "static"}.get(c.get("real"), "?")
+    return f"{fault} -> {b:.3g}" if b is not None else fault, real
+
+
+def markdown(records: list, gt: dict) -> str:
+    """The per-case table of bench/README.md."""
+    out = ["| case | injected | ground truth: rel. MSE with fault -> fixed | real? | caedoctor: confirmed/certain | "
+           "refuted | verdict | s (CPU s) | quick s | repair: rel. MSE vs fixed reference (kept) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        m = r.get("full") or {}
+        g = gt.get(r["id"], {})
+        cells = [_gt_cell(g, c) for c in r["injected"]]
+        held = _held_causes(m)
+        refuted = sorted({f["cause"] for f in m.get("findings", []) if f["status"] == "refuted"})
+        ok = "" if m.get("verdict") in r["expected_verdicts"] else " ✗"
+        secs = m.get("elapsed_s")
+        t = "-" if secs is None else f"{secs:.0f}" + (f" ({m['cpu_s']:.0f})" if m.get("cpu_s") is not None else "")
+        q = (r.get("quick") or {}).get("elapsed_s")
+        rep = r.get("repair")
+        if rep:
+            rel, ref = rep.get("relative_mse"), rep.get("reference_relative_mse")
+            mark = "✓" if rep.get("repaired") else "✗"
+            kept = ", ".join(rep.get("kept") or []) or "nothing"
+            rep_cell = (f"{mark} {rel:.3g} vs {ref:.3g} ({kept})" if rel is not None and ref is not None
+                        else f"✗ {rep.get('error') or rep.get('reason') or ''}"[:80])
+        else:
+            rep_cell = "-"
+        if r["healthy"]:
+            gt_text, real = "(healthy)", "converges"
+        else:
+            gt_text, real = "<br>".join(c[0] for c in cells), "<br>".join(c[1] for c in cells)
+        out.append(f"| `{r['id']}` | {'<br>'.join(r['injected']) or '(healthy)'} | {gt_text} | {real} | "
+                   f"{', '.join(held) or '-'} | {', '.join(refuted) or '-'} | {m.get('verdict')}{ok} | {t} | "
+                   f"{'-' if q is None else f'{q:.0f}'} | {rep_cell} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", help="comma-separated case ids (default: all)")
@@ -400,6 +442,7 @@ def main() -> None:
     parser.add_argument("--shard", help="i/n: run only every n-th case starting at i (parallel processes)")
     parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")
+    parser.add_argument("--markdown", action="store_true", help="also print the per-case table as Markdown")
     parser.add_argument("--log", default=str(CASES_LOG))
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
@@ -443,6 +486,8 @@ def main() -> None:
     out = Path(args.out)
     out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     print_report(doc, records)
+    if args.markdown:
+        print("\n" + markdown(records, load_ground_truth()))
     print(f"\nwrote {out}")
 
 

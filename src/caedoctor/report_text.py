@@ -32,7 +32,7 @@ def demo_table(rows, console: Console | None = None) -> None:
     for r in diagnosed:
         d = r.diagnosis
         confirmed = "\n".join(f"{f.cause} ({_effect_text(f)})" if f.effect else f.cause for f in d.confirmed()) or "-"
-        refuted = "\n".join(f"{f.cause} ({_effect_text(f)})" for f in d.refuted()) or "-"
+        refuted = "\n".join(f"{f.cause} ({_refuted_text(f)})" for f in d.refuted()) or "-"
         table.add_row(r.model, d.verdict, confirmed, refuted)
     console.print(table)
     for r in diagnosed:
@@ -43,6 +43,16 @@ def demo_table(rows, console: Console | None = None) -> None:
 _VERDICT_STYLE = {"converging": "bold green", "slow": "bold yellow", "not_converging": "bold red",
                   "diverging": "bold red", "unstable": "bold yellow", "overfitting": "bold yellow",
                   "invalid": "bold red"}
+
+
+def _refuted_text(f) -> str:
+    """Why a finding is refuted, in a few words: its own probe, or the strongest cause that explains it."""
+    by = f.evidence.get("explained_by")
+    if f.evidence.get("symptom_gone"):
+        return f"its symptom is gone once {by} is fixed; alone: {_effect_text(f)}"
+    if by:
+        return f"adds nothing once {by} is fixed: {_effect_text(f)}"
+    return _effect_text(f)
 
 
 def _effect_text(f) -> str:
