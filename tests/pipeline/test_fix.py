@@ -61,3 +61,43 @@ def test_repair_makes_a_shape_mismatched_cae_trainable():
     assert kept and kept[0] in ("input_padding", "crop_or_pad_output"), [c.to_dict() for c in result.changes]
     assert result.model.output_shape[1:] == (14, 14, 1)
     assert "error" in result.original_metrics  # the original cannot even train
+
+
+def test_repair_gives_a_grey_output_the_targets_three_channels():
+    import numpy as np
+
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from .tiny import compiled
+
+    x = np.repeat(blobs(160), 3, axis=-1) * np.array([1.0, 0.6, 0.3], np.float32)
+    data = load_data(x)
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(h)
+    result = repair(load_model(compiled(keras.Model(inputs, outputs)), data.input_shape), data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    assert [c.what for c in result.changes if c.kept][0] == "crop_or_pad_output"
+    assert result.model.output_shape[1:] == (16, 16, 3)
+
+
+def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
+    import numpy as np
+
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from .tiny import compiled
+
+    data = load_data(np.repeat(blobs(64), 3, axis=-1))  # RGB targets
+    inputs = keras.Input((16, 16, 3))
+    flat = keras.layers.Flatten()(inputs)
+    outputs = keras.layers.Reshape((16, 16, 1))(keras.layers.Dense(256, activation="sigmoid")(flat))  # grey out
+    result = repair(load_model(compiled(keras.Model(inputs, outputs)), data.input_shape), data, steps=30, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    assert not any(c.kept for c in result.changes)
+    assert result.converged is False and result.model is None
+    assert "cannot be trained" in result.reason and "no conv layer" in result.reason

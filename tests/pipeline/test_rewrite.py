@@ -184,3 +184,17 @@ def test_capacity_fix_gives_a_layerless_decoder_the_mirror_of_the_encoder(data, 
     assert fixed.model.output_shape == loaded.model.output_shape
     assert fixed.model.count_params() > loaded.model.count_params()
     _reloads(fixed.model, tmp_path)
+
+
+def test_channel_mismatch_is_fixed_by_the_last_convs_filters(tmp_path):
+    x = np.random.default_rng(0).random((40, 16, 16, 3)).astype(np.float32)
+    data = load_data(x)
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="enc")(inputs)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(h)
+    loaded = load_model(compiled(keras.Model(inputs, outputs)), data.input_shape)
+    fixed, _ = apply_fix(loaded, data, Fix("crop_or_pad_output", {"output_shape": [16, 16, 1],
+                                                                  "target_shape": [16, 16, 3]}))
+    assert fixed.model.output_shape == (None, 16, 16, 3)
+    assert fixed.model.get_layer("out").activation.__name__ == "sigmoid"
+    _reloads(fixed.model, tmp_path)

@@ -262,14 +262,46 @@ def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> 
     return clone
 
 
+def _last_weighted(model: keras.Model):
+    """The conv or dense layer nearest the output (through activation and other element-wise layers)."""
+    layer = _output_layer(model)
+    seen = set()
+    while layer is not None and layer.name not in seen:
+        seen.add(layer.name)
+        if isinstance(layer, CONV_TYPES + (layers.Dense,)):
+            return layer
+        node = layer._inbound_nodes[0] if getattr(layer, "_inbound_nodes", None) else None
+        inputs = node.input_tensors if node is not None else []
+        if len(inputs) != 1:
+            return None
+        layer = inputs[0]._keras_history[0]
+    return None
+
+
+def set_output_channels(model: keras.Model, channels: int) -> keras.Model:
+    """Give the conv layer nearest the output `channels` filters (an RGB target needs 3, grey 1)."""
+    last = _last_weighted(model)
+    if last is None or not isinstance(last, CONV_TYPES):
+        raise NotApplicable("no conv layer before the output whose filters set the output channels")
+
+    def swap(layer):
+        return _fresh(layer, filters=int(channels)) if layer.name == last.name else _fresh(layer)
+
+    return _clone(model, clone_function=swap)
+
+
 def crop_or_pad_output(model: keras.Model, target_shape) -> keras.Model:
-    """Append Cropping2D / ZeroPadding2D so the output's height and width equal the target's."""
+    """Make the output's shape the target's: the last conv's filters for the channels, then Cropping2D /
+    ZeroPadding2D for the height and width."""
     clone = _clone(model, clone_function=_fresh)
     out_h, out_w = clone.output_shape[1:3]
     tgt_h, tgt_w = int(target_shape[0]), int(target_shape[1])
+    channels_fixed = False
     if clone.output_shape[3] != int(target_shape[2]):
-        raise NotApplicable(f"output has {clone.output_shape[3]} channels but the target has {target_shape[2]}; "
-                            "change the last layer's filters")
+        clone = set_output_channels(model, int(target_shape[2]))
+        channels_fixed = True
+        if (out_h, out_w) == (tgt_h, tgt_w):
+            return clone
     x = clone.outputs[0]
     dh, dw = out_h - tgt_h, out_w - tgt_w
     crop = ((max(dh, 0) // 2, max(dh, 0) - max(dh, 0) // 2), (max(dw, 0) // 2, max(dw, 0) - max(dw, 0) // 2))
@@ -278,7 +310,7 @@ def crop_or_pad_output(model: keras.Model, target_shape) -> keras.Model:
         x = layers.Cropping2D(crop, name="fix_crop")(x)
     if dh < 0 or dw < 0:
         x = layers.ZeroPadding2D(pad, name="fix_pad")(x)
-    if dh == 0 and dw == 0:
+    if dh == 0 and dw == 0 and not channels_fixed:
         raise NotApplicable("the output already has the target's height and width")
     return keras.Model(clone.inputs, x, name=model.name)
 
