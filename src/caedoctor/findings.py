@@ -49,7 +49,8 @@ FIX_KINDS = {
     "normalize_inputs": "params: method (unit: /255 | minmax: to [0,1] | standard: zero mean, unit std)",
     "normalize_targets": "params: method (like_inputs | unit | minmax)",
     "add_batchnorm": "params: optional layers (conv layer names to follow with BatchNormalization)",
-    "kernel_size": "params: layer (name), kernel (int); or max_kernel (int) for every conv layer",
+    "kernel_size": "params: layer (name), kernel (int); or layers {name: kernel}; or max_kernel (int) for "
+                   "every conv layer",
     "transpose_kernel": "params: layer (name), kernel (int, divisible by the stride)",
     "bottleneck": "params: factor (float; multiply the bottleneck width) or channels (int)",
     "capacity": "params: half (encoder|decoder), factor (float; multiply its filters)",

@@ -418,3 +418,14 @@ def test_sigmoid_followed_by_rescaling_covers_0_255_targets():
                               layers.Conv2D(1, 3, padding="same", activation="sigmoid"), layers.Rescaling(255.0)])
     raw = raw_images(200)
     assert findings_of(context(model, raw), "CAE2") == []
+
+
+def test_receptive_field_gaps_fix_widens_every_strided_layer_that_skips_pixels():
+    model = _sequential((16, 16, 1),
+                        layers.Conv2D(8, 1, strides=2, padding="same", activation="relu", name="s1"),
+                        layers.Conv2D(8, 1, strides=2, padding="same", activation="relu", name="s2"),
+                        layers.Conv2DTranspose(8, 4, strides=4, padding="same", activation="relu"),
+                        layers.Conv2D(1, 3, padding="same", activation="sigmoid"))
+    (f,) = findings_of(context(model), "CAE306")
+    assert f.fix.params["layers"] == {"s1": 2, "s2": 2}
+    assert "1 more strided layer" in f.message

@@ -198,3 +198,11 @@ def test_channel_mismatch_is_fixed_by_the_last_convs_filters(tmp_path):
     assert fixed.model.output_shape == (None, 16, 16, 3)
     assert fixed.model.get_layer("out").activation.__name__ == "sigmoid"
     _reloads(fixed.model, tmp_path)
+
+
+def test_kernel_fix_sets_several_layers(data):
+    loaded = _loaded(compiled(tiny_cae(pools=2)), data)
+    fixed, _ = apply_fix(loaded, data, Fix("kernel_size", {"layer": "enc0", "kernel": 5,
+                                                          "layers": {"enc0": 5, "enc1": 1}}))
+    assert tuple(fixed.model.get_layer("enc0").kernel_size) == (5, 5)
+    assert tuple(fixed.model.get_layer("enc1").kernel_size) == (1, 1)

@@ -172,16 +172,20 @@ def add_batchnorm(model: keras.Model, names=None) -> keras.Model:
 
 
 def limit_kernels(model: keras.Model, max_kernel: int | None = None, layer_name: str | None = None,
-                  kernel: int | None = None) -> keras.Model:
+                  kernel: int | None = None, kernels: dict | None = None) -> keras.Model:
+    """Set kernel sizes: `kernels` {layer: size}, or `layer_name` to `kernel`, or cap all at `max_kernel`."""
     changed = []
 
     def swap(layer):
         if isinstance(layer, CONV_TYPES):
             k = tuple(layer.kernel_size)
-            if layer_name is not None and layer.name == layer_name:
+            if kernels and layer.name in kernels:
+                changed.append(layer.name)
+                return _fresh(layer, kernel_size=(int(kernels[layer.name]),) * 2)
+            if not kernels and layer_name is not None and layer.name == layer_name:
                 changed.append(layer.name)
                 return _fresh(layer, kernel_size=(kernel, kernel))
-            if layer_name is None and max_kernel is not None and max(k) > max_kernel:
+            if not kernels and layer_name is None and max_kernel is not None and max(k) > max_kernel:
                 changed.append(layer.name)
                 return _fresh(layer, kernel_size=(min(k[0], max_kernel), min(k[1], max_kernel)))
         return _fresh(layer)
@@ -474,7 +478,7 @@ def apply_fix(loaded: LoadedModel, data: Data, fix: Fix, *, suggested_lr: float 
     if kind == "add_batchnorm":
         return _with_config(loaded, add_batchnorm(model, p.get("layers"))), data
     if kind in ("kernel_size", "transpose_kernel"):
-        new = limit_kernels(model, p.get("max_kernel"), p.get("layer"), p.get("kernel"))
+        new = limit_kernels(model, p.get("max_kernel"), p.get("layer"), p.get("kernel"), p.get("layers"))
         return _with_config(loaded, new), data
     if kind == "crop_or_pad_output":
         return _with_config(loaded, crop_or_pad_output(model, p["target_shape"])), data
