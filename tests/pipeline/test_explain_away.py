@@ -128,3 +128,25 @@ def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_sym
         assert findings[1].status == "refuted"
         assert findings[1].evidence["explained_by"] == "CAE404" and "saturation" in findings[1].evidence["symptom_gone"]
         assert len(calls) == 1  # no stacked probe needed
+
+
+def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(monkeypatch):
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(), lr=1e-6), data.input_shape)
+    baseline = _probe("baseline", 1.0)
+    leaky = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "LeakyReLU")
+    findings, tested = [], {}
+    for code, cause, fix, rel, ev in (("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                      ("CAE703", "dead_relu", leaky, 0.97, {"symptom": "stuck"})):
+        probe = _probe(fix.kind, rel)
+        cmp = compare(baseline, probe, "relative_mse", 0.1)
+        tested[(fix.kind, repr(sorted(fix.params.items())))] = (probe, cmp)
+        findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
+                                fix=fix, evidence=ev, effect=Effect("relative_mse", cmp.before, cmp.after)))
+    calls = []
+    monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
+    monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "stuck", "present": False}])
+    result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
+    D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    assert findings[1].status == "refuted"
+    assert len(calls) == 1  # only the seed-noise probe around the strongest fix

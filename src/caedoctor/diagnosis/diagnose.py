@@ -330,7 +330,9 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
     Two faults can also hide each other: with dead ReLUs *and* a rate of 1e-5, neither fix alone gets the
     model off the mean image. So when F alone still leaves the probe slow (relative MSE >= SLOW), every
     refuted fix that did no harm alone (within MASKED_TOLERANCE) is retried on top of F, and confirmed when
-    it improves on F beyond the noise (`evidence.confirmed_on_top_of`).
+    it improves on F beyond the noise (`evidence.confirmed_on_top_of`), unless it was raised only by
+    symptoms that F's probe no longer shows (then nothing is masked: a higher rate that speeds up an
+    already repaired model is an improvement, not a cause).
     When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate
     found for the broken model need not suit the repaired one).
     """
@@ -373,6 +375,8 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
         if budget_seconds is not None and time.perf_counter() - start > budget_seconds:
             break
         raised_by = {f.evidence.get("symptom") for f in findings}
+        if None not in raised_by and not raised_by & symptoms_after and all(f.status == "refuted" for f in findings):
+            continue  # joint stage: its symptom is gone with F's fix, so nothing is masked
         if all(f.status == "confirmed" for f in findings) and None not in raised_by \
                 and not raised_by & symptoms_after:
             # Raised only by symptoms that the strongest fix removes: consequences of its cause. (Their fix
