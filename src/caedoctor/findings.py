@@ -86,6 +86,11 @@ class Fix:
         if self.kind not in FIX_KINDS:
             raise ValueError(f"unknown fix kind {self.kind!r}; the vocabulary is caedoctor.findings.FIX_KINDS")
 
+    @property
+    def key(self) -> tuple:
+        """(kind, params) as a hashable value: two findings with the same key are tested by one probe."""
+        return self.kind, repr(sorted(self.params.items()))
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "params": jsonable(self.params), "description": self.description}
 

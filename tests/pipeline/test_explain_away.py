@@ -23,18 +23,30 @@ def _probe(label, rel):
                        metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
 
 
-def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
-    """alone: fix kind -> relative MSE of its probe (baseline 1.0); combined: the LR+BN probe."""
-    data = load_data(blobs(40))
-    loaded = load_model(compiled(tiny_cae(), lr=0.5), data.input_shape)
+def _measured(specs):
+    """Findings and their `tested` probes from (code, cause, fix, relative MSE alone, evidence) against a
+    baseline of 1.0, judged with a margin of 0.1 (as `diagnose` leaves them for `_explain_away`)."""
     baseline = _probe("baseline", 1.0)
     findings, tested = [], {}
-    for code, cause, fix in (("CAE701", "learning_rate_too_high", LR), ("CAE708", "saturated_activation", BN)):
-        probe = _probe(fix.kind, alone[fix.kind])
+    for code, cause, fix, rel, evidence in specs:
+        probe = _probe(fix.kind, rel)
         cmp = compare(baseline, probe, "relative_mse", 0.1)
-        tested[(fix.kind, repr(sorted(fix.params.items())))] = (probe, cmp)
+        tested[fix.key] = (probe, cmp)
         findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
-                                fix=fix, effect=Effect("relative_mse", cmp.before, cmp.after)))
+                                fix=fix, evidence=dict(evidence), effect=Effect("relative_mse", cmp.before, cmp.after)))
+    return findings, tested
+
+
+def _set_up(lr):
+    data = load_data(blobs(40))
+    return data, load_model(compiled(tiny_cae(), lr=lr), data.input_shape)
+
+
+def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
+    """alone: fix kind -> relative MSE of its probe (baseline 1.0); combined: the LR+BN probe."""
+    data, loaded = _set_up(0.5)
+    findings, tested = _measured([("CAE701", "learning_rate_too_high", LR, alone["learning_rate"], {}),
+                                  ("CAE708", "saturated_activation", BN, alone["add_batchnorm"], {})])
     calls = []
 
     def fake_probe(_loaded, _data, *, steps, seed, label="", **_kw):
@@ -44,7 +56,7 @@ def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
         return _probe(label, combined)
 
     monkeypatch.setattr(D.P, "run_probe", fake_probe)
-    monkeypatch.setattr(D, "_retuned_lr", lambda *a, **k: 1e-3)
+    monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
     D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     return {f.fix.kind: f for f in findings}, calls
@@ -68,7 +80,8 @@ def test_independent_cause_is_kept(monkeypatch):
 
 def test_alternative_fixes_of_one_defect_both_stay_confirmed(monkeypatch):
     # Either fix alone reaches 0.02 and together they reach 0.02: neither adds to the other.
-    found, _ = _run(monkeypatch, {"learning_rate": 0.020, "add_batchnorm": 0.0205}, combined=0.0202, reseeded_best=0.021)
+    found, _ = _run(monkeypatch, {"learning_rate": 0.020, "add_batchnorm": 0.0205}, combined=0.0202,
+                    reseeded_best=0.021)
     assert found["learning_rate"].status == found["add_batchnorm"].status == "confirmed"
     assert found["add_batchnorm"].evidence["alternative_to"] == "CAE701"
 
@@ -76,20 +89,13 @@ def test_alternative_fixes_of_one_defect_both_stay_confirmed(monkeypatch):
 def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypatch):
     # Dead ReLUs and a rate far too low: the rate alone leaves the model near the mean (0.9), LeakyReLU alone
     # barely helps (0.97, refuted), both together reach 0.02.
-    data = load_data(blobs(40))
-    loaded = load_model(compiled(tiny_cae(), lr=1e-6), data.input_shape)
-    baseline = _probe("baseline", 1.0)
+    data, loaded = _set_up(1e-6)
     leaky = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "LeakyReLU")
-    findings, tested = [], {}
-    for code, cause, fix, rel in (("CAE502", "learning_rate_too_low", LR, 0.9), ("CAE707", "dead_relu", leaky, 0.97)):
-        probe = _probe(fix.kind, rel)
-        cmp = compare(baseline, probe, "relative_mse", 0.1)
-        tested[(fix.kind, repr(sorted(fix.params.items())))] = (probe, cmp)
-        findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
-                                fix=fix, effect=Effect("relative_mse", cmp.before, cmp.after)))
+    findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                  ("CAE707", "dead_relu", leaky, 0.97, {})])
     assert [f.status for f in findings] == ["confirmed", "refuted"]
     monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label else 0.02))
-    monkeypatch.setattr(D, "_retuned_lr", lambda *a, **k: 1e-3)
+    monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
     D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     assert findings[1].status == "confirmed"
@@ -100,17 +106,10 @@ def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypa
 
 @pytest.mark.parametrize("still_there", [False, True])
 def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_symptom(monkeypatch, still_there):
-    data = load_data(blobs(40))
-    loaded = load_model(compiled(tiny_cae(), lr=0.5), data.input_shape)
-    baseline = _probe("baseline", 1.0)
-    findings, tested = [], {}
-    for code, cause, fix, rel, ev in (("CAE404", "exploding_gradients", Fix("initializer", {"initializer": "he_normal"}), 0.1, {}),
-                                      ("CAE708", "saturated_activation", BN, 0.15, {"symptom": "saturation"})):
-        probe = _probe(fix.kind, rel)
-        cmp = compare(baseline, probe, "relative_mse", 0.1)
-        tested[(fix.kind, repr(sorted(fix.params.items())))] = (probe, cmp)
-        findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
-                                fix=fix, evidence=ev, effect=Effect("relative_mse", cmp.before, cmp.after)))
+    data, loaded = _set_up(0.5)
+    findings, tested = _measured([
+        ("CAE404", "exploding_gradients", Fix("initializer", {"initializer": "he_normal"}), 0.1, {}),
+        ("CAE708", "saturated_activation", BN, 0.15, {"symptom": "saturation"})])
     calls = []
 
     def fake_probe(*_a, label="", **_k):
@@ -131,18 +130,10 @@ def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_sym
 
 
 def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(monkeypatch):
-    data = load_data(blobs(40))
-    loaded = load_model(compiled(tiny_cae(), lr=1e-6), data.input_shape)
-    baseline = _probe("baseline", 1.0)
+    data, loaded = _set_up(1e-6)
     leaky = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "LeakyReLU")
-    findings, tested = [], {}
-    for code, cause, fix, rel, ev in (("CAE502", "learning_rate_too_low", LR, 0.9, {}),
-                                      ("CAE703", "dead_relu", leaky, 0.97, {"symptom": "stuck"})):
-        probe = _probe(fix.kind, rel)
-        cmp = compare(baseline, probe, "relative_mse", 0.1)
-        tested[(fix.kind, repr(sorted(fix.params.items())))] = (probe, cmp)
-        findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
-                                fix=fix, evidence=ev, effect=Effect("relative_mse", cmp.before, cmp.after)))
+    findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                  ("CAE703", "dead_relu", leaky, 0.97, {"symptom": "stuck"})])
     calls = []
     monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
     monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "stuck", "present": False}])

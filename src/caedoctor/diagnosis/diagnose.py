@@ -264,7 +264,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         if budget_seconds is not None and time.perf_counter() - start > budget_seconds:
             say("budget spent; remaining suspicions stay suspected")
             break
-        key = (finding.fix.kind, repr(sorted(finding.fix.params.items())))
+        key = finding.fix.key
         if key not in tested:
             more_data = _is_more_data(finding.fix)
             try:
@@ -340,7 +340,7 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
             and not _is_more_data(f.fix)]  # a data-quantity test has no change to stack
     keys: dict = {}
     for f in held:
-        key = _fix_key(f.fix)
+        key = f.fix.key
         if key in tested:
             keys.setdefault(key, []).append(f)
     if not keys:
@@ -356,9 +356,9 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
         if (still_slow and f.status == "refuted" and f.fix is not None and f.effect is not None
                 and not _is_more_data(f.fix) and "explained_by" not in f.evidence
                 and math.isfinite(f.effect.after) and f.effect.after <= MASKED_TOLERANCE * f.effect.before
-                and _fix_key(f.fix) in tested
-                and _fix_key(f.fix) not in held_keys):
-            weak.setdefault(_fix_key(f.fix), []).append(f)
+                and f.fix.key in tested
+                and f.fix.key not in held_keys):
+            weak.setdefault(f.fix.key, []).append(f)
     if not rest and not weak:
         return
     stack = _Stacker(loaded, data, best_findings[0].fix, suggestion, seed, steps, analysis)
@@ -423,10 +423,6 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
             f.effect = Effect(metric, adds.before, adds.after)
 
 
-def _fix_key(fix: Fix) -> tuple:
-    return fix.kind, repr(sorted(fix.params.items()))
-
-
 class _Stacker:
     """Applies the strongest fix F, then another fix G on top of it, and probes the pair."""
 
@@ -453,12 +449,12 @@ class _Stacker:
                 # G first, then the rate re-tuned for G's model (F's rate was found for the unchanged model)
                 g_loaded, g_data = apply_fix(self.loaded, self.data, fix, suggested_lr=self.suggestion,
                                              analysis=self.analysis)
-                lr = _retuned_lr(g_loaded, g_data, self.seed) or self.best_loaded.config.learning_rate
+                lr = retuned_lr(g_loaded, g_data, self.seed) or self.best_loaded.config.learning_rate
                 both_loaded, both_data = apply_fix(g_loaded, g_data, Fix("learning_rate", {"learning_rate": lr}))
             else:
                 if fix.kind == "learning_rate" and self.best_fix.kind != "learning_rate":
                     if self.retuned is None:
-                        self.retuned = _retuned_lr(self.best_loaded, self.best_data, self.seed) or self.suggestion
+                        self.retuned = retuned_lr(self.best_loaded, self.best_data, self.seed) or self.suggestion
                     fix = Fix("learning_rate", {"learning_rate": self.retuned}, fix.description)
                 both_loaded, both_data = apply_fix(self.best_loaded, self.best_data, fix, suggested_lr=self.suggestion,
                                                    analysis=model_analysis(self.best_loaded, self.best_data))
@@ -469,7 +465,7 @@ class _Stacker:
                            label=f"{self.best_fix.kind}+{fix.kind}")
 
 
-def _retuned_lr(loaded, data, seed: int) -> float | None:
+def retuned_lr(loaded, data, seed: int) -> float | None:
     """The LR range test's suggestion for an already-changed model (None when the test fails)."""
     from caedoctor.diagnosis.lr_finder import lr_find
 

@@ -98,7 +98,7 @@ def candidate_fixes(diagnosis) -> list:
     for f in diagnosis.findings:
         if f.fix is None or f.status not in ("confirmed", "certain"):
             continue
-        key = (f.fix.kind, repr(sorted(f.fix.params.items())))
+        key = f.fix.key
         if key in seen:
             continue
         seen.add(key)
@@ -233,14 +233,14 @@ def _num(v):
 
 
 def _retuned_lr(loaded, data, seed, fix, say) -> Fix:
-    from caedoctor.diagnosis.lr_finder import lr_find
+    from caedoctor.diagnosis.diagnose import retuned_lr
 
     say("re-running the LR range test on the repaired model")
-    result = lr_find(loaded, data, seed=seed)
-    if not result.suggestion:
+    lr = retuned_lr(loaded, data, seed)
+    if not lr:
         return fix
-    return Fix("learning_rate", {"learning_rate": float(result.suggestion)},
-               f"set the learning rate to {result.suggestion:.2g} (LR range test on the repaired model)")
+    return Fix("learning_rate", {"learning_rate": float(lr)},
+               f"set the learning rate to {lr:.2g} (LR range test on the repaired model)")
 
 
 def _unrepairable(diagnosis, start, reason) -> RepairResult:
