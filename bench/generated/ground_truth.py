@@ -1,0 +1,303 @@
+"""Ground truth for the generated fault benchmark: is each injected fault real? Plain Keras only.
+
+For every case of generate.py this trains, with `model.fit` on numpy batches (training.train_run; none of
+caedoctor's probes, monitor or pipelines, no caedoctor import), each variant the case's folder holds, for
+the seeds SEEDS = (0, 1, 2):
+- a healthy control: the program as it is;
+- a one-fault case: the faulty program and the fixed one (the fault removed);
+- a two-fault case: the faulty program, each fault alone (`only_<cause>`: the other one fixed), and the
+  fully fixed program.
+Every variant of a case trains on the same number of samples, GT_STEPS (1,500) steps of the base's batch
+size: 3x caedoctor's 500-step probe, and equal samples (not equal steps) when a fault changes the batch
+size. Each run is scored on the validation images caedoctor's split gives (a variant trained on fewer
+images is scored on the full set's validation images) by the relative MSE of training.py (MSE over the
+targets' per-pixel variance around their mean image, as caedoctor.losses.reconstruction_metrics defines
+it). The raw per-seed numbers go to an append-only JSONL file (one line per run, written as it finishes;
+a rerun skips the runs already recorded).
+
+The rule ("beyond the seed spread"), per fault, comparing the program with the fault (`faulty` in a
+one-fault case, `only_<cause>` in a two-fault case) against the fixed program, seed by seed:
+- the seed spread is the fixed program's relative range over the seeds, (max - min) / min of its three
+  relative MSEs; the margin is max(MIN_MARGIN, spread), MIN_MARGIN = 10%;
+- seed s shows the fault when the fixed program trains in seed s and the program with the fault either
+  cannot train (an exception, a non-finite loss or prediction) or ends with a relative MSE above
+  fixed_s x (1 + margin): its fix improves the error by more than the seeds differ among themselves;
+- the fault is **real** when every seed shows it, **not real** when no seed does, and **ambiguous**
+  otherwise (counted and reported, excluded from recall and precision);
+- when the fixed program itself fails in a seed, the fault is **ambiguous** (the comparison is missing);
+  when it fails in every seed the case is **invalid** (a generator defect, reported).
+`bottleneck_bypass` is **static**: a skip or an overcomplete code makes the loss easier to lower, so "its
+fix lowers the loss" is no test of it; the rule's result is stored beside it for information.
+Two-fault cases also get the same rule for the pair (faulty vs fixed: `joint`) and for each fix applied
+while the other fault stays (faulty vs only_<other>: `in_presence`), which tells masking and compound
+faults apart; the per-cause verdict is the one above (each fault alone).
+Healthy controls get their per-seed numbers and `trains` (every seed finite and below 1.0, i.e. better
+than the mean image).
+
+    nohup nice -n 15 .venv/bin/python bench/generated/ground_truth.py >> runs/generated/gt.log 2>&1 &
+    .venv/bin/python bench/generated/ground_truth.py --split test --limit 5      # a few cases
+    .venv/bin/python bench/generated/ground_truth.py --shard 0/2                   # half of the cases
+    .venv/bin/python bench/generated/ground_truth.py --aggregate                   # verdicts_<split>.json
+
+Cases run in the order test-000, dev-000, test-001, dev-001, ... (`--split both`, the default), so
+partial results cover both splits. Writes bench/generated/ground_truth/runs.jsonl (raw runs),
+sweeps.jsonl (the learning-rate sweeps, via generate.py) and, with --aggregate, verdicts_dev.json and
+verdicts_test.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import generate as G  # noqa: E402
+import sources  # noqa: E402
+
+OUT = HERE / "ground_truth"
+RUNS_FILE = OUT / "runs.jsonl"
+SEEDS = (0, 1, 2)
+MIN_MARGIN = 0.10
+OK = "ok"
+
+
+# ---------------------------------------------------------------------------------------------- the rule
+
+def classify(with_fault: list, fixed: list, min_margin: float = MIN_MARGIN) -> dict:
+    """Real / not real / ambiguous / invalid from per-seed runs (same seed order in both lists).
+
+    Each run is a dict with `status` ("ok", "nan", "error") and `relative_mse` (None unless ok).
+    """
+    if len(with_fault) != len(fixed) or not fixed:
+        raise ValueError(f"need the same seeds on both sides, got {len(with_fault)} and {len(fixed)} runs")
+    fixed_ok = [r["status"] == OK and r["relative_mse"] is not None and math.isfinite(r["relative_mse"]) for r in fixed]
+    values = [r["relative_mse"] for r, ok in zip(fixed, fixed_ok) if ok]
+    spread = (max(values) - min(values)) / min(values) if len(values) >= 2 and min(values) > 0 else None
+    margin = max(min_margin, spread or 0.0)
+    seeds = []
+    for w, f, ok in zip(with_fault, fixed, fixed_ok):
+        if not ok:
+            seeds.append({"shows": None, "why": f"the fixed program failed ({f['status']})"})
+            continue
+        if w["status"] != OK or w["relative_mse"] is None or not math.isfinite(w["relative_mse"]):
+            seeds.append({"shows": True, "ratio": None, "why": f"cannot train with the fault ({w['status']})"})
+            continue
+        ratio = w["relative_mse"] / f["relative_mse"] if f["relative_mse"] > 0 else math.inf
+        seeds.append({"shows": ratio > 1 + margin, "ratio": ratio})
+    shows = [s["shows"] for s in seeds]
+    if not any(fixed_ok):
+        verdict = "invalid"
+    elif None in shows:
+        verdict = "ambiguous"
+    elif all(shows):
+        verdict = "real"
+    elif not any(shows):
+        verdict = "not_real"
+    else:
+        verdict = "ambiguous"
+    return {"verdict": verdict, "margin": margin, "spread": spread, "seeds": seeds,
+            "with_fault": [r["relative_mse"] for r in with_fault], "fixed": [r["relative_mse"] for r in fixed],
+            "with_fault_status": [r["status"] for r in with_fault]}
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+def order(split: str) -> list:
+    """(split, index) pairs in run order: test-000, dev-000, test-001, ... for 'both'."""
+    splits = ["test", "dev"] if split == "both" else [split]
+    return [(s, i) for i in range(G.N_CASES) for s in splits]
+
+
+def read_runs(path: Path = RUNS_FILE) -> dict:
+    """(generator_version, split, case, label, seed) -> run (a later line of the same key wins)."""
+    out = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                out[(r["generator_version"], r["split"], r["case"], r["label"], r["seed"])] = r
+    return out
+
+
+def planned(split: str, index: int) -> list:
+    draw = G.draw_case(split, index)
+    return [(label, seed) for label in G.variants(draw) for seed in SEEDS]
+
+
+def run_case(split: str, index: int, done: dict, runs_path: Path, root: Path, log=print,
+             sweeps_path: Path = G.SWEEPS) -> int:
+    """Materialise a case if needed and train its missing runs; returns how many it trained."""
+    import keras
+
+    import training
+
+    draw = G.draw_case(split, index)
+    todo = [(label, seed) for label, seed in planned(split, index)
+            if (G.GENERATOR_VERSION, split, draw.id, label, seed) not in done]
+    if not todo:
+        return 0
+    started = time.perf_counter()
+    folder = G.materialize(split, index, root, sweeps_path)
+    case = json.loads((folder / "case.json").read_text())
+    log(f"{draw.id} {case['kind']} {[f['cause'] + '/' + f['severity'] for f in case['faults']]} "
+        f"materialised in {time.perf_counter() - started:.1f} s (lr {case['sweep']['chosen_lr']})")
+    loaded: dict = {}
+
+    def arrays(rel: str):
+        if rel not in loaded:
+            loaded[rel] = training.load_npz(folder / rel)
+        return loaded[rel]
+
+    count, programs = 0, {}
+    for label, seed in todo:  # label by label: one traced Program serves the three seeds
+        v = case["variants"][label]
+        x, y = arrays(v["data"])
+        sx, sy = arrays(v["score_data"])
+        _, (vx, vy) = sources.split(sx, sy)
+        if label not in programs:
+            programs.clear()
+            keras.backend.clear_session()
+            programs[label] = training.Program(training.load_factory(folder / v["model"]), x.shape[1:])
+        r = programs[label].run(x, y, (vx, vy), seed=seed, samples=case["budget_samples"],
+                                batch_size=v["batch_size"])
+        record = {"generator_version": G.GENERATOR_VERSION, "split": split, "case": draw.id, "label": label,
+                  "fixed": v["fixed"], **r, "model_sha256": case["files_sha256"][v["model"]],
+                  "data_sha256": case["files_sha256"][v["data"]], "backend": keras.backend.backend(),
+                  "keras": keras.__version__, "host": platform.node(),
+                  "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        with runs_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        done[(G.GENERATOR_VERSION, split, draw.id, label, seed)] = record
+        count += 1
+        rel = r["relative_mse"]
+        log(f"  {draw.id} {label:34s} seed {seed} {r['status']:5s} rel {rel if rel is None else round(rel, 4)} "
+            f"{r['steps']} steps x {r['batch_size']} in {r['seconds']} s {r['error'][:90]}")
+    return count
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+def judge(case: dict, runs: dict) -> dict:
+    """Per-case verdicts from its runs (label -> [run per seed]); `case` is its case.json."""
+    out = {"id": case["id"], "kind": case["kind"], "injected": case["injected"], "faults": case["faults"],
+           "batch_size": case["batch_size"], "data": case["data"], "lr": case["sweep"]["chosen_lr"],
+           "optimizer": case["sweep"]["optimizer"],
+           "runs": {label: [{k: r.get(k) for k in ("seed", "status", "relative_mse", "steps", "batch_size", "error",
+                                                     "seconds")} for r in rs] for label, rs in runs.items()}}
+    complete = all(len(runs.get(label, [])) == len(SEEDS) for label in case["variants"])
+    out["complete"] = complete
+    if not complete:
+        return out
+    if case["kind"] == "healthy":
+        rs = runs["healthy"]
+        values = [r["relative_mse"] for r in rs]
+        out["trains"] = all(r["status"] == OK and v is not None and v < 1.0 for r, v in zip(rs, values))
+        out["relative_mse"] = values
+        return out
+    causes = {}
+    for fault in case["faults"]:
+        cause = fault["cause"]
+        label = "faulty" if case["kind"] == "single" else f"only_{cause}"
+        result = classify(runs[label], runs["fixed"])
+        entry = {"verdict": "static" if fault["static"] else result["verdict"], "rule": result}
+        if case["kind"] == "double":
+            other = next(f["cause"] for f in case["faults"] if f["cause"] != cause)
+            entry["in_presence"] = classify(runs["faulty"], runs[f"only_{other}"])
+        causes[cause] = entry
+    out["causes"] = causes
+    if case["kind"] == "double":
+        out["joint"] = classify(runs["faulty"], runs["fixed"])
+    return out
+
+
+def aggregate(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, sweeps_path: Path = G.SWEEPS) -> dict:
+    done = read_runs(runs_path)
+    cases = []
+    for index in range(G.N_CASES):
+        draw = G.draw_case(split, index)
+        runs = {}
+        for label, seed in planned(split, index):
+            r = done.get((G.GENERATOR_VERSION, split, draw.id, label, seed))
+            if r is not None:
+                runs.setdefault(label, []).append(r)
+        if not runs:
+            continue
+        case_json = Path(root) / split / draw.id / "case.json"
+        if not case_json.is_file():  # the files are reproducible: rebuild them from the recorded sweep
+            G.materialize(split, index, root, sweeps_path, allow_sweep=False)
+        cases.append(judge(json.loads(case_json.read_text()), runs))
+    verdicts = [(c["id"], cause, e["verdict"]) for c in cases if c.get("complete") for cause, e in c.get("causes", {}).items()]
+    counts: dict = {}
+    for _, _, v in verdicts:
+        counts[v] = counts.get(v, 0) + 1
+    healthy = [c for c in cases if c.get("complete") and c["kind"] == "healthy"]
+    return {
+        "generator_version": G.GENERATOR_VERSION, "split": split, "split_seed": G.SPLITS[split],
+        "seeds": list(SEEDS), "min_margin": MIN_MARGIN, "steps": G.GT_STEPS,
+        "rule": "per fault, seed by seed: the fix shows when the program with the fault cannot train or ends "
+                "above fixed x (1 + max(MIN_MARGIN, (max - min) / min of the fixed program's seeds)); real if "
+                "every seed shows it, not_real if none does, otherwise ambiguous; bottleneck_bypass is static",
+        "cases_complete": sum(bool(c.get("complete")) for c in cases), "cases_started": len(cases),
+        "cases_total": G.N_CASES, "fault_verdicts": counts,
+        "healthy_controls": {"complete": len(healthy), "train": sum(bool(c.get("trains")) for c in healthy)},
+        "cases": cases,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("both", "dev", "test"), default="both")
+    parser.add_argument("--shard", default="0/1", help="i/n: every n-th case of the run order, from the i-th")
+    parser.add_argument("--limit", type=int, default=0, help="stop after this many cases that needed runs")
+    parser.add_argument("--runs-file", default=str(RUNS_FILE))
+    parser.add_argument("--root", default=str(G.RUNS), help="where the cases' files are materialised")
+    parser.add_argument("--sweeps-file", default=str(G.SWEEPS), help="the learning-rate sweeps (read and appended)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow intra-op threads (1: the small models gain nothing from a second thread on a busy machine)")
+    parser.add_argument("--aggregate", action="store_true", help="only write verdicts_<split>.json from the runs")
+    args = parser.parse_args()
+    runs_path, root = Path(args.runs_file), Path(args.root)
+    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    if args.aggregate:
+        for split in splits:
+            doc = aggregate(split, runs_path, root, Path(args.sweeps_file))
+            path = OUT / f"verdicts_{split}.json"
+            path.write_text(json.dumps(doc, indent=1) + "\n")
+            print(f"wrote {path}: {doc['cases_complete']}/{doc['cases_total']} cases complete, "
+                  f"fault verdicts {doc['fault_verdicts']}, healthy controls {doc['healthy_controls']}")
+        return
+    i, n = (int(v) for v in args.shard.split("/"))
+    if not 0 <= i < n:
+        raise SystemExit(f"--shard {args.shard}: expected i/n with 0 <= i < n")
+    import training
+
+    training.configure_threads(args.threads, 1)
+    runs_path.parent.mkdir(parents=True, exist_ok=True)
+    done = read_runs(runs_path)
+    work = [p for k, p in enumerate(order(args.split)) if k % n == i]
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} ground truth: {len(work)} cases in shard {args.shard}, "
+          f"{G.GT_STEPS} steps of the base batch, seeds {SEEDS}, runs file {runs_path}", flush=True)
+    started, cases_run = time.perf_counter(), 0
+    for split, index in work:
+        trained = run_case(split, index, done, runs_path, root, log=lambda s: print(s, flush=True),
+                           sweeps_path=Path(args.sweeps_file))
+        if trained:
+            cases_run += 1
+            print(f"[{(time.perf_counter() - started) / 3600:.2f} h] {cases_run} cases this session", flush=True)
+        if args.limit and cases_run >= args.limit:
+            break
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done: {cases_run} cases trained", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""The generated fault benchmark (bench/generated): deterministic cases, one operator per cause, faults that
+differ from their fix in exactly the injected change, caedoctor's split and metric reproduced without
+caedoctor, and the ground-truth rule on hand-made numbers. Nothing here trains beyond a few steps."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GENERATED = Path(__file__).resolve().parents[2] / "bench" / "generated"
+sys.path.insert(0, str(GENERATED))
+
+import emit  # noqa: E402
+import generate as G  # noqa: E402
+import ground_truth as GT  # noqa: E402
+import operators as ops  # noqa: E402
+import sources  # noqa: E402
+import space  # noqa: E402
+import training  # noqa: E402
+
+SHARED = sources.SHARED
+
+
+def _need_shared():
+    if not (SHARED / "cifar10").is_dir() or not (SHARED / "fashion-mnist").is_dir():
+        pytest.skip(f"shared data not found at {SHARED}")
+
+
+def _all_draws():
+    return [d for split in G.SPLITS for d in G.schedule(split)]
+
+
+def _base(draw, lr=None):
+    base = G.base_spec(draw)
+    base["train"]["lr"] = lr or space.LR_CANDIDATES[base["train"]["optimizer"]][1]
+    return base
+
+
+def _cheap(predicate=lambda d: True):
+    """A case whose data is small (for the tests that decode images)."""
+    for d in G.schedule("dev"):
+        b = G.base_spec(d)
+        if b["data"]["n"] <= 1000 and b["data"]["crop"] == 16 and b["data"]["source"] != "patches32" and predicate(d):
+            return d
+    raise AssertionError("no cheap case in the dev split")
+
+
+# ---------------------------------------------------------------------------------------------- generator
+
+def test_same_seed_gives_the_same_case():
+    first = [(d, json.dumps(_base(d), sort_keys=True)) for d in G.schedule("test")[:40]]
+    G.schedule.cache_clear()
+    again = [(d, json.dumps(_base(d), sort_keys=True)) for d in G.schedule("test")[:40]]
+    assert first == again
+    d = first[7][0]
+    base = _base(d)
+    assert emit.case_source(G.variant_spec(d, base)[0], "t") == emit.case_source(G.variant_spec(d, _base(d))[0], "t")
+
+
+def test_splits_differ_and_have_their_own_seeds():
+    assert len(set(G.SPLITS.values())) == len(G.SPLITS)
+    dev = [json.dumps(_base(d), sort_keys=True) for d in G.schedule("dev")[:20]]
+    test = [json.dumps(_base(d), sort_keys=True) for d in G.schedule("test")[:20]]
+    assert dev != test
+
+
+def test_same_seed_gives_the_same_data():
+    _need_shared()
+    d = _cheap()
+    base = _base(d)
+    x1, y1 = G.data_arrays(base, d.seed())
+    x2, y2 = G.data_arrays(base, d.seed())
+    assert np.array_equal(x1, x2) and y1 is None and y2 is None
+    other = G.data_arrays(base, (d.seed()[0], d.seed()[1] + 1, 0))[0]
+    assert not np.array_equal(x1, other)
+
+
+def test_every_cause_has_one_operator_and_caedoctors_vocabulary_is_covered():
+    from caedoctor.findings import CAUSES
+
+    assert set(ops.OPERATORS) == set(ops.CAUSES)
+    assert set(ops.CAUSES) - set(CAUSES) == {"over_regularization"}
+    assert set(CAUSES) <= set(ops.CAUSES)
+    for op in ops.OPERATORS.values():
+        assert all(len(cell) > 0 for cell in op.table), op.cause
+
+
+@pytest.mark.parametrize("split", sorted(G.SPLITS))
+def test_split_size_healthy_share_and_every_cause_at_both_severities(split):
+    draws = G.schedule(split)
+    assert len(draws) >= 150
+    assert sum(d.kind == "healthy" for d in draws) / len(draws) >= 0.20
+    assert {d.kind for d in draws} == {"healthy", "single", "double"}
+    seen = {(c, s) for d in draws for c, s in d.faults}
+    assert seen == {(c, s) for c in ops.CAUSES for s in ops.SEVERITIES}
+
+
+@pytest.mark.parametrize("cause", ops.CAUSES)
+def test_mild_and_strong_are_different_faults(cause):
+    """Each severity injects a change within the operator's fields; the two severities differ in what they
+    change or in the base they need (e.g. sigmoid on [-0.1, 1.1] data vs on [-1, 1] data)."""
+    op = ops.OPERATORS[cause]
+    signatures = {}
+    for severity in ops.SEVERITIES:
+        needs = op.needs(severity, np.random.default_rng(0))
+        base = space.draw_base(np.random.default_rng(1), needs)
+        base["train"]["lr"] = space.LR_CANDIDATES[base["train"]["optimizer"]][1]
+        spec = space.copy_spec(base)
+        op.inject(spec, severity, np.random.default_rng(2))
+        changed = space.diff(base, spec)
+        assert changed and changed <= set(op.touches), (cause, severity, changed)
+        signatures[severity] = (json.dumps(needs, sort_keys=True),
+                                json.dumps({f: space.get(spec, f) for f in sorted(changed)}, sort_keys=True))
+    assert signatures["mild"] != signatures["strong"]
+
+
+def test_the_issue_classes_are_in_both_splits():
+    for split, counts in G.summary().items():
+        for name, n in counts["issue_classes"].items():
+            assert n >= 3, (split, name, n)
+
+
+def test_fixed_variant_differs_from_the_faulty_one_exactly_in_the_injected_faults():
+    for d in _all_draws():
+        if not d.faults:
+            continue
+        base = _base(d)
+        faulty, _ = G.variant_spec(d, base, ())
+        for label, fixed in G.variants(d).items():
+            spec, _ = G.variant_spec(d, base, fixed)
+            changed = space.diff(faulty, spec)
+            allowed = set().union(*(ops.OPERATORS[c].touches for c in fixed)) if fixed else set()
+            assert changed <= allowed, (d.id, label, changed - allowed)
+            for cause in fixed:  # each removed fault changed something it owns
+                assert changed & set(ops.OPERATORS[cause].touches), (d.id, label, cause)
+            if fixed == tuple(c for c, _ in d.faults):
+                assert spec == base  # fully fixed = the healthy base
+            data_change = any(ops.OPERATORS[c].data_fault for c in fixed)
+            model_change = any(not f.startswith("data.") for f in changed)
+            if model_change:
+                assert emit.case_source(spec, "t") != emit.case_source(faulty, "t"), (d.id, label)
+            if data_change:
+                assert spec["data"] != faulty["data"]
+
+
+def test_generator_and_ground_truth_do_not_import_caedoctor():
+    code = ("import sys; sys.path.insert(0, %r); import generate, ground_truth, training, sources, emit; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'caedoctor'))" % str(GENERATED))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------------- caedoctor's split and metric
+
+@pytest.mark.parametrize("n", [2, 3, 10, 11, 15, 999, 2345])
+def test_split_matches_caedoctors_loader(n):
+    from caedoctor.data.sources import split_arrays
+
+    x = np.arange(n * 4, dtype=np.float32).reshape(n, 2, 2, 1)
+    source = split_arrays(x, None, "t")
+    (xt, _), (xv, _) = sources.split(x)
+    assert np.array_equal(source.train.x, xt) and np.array_equal(source.val.x, xv)
+    train_idx, val_idx = sources.split_indices(n)
+    assert np.array_equal(x[train_idx], xt) and np.array_equal(x[val_idx], xv)
+
+
+def test_relative_mse_matches_caedoctors_metric():
+    import keras
+
+    from caedoctor.losses import reconstruction_metrics
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 8, 8, 2), dtype=np.float32)
+    inputs = keras.Input((8, 8, 2))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs))
+    ours = training.relative_mse(model, x, x, batch=16)
+    theirs = reconstruction_metrics(model, [(x[:16], x[:16]), (x[16:], x[16:])])["relative_mse"]
+    assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+def test_patches_held_out_region_lands_in_caedoctors_validation_split():
+    x = sources.images("patches32", 200, 16, 3, seed=1)
+    train_idx, val_idx = sources.split_indices(200)
+    assert x.shape == (200, 16, 16, 3) and 0.0 <= x.min() and x.max() <= 1.0
+    assert len(val_idx) == 20 and len(train_idx) == 180
+
+
+# ---------------------------------------------------------------------------------------------- programs
+
+@pytest.mark.parametrize("optimizer", [name for name, _ in space.OPTIMIZERS])
+def test_generated_program_builds_a_compiled_model_shaped_like_its_data(optimizer, tmp_path):
+    draw = next(d for d in _all_draws() if not d.faults and G.base_spec(d)["train"]["optimizer"] == optimizer)
+    spec = _base(draw)
+    path = tmp_path / "case.py"
+    path.write_text(emit.case_source(spec, "test"))
+    d = spec["data"]
+    model = training.load_factory(path)((d["crop"], d["crop"], d["channels"]))
+    assert model.optimizer is not None and type(model.optimizer).__name__ == optimizer
+    assert model.loss == spec["train"]["loss"]
+    assert tuple(model.output_shape[1:]) == (d["crop"], d["crop"], d["channels"])
+    assert "caedoctor" not in path.read_text()
+
+
+def test_materialised_case_holds_program_data_and_truth(tmp_path):
+    _need_shared()
+    draw = _cheap(lambda d: d.kind == "single")
+    base = G.base_spec(draw)
+    sweeps = tmp_path / "sweeps.jsonl"  # a recorded sweep: materialising then trains nothing
+    record = {"generator_version": G.GENERATOR_VERSION, "split": draw.split, "case": draw.id, "attempt": 0,
+              "optimizer": base["train"]["optimizer"], "batch": base["train"]["batch"], "steps": G.SWEEP_STEPS,
+              "results": [], "chosen_lr": space.LR_CANDIDATES[base["train"]["optimizer"]][1],
+              "best_relative_mse": 0.1, "healthy": True}
+    sweeps.write_text(json.dumps(record) + "\n")
+    folder = G.materialize(draw.split, draw.index, tmp_path / "cases", sweeps, allow_sweep=False)
+    case = json.loads((folder / "case.json").read_text())
+    assert case["injected"] == [draw.faults[0][0]] and case["faults"][0]["severity"] == draw.faults[0][1]
+    assert set(case["variants"]) == {"faulty", "fixed"} and case["faults"][0]["fix"]
+    with np.load(folder / "data.npz") as archive:
+        x = archive["x"]
+    model = training.load_factory(folder / "variants" / "fixed" / "case.py")(x.shape[1:])
+    assert tuple(model.output_shape[1:]) == tuple(x.shape[1:]) == (base["data"]["crop"],) * 2 + (base["data"]["channels"],)
+    faulty_code = (folder / "case.py").read_text()
+    assert "def build_model(input_shape" in faulty_code and f"BATCH_SIZE = {case['batch_size']}" in faulty_code
+    assert G.materialize(draw.split, draw.index, tmp_path / "cases", sweeps, allow_sweep=False) == folder
+
+
+def test_a_reused_program_trains_exactly_like_a_fresh_one():
+    import keras
+    from keras import layers
+
+    def build_model(shape):
+        inputs = keras.Input(shape)
+        x = layers.Conv2D(4, 3, padding="same")(inputs)
+        x = layers.BatchNormalization()(x)
+        x = layers.Dropout(0.3)(x)
+        outputs = layers.Conv2D(shape[-1], 3, padding="same", activation="sigmoid")(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Nadam(learning_rate=0.003), loss="mse")
+        return model
+
+    x = np.random.default_rng(0).random((40, 8, 8, 1), dtype=np.float32)
+    score = sources.split(x)[1]
+    program = training.Program(build_model, x.shape[1:])
+    program.run(x, None, score, seed=0, samples=96, batch_size=8, evals=2)
+    reused = program.run(x, None, score, seed=1, samples=96, batch_size=8, evals=2)
+    fresh = training.train_run(build_model, x, None, score, seed=1, samples=96, batch_size=8, evals=2)
+    assert reused["status"] == fresh["status"] == "ok"
+    assert reused["loss_curve"] == fresh["loss_curve"] and reused["relative_mse"] == fresh["relative_mse"]
+    faster = program.run(x, None, score, seed=1, samples=96, batch_size=8, evals=2, learning_rate=0.1)
+    assert faster["loss_curve"] != fresh["loss_curve"]  # the sweep's rate override takes effect
+
+
+def test_a_program_that_cannot_train_is_an_error_run():
+    import keras
+    from keras import layers
+
+    def build_model(shape):
+        inputs = keras.Input(shape)
+        outputs = layers.Cropping2D(1)(layers.Conv2D(1, 3, padding="same")(inputs))
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    x = np.random.default_rng(0).random((20, 8, 8, 1), dtype=np.float32)
+    r = training.train_run(build_model, x, None, sources.split(x)[1], seed=0, samples=16, batch_size=4)
+    assert r["status"] == "error" and r["relative_mse"] is None and r["error"]
+
+
+# ---------------------------------------------------------------------------------------------- the rule
+
+def _runs(values):
+    out = []
+    for v in values:
+        if v in ("nan", "error"):
+            out.append({"status": v, "relative_mse": None})
+        else:
+            out.append({"status": "ok", "relative_mse": v})
+    return out
+
+
+def test_a_fix_that_helps_in_every_seed_beyond_the_spread_is_real():
+    r = GT.classify(_runs([0.30, 0.35, 0.28]), _runs([0.10, 0.11, 0.10]))
+    assert r["verdict"] == "real" and r["spread"] == pytest.approx(0.1) and r["margin"] == pytest.approx(0.1)
+
+
+def test_no_seed_beyond_the_margin_is_not_real():
+    assert GT.classify(_runs([0.105, 0.10, 0.12]), _runs([0.10, 0.10, 0.11]))["verdict"] == "not_real"
+    assert GT.classify(_runs([0.09, 0.09, 0.09]), _runs([0.10, 0.10, 0.10]))["verdict"] == "not_real"
+
+
+def test_some_seeds_but_not_all_is_ambiguous():
+    assert GT.classify(_runs([0.30, 0.10, 0.10]), _runs([0.10, 0.10, 0.10]))["verdict"] == "ambiguous"
+
+
+def test_the_margin_grows_with_the_seed_spread():
+    fixed = _runs([0.10, 0.12, 0.11])  # spread 20%: a 1.15x worse run is within it
+    r = GT.classify(_runs([0.115, 0.138, 0.1265]), fixed)
+    assert r["margin"] == pytest.approx(0.2) and r["verdict"] == "not_real"
+    assert GT.classify(_runs([0.13, 0.13, 0.13]), fixed)["verdict"] == "ambiguous"  # 1.3x, 1.08x, 1.18x
+    assert GT.classify(_runs([0.125, 0.15, 0.14]), _runs([0.10, 0.101, 0.10]))["verdict"] == "real"
+
+
+def test_training_impossible_with_the_fault_is_real_and_without_it_is_not_judged():
+    assert GT.classify(_runs(["nan", "error", "nan"]), _runs([0.1, 0.1, 0.1]))["verdict"] == "real"
+    assert GT.classify(_runs(["nan", 0.1, 0.1]), _runs([0.1, 0.1, 0.1]))["verdict"] == "ambiguous"
+    assert GT.classify(_runs([0.5, 0.5, 0.5]), _runs([0.1, "nan", 0.1]))["verdict"] == "ambiguous"
+    assert GT.classify(_runs(["error"] * 3), _runs(["error"] * 3))["verdict"] == "invalid"
+
+
+def test_judge_uses_each_fault_alone_in_a_two_fault_case():
+    case = {"id": "dev-x", "kind": "double", "injected": ["a", "b"], "batch_size": 16, "data": "d",
+            "sweep": {"chosen_lr": 0.001, "optimizer": "Adam"},
+            "faults": [{"cause": "a", "static": False}, {"cause": "b", "static": True}],
+            "variants": {"faulty": {}, "only_a": {}, "only_b": {}, "fixed": {}}}
+    runs = {label: [dict(r, seed=s) for s, r in enumerate(_runs(v))] for label, v in
+            {"faulty": [0.9] * 3, "only_a": [0.5, 0.5, 0.5], "only_b": [0.1, 0.1, 0.1],
+             "fixed": [0.1, 0.1, 0.1]}.items()}
+    out = GT.judge(case, runs)
+    assert out["complete"] and out["causes"]["a"]["verdict"] == "real"
+    assert out["causes"]["b"]["verdict"] == "static" and out["causes"]["b"]["rule"]["verdict"] == "not_real"
+    assert out["joint"]["verdict"] == "real" and out["causes"]["b"]["in_presence"]["verdict"] == "real"
