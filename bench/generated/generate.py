@@ -263,8 +263,11 @@ def read_sweeps(path: Path = SWEEPS) -> dict:
     out = {}
     if path.is_file():
         for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
+            try:
+                r = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:  # cut short by a killed process: that sweep is redone
+                r = None
+            if r is not None:
                 out[(r["generator_version"], r["split"], r["case"], r["attempt"])] = r
     return out
 

@@ -123,9 +123,13 @@ def read_runs(path: Path = RUNS_FILE) -> dict:
     out = {}
     if path.is_file():
         for line in path.read_text().splitlines():
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 r = json.loads(line)
-                out[(r["generator_version"], r["split"], r["case"], r["label"], r["seed"])] = r
+            except json.JSONDecodeError:  # a line cut short by a killed process: that run is simply redone
+                continue
+            out[(r["generator_version"], r["split"], r["case"], r["label"], r["seed"])] = r
     return out
 
 
@@ -289,8 +293,12 @@ def main() -> None:
           f"{G.GT_STEPS} steps of the base batch, seeds {SEEDS}, runs file {runs_path}", flush=True)
     started, cases_run = time.perf_counter(), 0
     for split, index in work:
-        trained = run_case(split, index, done, runs_path, root, log=lambda s: print(s, flush=True),
-                           sweeps_path=Path(args.sweeps_file))
+        try:
+            trained = run_case(split, index, done, runs_path, root, log=lambda s: print(s, flush=True),
+                               sweeps_path=Path(args.sweeps_file))
+        except Exception as exc:  # one broken case must not stop a night's run; a rerun retries it
+            print(f"{split}-{index:03d} FAILED, skipped: {type(exc).__name__}: {exc}", flush=True)
+            continue
         if trained:
             cases_run += 1
             print(f"[{(time.perf_counter() - started) / 3600:.2f} h] {cases_run} cases this session", flush=True)

@@ -352,7 +352,7 @@ def _overreg(spec, sev, rng):
 OPERATORS = {op.cause: op for op in (
     Operator("learning_rate_too_high", ("train.lr",), _lr_high, table=("rate x 10", "rate x 100", "the swept rate")),
     Operator("learning_rate_too_low", ("train.lr", "train.lr_default"), _lr_low, needs=_lr_low_needs,
-             table=("SGD (momentum 0.9) at the swept rate / 30", "Adadelta() at its Keras default 0.001 (the swept rate is 0.3-3)",
+             table=("SGD (momentum 0.9) at the swept rate / 30", "Adadelta() at its Keras default 0.001 (the swept rate is 1-10)",
                     "the swept rate")),
     Operator("output_activation_range", ("model.out_act",), _out_range, needs=_out_range_needs,
              table=("sigmoid output on [-0.1, 1.1] data (clips the ends)",

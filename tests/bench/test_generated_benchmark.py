@@ -324,3 +324,10 @@ def test_judge_uses_each_fault_alone_in_a_two_fault_case():
     assert out["complete"] and out["causes"]["a"]["verdict"] == "real"
     assert out["causes"]["b"]["verdict"] == "static" and out["causes"]["b"]["rule"]["verdict"] == "not_real"
     assert out["joint"]["verdict"] == "real" and out["causes"]["b"]["in_presence"]["verdict"] == "real"
+
+
+def test_a_line_cut_short_by_a_killed_process_is_redone_not_fatal(tmp_path):
+    runs = tmp_path / "runs.jsonl"
+    good = {"generator_version": 1, "split": "dev", "case": "dev-000", "label": "fixed", "seed": 0}
+    runs.write_text(json.dumps(good) + "\n" + json.dumps(dict(good, seed=1))[:30])
+    assert list(GT.read_runs(runs)) == [(1, "dev", "dev-000", "fixed", 0)]
