@@ -213,6 +213,7 @@ from caedoctor.commands.check import check_command, rule_command, rules_command 
 from caedoctor.commands.fix import fix_command as _fix  # noqa: E402
 from caedoctor.commands.data import data_group as _data  # noqa: E402
 from caedoctor.commands.lr_find import lr_find_command as _lr_find  # noqa: E402
+from caedoctor.commands.run import run_command as _run  # noqa: E402
 
 cli.add_command(_diagnose)
 cli.add_command(check_command)
@@ -221,6 +222,7 @@ cli.add_command(rule_command)
 cli.add_command(_fix)
 cli.add_command(_data)
 cli.add_command(_lr_find)
+cli.add_command(_run)
 
 
 def quiet_tensorflow_import() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caedoctor.checks.architecture import analyze_model
 from caedoctor.checks.registry import select_rules
 from caedoctor.checks.rule import CheckContext
+from caedoctor.display import CheckResult
 from caedoctor.findings import SEVERITIES
 
 # Without data, presets, specs and factories are built for this shape (the bundled patches' shape).
@@ -50,14 +51,15 @@ def build_context(model_or_loaded, data=None, config=None, *, input_shape=None) 
                         ssim_max_val=_compiled_ssim_max_val(loaded.model))
 
 
-def run_rules(context: CheckContext, select=None, ignore=None) -> list:
+def run_rules(context: CheckContext, select=None, ignore=None) -> CheckResult:
     """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped."""
     findings = [f for rule in select_rules(select, ignore) for f in rule(context)]
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code))
+    return CheckResult(sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code)))
 
 
-def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, input_shape=None) -> list:
-    """Static checks of a CAE set-up, without training: a list of `Finding`s, errors first.
+def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, input_shape=None) -> CheckResult:
+    """Static checks of a CAE set-up, without training: a list of `Finding`s, errors first (a `CheckResult`:
+    a list that prints one line per finding and shows a table in a notebook).
 
     Args:
         model_or_loaded: a `LoadedModel` (model plus its `TrainConfig`), a `keras.Model` (compiled or not)
@@ -74,6 +76,7 @@ def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, 
         from caedoctor.checks import check
         for finding in check("preset:seed_hyper_bad", "bundled:patches32"):
             print(finding.code, finding.severity, finding.message)
+        print(check("preset:seed_hyper_bad"))  # caedoctor check: 1 warning, then one line per finding
     """
     context = build_context(model_or_loaded, data, config, input_shape=input_shape)
     return run_rules(context, select, ignore)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from caedoctor.data import Data
 from caedoctor.diagnosis import probes as P
+from caedoctor.display import DiagnosisDisplay
 from caedoctor.findings import Effect, Finding, Fix
 from caedoctor.models import LoadedModel
 
@@ -27,8 +28,16 @@ _NOT_PROBED = ("bottleneck_bypass",)
 
 
 @dataclass
-class Diagnosis:
-    """The result of `diagnose`: plain data, printable as text and JSON."""
+class Diagnosis(DiagnosisDisplay):
+    """The result of `diagnose`: plain data, printable as text and JSON, shown as the report in a notebook.
+
+    Example::
+
+        import caedoctor
+        d = caedoctor.diagnose("preset:seed_hyper_bad", "bundled:faces25", steps=50, quick=True)
+        print(d.verdict, [f.cause for f in d.confirmed()])
+        print(d)  # the verdict and causes as text; a notebook shows the HTML report
+    """
 
     verdict: str
     findings: list

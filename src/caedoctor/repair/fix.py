@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import keras
 
 from caedoctor.data import Data
+from caedoctor.display import RepairDisplay
 from caedoctor.findings import Fix
 from caedoctor.models import LoadedModel
 
@@ -51,8 +52,18 @@ class Change:
 
 
 @dataclass
-class RepairResult:
-    """The repaired model and the evidence: what changed, why, and what it measurably did."""
+class RepairResult(RepairDisplay):
+    """The repaired model and the evidence: what changed, why, and what it measurably did.
+
+    `print(result)` shows before and after with each change; a notebook shows the report with the repaired
+    reconstructions. `result.model` is the repaired, trained Keras model.
+
+    Example::
+
+        import caedoctor
+        result = caedoctor.repair("preset:seed_hyper_bad", "bundled:faces25", steps=50, epochs=1)
+        print(result.converged, [c.what for c in result.kept_changes()])
+    """
 
     diagnosis: object
     changes: list
