@@ -54,7 +54,7 @@ def diagnose(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dic
 
         import numpy as np, caedoctor
 
-        x = np.random.default_rng(0).random((96, 32, 32, 3), dtype=np.float32)
+        x = np.random.default_rng(0).random((96, 16, 16, 1), dtype=np.float32)
         d = caedoctor.diagnose("preset:seed_hyper_bad", x, steps=50, quick=True)
         print(d.verdict)   # e.g. not_converging: Adam at 0.1 saturates the sigmoid output
         print(d)           # verdict, causes and refuted suspicions as text
@@ -87,8 +87,8 @@ def repair(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dict 
 
         import numpy as np, caedoctor
 
-        x = np.random.default_rng(0).random((96, 32, 32, 3), dtype=np.float32)
-        result = caedoctor.repair("preset:seed_hyper_bad", x, steps=50, epochs=1)
+        x = np.random.default_rng(0).random((96, 16, 16, 1), dtype=np.float32)
+        result = caedoctor.repair("preset:seed_hyper_bad", x, steps=25, epochs=1)
         print(result.converged, [c.what for c in result.kept_changes()])
         print(result)      # before and after, each change with its measured effect
     """

@@ -48,6 +48,12 @@ def _captured(print_fn, *args) -> str:
 class _Shown:
     """The IPython protocol shared by the results: pretty text is `str`."""
 
+    def __init_subclass__(cls, **kwargs):
+        # IPython takes the first class in the MRO that defines `_repr_pretty_` *or* `__repr__`; a dataclass
+        # defines its own `__repr__`, so the method must sit in each subclass's own namespace.
+        super().__init_subclass__(**kwargs)
+        cls._repr_pretty_ = _Shown._repr_pretty_
+
     def _repr_pretty_(self, printer, cycle):
         printer.text(f"{type(self).__name__}(...)" if cycle else str(self))
 

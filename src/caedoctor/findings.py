@@ -76,6 +76,12 @@ class Fix:
 
     `kind` is one of `FIX_KINDS` (which documents each kind's params); `params` holds the new values;
     `description` says the change in one sentence a user can act on.
+
+    Example::
+
+        from caedoctor import Fix
+        fix = Fix("learning_rate", {"learning_rate": 0.0028}, "set the learning rate to 0.0028")
+        print(fix.to_dict())  # {'kind': 'learning_rate', 'params': {'learning_rate': 0.0028}, ...}
     """
 
     kind: str
@@ -109,7 +115,19 @@ class Effect:
 
 @dataclass
 class Finding:
-    """One suspected or established cause of non-convergence, with the numbers behind it."""
+    """One suspected or established cause of non-convergence, with the numbers behind it.
+
+    `status` is `suspected` until a counterfactual probe tests it (`confirmed` or `refuted`, with the
+    measured `effect`); `certain` marks static certainties (a shape mismatch).
+
+    Example::
+
+        from caedoctor import Finding, Fix
+        finding = Finding("CAE501", "learning_rate_too_high", "warning", "adam at learning rate 0.1 is 10x "
+                          "above the usual range", evidence={"learning_rate": 0.1},
+                          fix=Fix("learning_rate", {"learning_rate": 1e-3}, "set the learning rate to 0.001"))
+        print(finding.to_dict()["fix"]["kind"], finding.status)  # learning_rate suspected
+    """
 
     code: str
     cause: str

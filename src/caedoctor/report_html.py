@@ -87,16 +87,29 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
     Args:
         diagnosis: a `caedoctor.diagnosis.diagnose.Diagnosis`.
         out_dir: folder to write into (created when missing); an existing report there is replaced.
-        data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured").
-        loaded: the `LoadedModel` diagnosed, for the model and configuration tables.
+        data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured");
+            default: the data `caedoctor.diagnose` kept on the diagnosis.
+        loaded: the `LoadedModel` diagnosed, for the model and configuration tables (default: as `data`).
         repair: a `Repair` (e.g. `RepairResult` from `caedoctor fix`), for the repaired reconstructions and
             the changes made.
 
     Raises:
         CaedoctorError: `out_dir` is a file or cannot be written.
+
+    Example::
+
+        import numpy as np, caedoctor
+
+        x = np.random.default_rng(0).random((96, 16, 16, 1), dtype=np.float32)
+        diagnosis = caedoctor.diagnose("preset:seed_better", x, steps=50, quick=True)
+        print(caedoctor.write_report(diagnosis, "runs/report"))  # runs/report/report.html
     """
     from caedoctor.errors import CaedoctorError
 
+    if data is None and loaded is None:
+        from caedoctor.display import report_inputs
+
+        data, loaded = report_inputs(diagnosis)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CaedoctorError(f"the report folder is a file, not a folder. Received out_dir={str(out)!r}")

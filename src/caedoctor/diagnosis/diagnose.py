@@ -31,12 +31,11 @@ _NOT_PROBED = ("bottleneck_bypass",)
 class Diagnosis(DiagnosisDisplay):
     """The result of `diagnose`: plain data, printable as text and JSON, shown as the report in a notebook.
 
-    Example::
+    Example, continuing the example of `caedoctor.diagnose` (which made `d`)::
 
-        import caedoctor
-        d = caedoctor.diagnose("preset:seed_hyper_bad", "bundled:faces25", steps=50, quick=True)
-        print(d.verdict, [f.cause for f in d.confirmed()])
-        print(d)  # the verdict and causes as text; a notebook shows the HTML report
+        for finding in d.findings:   # status: certain, confirmed, refuted or suspected
+            print(finding.code, finding.cause, finding.status, finding.effect)
+        print(d.exit_code, d.to_dict()["verdict"])   # 0 when converging without problems; JSON-ready dict
     """
 
     verdict: str

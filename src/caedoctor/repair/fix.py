@@ -58,11 +58,12 @@ class RepairResult(RepairDisplay):
     `print(result)` shows before and after with each change; a notebook shows the report with the repaired
     reconstructions. `result.model` is the repaired, trained Keras model.
 
-    Example::
+    Example, continuing the example of `caedoctor.repair` (which made `result`)::
 
-        import caedoctor
-        result = caedoctor.repair("preset:seed_hyper_bad", "bundled:faces25", steps=50, epochs=1)
-        print(result.converged, [c.what for c in result.kept_changes()])
+        for change in result.changes:   # each change: why, and what the verification probe measured
+            print(change.what, "kept" if change.kept else "rolled back", change.effect)
+        print(result.repaired_metrics.get("relative_mse"), result.original_metrics.get("relative_mse"))
+        result.model.save("repaired.keras")   # maps raw inputs to raw-scale outputs; loads with safe_mode
     """
 
     diagnosis: object

@@ -33,6 +33,11 @@ from caedoctor.watch.recorded import BatchTee, RecordedFit, monitor_batch, pipel
 WHEN = ("on-problem", "always", "never")
 TRIGGERS = ("nan_inf", "diverging", "stuck", "collapsed_to_mean", "overfitting")
 TRIGGER_WORDS = "NaN, divergence, stall, collapse to the mean image, overfitting"
+# Every CAE starts out returning about the same image for every input: a stall or a collapse is judged only
+# in a fit of at least this many steps (the detectors' thresholds were measured on 500-step probes; a healthy
+# tiny CAE still sits at half the targets' spread after 16 steps, and at their full spread after 80).
+JUDGE_STALL_STEPS = 100
+_STALL = ("stuck", "collapsed_to_mean")
 MONITOR_SAMPLES = 32
 
 
@@ -154,8 +159,10 @@ class Watcher:
             source = (lambda tee=rec.tee: tee.batches[0] if tee.batches else None)
             monitor = FitMonitor(batch_source=source, monitor_samples=MONITOR_SAMPLES)
         else:
-            batch = monitor_batch(rec, MONITOR_SAMPLES)
-            monitor = FitMonitor(batch, monitor_samples=MONITOR_SAMPLES)
+            try:
+                monitor = FitMonitor(monitor_batch(rec, MONITOR_SAMPLES), monitor_samples=MONITOR_SAMPLES)
+            except Exception:  # noqa: BLE001 - data the probe cannot use (several outputs): the loss only
+                monitor = FitMonitor(None, monitor_samples=MONITOR_SAMPLES)
         val = bound.arguments.get("validation_data")
         if isinstance(val, types.GeneratorType):
             tee = BatchTee(val)
@@ -190,7 +197,9 @@ class Watcher:
         head = f"caedoctor: {rec.name}: {steps} step(s) watched"
         if problem is None and self.when == "on-problem":
             how = "--diagnose always" if self.deferred else "diagnose='always'"
-            self.say(f"{head}; no problem seen ({TRIGGER_WORDS}); {how} diagnoses anyway")
+            short = (f"; a stall or collapse is judged from {JUDGE_STALL_STEPS} steps on"
+                     if steps < JUDGE_STALL_STEPS else "")
+            self.say(f"{head}; no problem seen ({TRIGGER_WORDS}){short}; {how} diagnoses anyway")
             return
         self.say(f"{head}; {problem}" if problem else head)
         earlier = self._diagnosed.get(rec.key)
@@ -210,7 +219,8 @@ class Watcher:
             return []
         if not math.isfinite(record.baseline_loss):  # loss-only monitor: the predict-the-mean level from the data
             record.baseline_loss = self._baseline_from_data(watched.recorded)
-        return [s for s in detect_symptoms(record) if s.present and s.name in TRIGGERS]
+        judged = TRIGGERS if record.steps >= JUDGE_STALL_STEPS else tuple(t for t in TRIGGERS if t not in _STALL)
+        return [s for s in detect_symptoms(record) if s.present and s.name in judged]
 
     def _baseline_from_data(self, rec: RecordedFit) -> float:
         from caedoctor.data import streams
