@@ -9,6 +9,7 @@ DATA in every form, and their keyword options) and return the same `Diagnosis` a
 from __future__ import annotations
 
 from caedoctor.data import DEFAULT_DATA
+from caedoctor.watch.patch import unwatched
 
 
 def _inputs(model, data, seed: int, config_overrides):
@@ -64,7 +65,7 @@ def diagnose(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dic
     from caedoctor.progress import progress_for
 
     loaded, data = _inputs(model, data, seed, config_overrides)
-    with progress_for(progress, "diagnosis") as say:
+    with unwatched(), progress_for(progress, "diagnosis") as say:  # its probes are not the user's fits
         result = run(loaded, data, seed=seed, progress=say, **options)
     return attach_inputs(result, data=data, loaded=loaded)
 
@@ -97,6 +98,6 @@ def repair(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dict 
     from caedoctor.repair.fix import repair as run
 
     loaded, data = _inputs(model, data, seed, config_overrides)
-    with progress_for(progress, "repair") as say:
+    with unwatched(), progress_for(progress, "repair") as say:  # its probes and trainings are not the user's fits
         result = run(loaded, data, seed=seed, progress=say, **options)
     return attach_inputs(result, data=data, loaded=loaded)

@@ -39,8 +39,9 @@ def _captured(print_fn, *args) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=TEXT_WIDTH, color_system=None, force_terminal=False, highlight=False,
-                      soft_wrap=True)  # one finding per line, not cut at the width
+    # force_jupyter=False: in a kernel rich would display the text as a notebook output instead of returning it
+    console = Console(file=buffer, width=TEXT_WIDTH, color_system=None, force_terminal=False, force_jupyter=False,
+                      highlight=False, soft_wrap=True)  # one finding per line, not cut at the width
     print_fn(*args, console=console)
     return buffer.getvalue().rstrip()
 

@@ -54,6 +54,18 @@ class WatchedFit:
     error: str | None = None  # why the diagnosis could not run
 
 
+# Callbacks a user may put in their own fit; any other caedoctor callback marks caedoctor's own training loop
+# (a probe, the LR range test, `caedoctor.train`), which is not the user's fit.
+_PUBLIC_CALLBACKS = ("caedoctor.diagnosis.monitor", "caedoctor.nan_guard", "caedoctor.watch.monitor")
+
+
+def _caedoctors_own(callbacks) -> bool:
+    if not isinstance(callbacks, (list, tuple)):
+        return False
+    return any(type(c).__module__.startswith("caedoctor.") and type(c).__module__ not in _PUBLIC_CALLBACKS
+               for c in callbacks)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:300]
@@ -123,6 +135,8 @@ class Watcher:
             bound = inspect.signature(original).bind(model, *args, **kwargs)
         except TypeError:
             return original(model, *args, **kwargs)  # Keras will say what is wrong with the call
+        if _caedoctors_own(bound.arguments.get("callbacks")):
+            return original(model, *args, **kwargs)
         try:
             watched, call = self._prepare(model, bound, keras)
         except Exception as exc:  # noqa: BLE001 - caedoctor's problem must not become the user's

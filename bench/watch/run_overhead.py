@@ -1,0 +1,91 @@
+"""Measure what `caedoctor run` costs the user's own `fit`: plain `fit` against `fit` under the watcher.
+
+Under `caedoctor run` every `keras.Model.fit` goes through caedoctor's patch: the set-up is recorded at the
+start (weights copied, model and optimizer configs read), `FitMonitor` is appended to the callbacks, and the
+fit is kept for judging after the script ends (judging and diagnosing happen after the script, so they are
+not part of the fit). This script measures exactly that path (`Watcher(deferred=True)`, the one
+`caedoctor run` uses) against the unpatched `fit`, in one process, on the field notes' "better" CAE
+(`preset:seed_better`) with bundled:patches32 arrays at batch 32, as a user's script calls it:
+`model.fit(x, x, epochs=1, batch_size=32)`.
+
+The fits alternate (plain, watched, watched, plain, ...) on one warmed-up model so that drifts of the
+machine hit both sides alike. Reported: the median over rounds of (watched / plain - 1) in wall time, the
+fastest watched fit against the fastest plain one, and the time spent inside the monitor's hooks.
+
+    nice -n 10 .venv/bin/python bench/watch/run_overhead.py               # 600 steps per fit, 6 rounds
+    nice -n 10 .venv/bin/python bench/watch/run_overhead.py --steps 300 --rounds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=600, help="steps per fit (samples = steps x 32)")
+    parser.add_argument("--rounds", type=int, default=6, help="plain/watched pairs")
+    args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    from caedoctor.data.bundled import patches32
+    from caedoctor.models import compile_model, load_model
+    from caedoctor.watch.patch import patch_fit, unpatch_fit
+    from caedoctor.watch.session import Watcher
+
+    keras.utils.set_random_seed(0)
+    x = patches32()[0][: args.steps * 32]
+    loaded = load_model("preset:seed_better", x.shape[1:])
+    model = compile_model(loaded.model, loaded.config)
+    watcher = Watcher("on-problem", deferred=True)
+
+    def fit(watched: bool) -> tuple:
+        if watched:
+            patch_fit(watcher)
+        try:
+            start = time.perf_counter()
+            model.fit(x, x, epochs=1, batch_size=32, verbose=0)
+            seconds = time.perf_counter() - start
+        finally:
+            unpatch_fit()
+        monitor = watcher.fits[-1].monitor.record.monitor_seconds if watched else 0.0
+        return seconds, monitor
+
+    fit(False)  # warm-up: traces the train function
+    fit(True)
+    plain_times, watched_times, ratios, inside = [], [], [], []
+    for r in range(args.rounds):
+        if r % 2 == 0:
+            plain, _ = fit(False)
+            watched, monitor = fit(True)
+        else:
+            watched, monitor = fit(True)
+            plain, _ = fit(False)
+        plain_times.append(plain)
+        watched_times.append(watched)
+        ratios.append(watched / plain - 1.0)
+        inside.append(monitor)
+        print(f"round {r + 1}: plain {plain:.3f} s, watched {watched:.3f} s ({100 * ratios[-1]:+.2f}%), "
+              f"inside the monitor {monitor:.3f} s", flush=True)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"\npreset:seed_better on bundled:patches32 arrays, batch 32, {args.steps} steps per fit, {args.rounds} "
+          f"rounds; {cpus} CPU cores ({platform.processor() or platform.machine()}), TensorFlow {tf.__version__}")
+    print(f"plain fit: median {statistics.median(plain_times):.3f} s "
+          f"({1000 * statistics.median(plain_times) / args.steps:.1f} ms/step)")
+    print(f"watched (caedoctor run): overhead median {100 * statistics.median(ratios):+.2f}% wall "
+          f"(min {100 * min(ratios):+.2f}%, max {100 * max(ratios):+.2f}%), "
+          f"{100 * (min(watched_times) / min(plain_times) - 1):+.2f}% fastest vs fastest; time inside the monitor "
+          f"median {statistics.median(inside):.3f} s = "
+          f"{100 * statistics.median(inside) / statistics.median(plain_times):.2f}% of a plain fit")
+
+
+if __name__ == "__main__":
+    main()
