@@ -40,7 +40,9 @@ CONTINUES = {"RepairResult": "repair", "Diagnosis": "diagnose"}
 
 def _examples(obj) -> list[str]:
     if obj is caedoctor.repair:  # the callable package: its call is caedoctor.api.repair
-        obj = caedoctor.api.repair
+        from caedoctor.api import repair
+
+        obj = repair
     doc = inspect.getdoc(obj) or ""
     blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
     for match in re.finditer(r"Example[^\n]*::\n\n((?:(?:    .*)?\n)+)", doc + "\n"):
