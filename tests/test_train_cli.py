@@ -201,10 +201,10 @@ def test_train_a_factory_compiled_and_not(cli_run, tmp_path, npz_x):
     path.write_text(FACTORY)
     _ok(cli_run("train", f"{path}:small_cae", "--data", npz_x, "--out", tmp_path / "a", *TINY_TRAIN))
     cfg = _metrics(tmp_path / "a")["config"]
-    assert (cfg["optimizer"], cfg["learning_rate"], cfg["loss"]) == ("adam", 0.001, "mse")
+    assert (cfg["optimizer"]["class"], cfg["learning_rate"], cfg["loss"]["name"]) == ("Adam", 0.001, "mse")
     _ok(cli_run("train", f"{path}:compiled_small_cae", "--data", npz_x, "--out", tmp_path / "b", *TINY_TRAIN))
     cfg = _metrics(tmp_path / "b")["config"]
-    assert (cfg["optimizer"], cfg["loss"]) == ("rmsprop", "mae")
+    assert (cfg["optimizer"]["class"], cfg["loss"]["name"]) == ("RMSprop", "mae")
     assert cfg["learning_rate"] == pytest.approx(0.003)
     assert cfg["origin"]["learning_rate"] == "model"
 
@@ -241,7 +241,7 @@ def test_flags_override_in_the_cli(cli_run, tmp_path, npz_x, tiny_spec):
     _ok(cli_run("train", tiny_spec, "--data", npz_x, "--optimizer", "sgd", "--lr", "0.05", "--loss", "mae",
                 "--batch-size", "4", "--out", out, "--epochs", "1"))
     cfg = _metrics(out)["config"]
-    assert (cfg["optimizer"], cfg["learning_rate"], cfg["loss"], cfg["batch_size"]) == ("sgd", 0.05, "mae", 4)
+    assert (cfg["optimizer"]["class"], cfg["learning_rate"], cfg["loss"]["name"], cfg["batch_size"]) == ("SGD", 0.05, "mae", 4)
     assert set(cfg["origin"].values()) == {"flag"}
     model = keras.saving.load_model(out / "checkpoints" / "epoch_001.keras")
     assert isinstance(model.optimizer, keras.optimizers.SGD)

@@ -144,13 +144,14 @@ def validate_trainable(data: Data) -> None:
 def _refuse_changed_flags_on_resume(config: TrainConfig, model) -> None:
     """A resumed run continues with the checkpoint's compiled optimizer and loss. Repeating the same flags is
     fine; a *different* value would be silently ignored (and misreported in metrics.json), so refuse it."""
-    from caedoctor.models import _config_from_compiled
+    from caedoctor.models import config_from_compiled
 
-    saved = _config_from_compiled(model)
-    changed = [f"{name} {getattr(config, name)!r} (checkpoint: {getattr(saved, name)!r})"
-               for name in ("optimizer", "learning_rate", "loss")
+    saved = config_from_compiled(model)
+    values = {"optimizer": lambda c: c.optimizer_name, "learning_rate": lambda c: c.learning_rate,
+              "loss": lambda c: c.loss_name}
+    changed = [f"{name} {get(config)!r} (checkpoint: {get(saved)!r})" for name, get in values.items()
                if config.origin.get(name) == "flag" and saved.origin.get(name) == "model"
-               and not _same(getattr(config, name), getattr(saved, name))]
+               and not _same(get(config), get(saved))]
     if changed:
         raise CaedoctorError("--resume continues with the checkpoint's settings, but the flags ask for "
                              + ", ".join(changed) + "; drop those flags, or start a new run in another --out")

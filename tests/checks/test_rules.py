@@ -347,7 +347,7 @@ def _():
 @case("CAE501")
 def _():
     def expect(f):
-        assert f.evidence["learning_rate"] == 0.1 and f.evidence["factor_above"] == pytest.approx(10)
+        assert f.evidence["learning_rate"] == 0.1 and f.evidence["factor"] == pytest.approx(10)
         assert "10x above the usual range" in f.message and f.fix.kind == "learning_rate"
     return context(cae(), learning_rate=0.1), context(cae(), learning_rate=1e-3), expect
 
@@ -355,7 +355,7 @@ def _():
 @case("CAE502")
 def _():
     def expect(f):
-        assert f.evidence["optimizer"] == "sgd" and f.evidence["factor_below"] == pytest.approx(100)
+        assert f.evidence["optimizer"] == "SGD" and f.evidence["factor"] == pytest.approx(100)
     return (context(cae(), optimizer="sgd", learning_rate=1e-6), context(cae(), optimizer="sgd", learning_rate=1e-2),
             expect)
 

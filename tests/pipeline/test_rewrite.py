@@ -8,8 +8,10 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.findings import Fix
+from caedoctor.fixes import FixContext, NotApplicable
+from caedoctor.fixes import apply_fix as apply_to_setup
 from caedoctor.models import load_model
-from caedoctor.repair import NotApplicable, apply_fix
+from caedoctor.setup import Setup
 
 from .tiny import blobs, compiled, tiny_cae
 
@@ -17,6 +19,12 @@ from .tiny import blobs, compiled, tiny_cae
 @pytest.fixture(scope="module")
 def data():
     return load_data(blobs(64))
+
+
+def apply_fix(loaded, data, fix, suggested_lr=None, analysis=None):
+    """The registry's `apply_fix` on the set-up (loaded, data), returned as (loaded, data) again."""
+    new = apply_to_setup(Setup.of(loaded, data), fix, FixContext(suggested_lr, analysis))
+    return new.loaded, new.data
 
 
 def _loaded(model, data):
@@ -75,7 +83,7 @@ def test_config_fixes(data):
     new, _ = apply_fix(loaded, data, Fix("learning_rate", {"learning_rate": None}), suggested_lr=0.002)
     assert new.config.learning_rate == 0.002 and loaded.config.learning_rate == 1.0
     new, _ = apply_fix(loaded, data, Fix("loss", {"loss": "mae"}))
-    assert new.config.loss == "mae"
+    assert new.config.loss_name == "mae"
     new, _ = apply_fix(loaded, data, Fix("batch_size", {"batch_size": 8}))
     assert new.config.batch_size == 8
     with pytest.raises(NotApplicable):
@@ -155,7 +163,7 @@ def test_initializer_fix_resets_kernel_initializers(data):
 
 
 def test_fewer_training_samples_halves_training_only(data):
-    from caedoctor.repair.rewrite import fewer_training_samples
+    from caedoctor.fixes.data_fixes import fewer_training_samples
 
     half = fewer_training_samples(data, 0.5)
     assert half.train_count == data.train_count // 2

@@ -28,13 +28,16 @@ class CheckContext:
     """What the rules read: the model analysis, the training configuration and (optionally) the data.
 
     `ssim_max_val` is the `max_val` of an SSIM loss the user's compiled model brings (None otherwise;
-    caedoctor's own training derives it from the data).
+    caedoctor's own training derives it from the data). `loss_scale` is the size of the loss's gradient
+    against a mean squared error's at a 10% error (1 for MSE, the pixel count for a per-image sum; see
+    `caedoctor.losses.loss_gradient_scale`), None when it could not be measured.
     """
 
     analysis: ModelAnalysis
     config: TrainConfig
     profile: DataProfile | None = None
     ssim_max_val: float | None = None
+    loss_scale: float | None = None
 
     @property
     def has_data(self) -> bool:

@@ -45,11 +45,14 @@ def changes_as_code(result) -> str:
         lines.append("")
     if loaded is not None:
         c = loaded.config
-        opt = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-               "nadam": "Nadam"}[c.optimizer]
-        loss = {"mse": '"mse"', "mae": '"mae"', "bce": '"binary_crossentropy"'}.get(
-            c.loss, f"caedoctor.losses.make_loss({c.loss!r})")
-        lines.append(f"model.compile(optimizer=keras.optimizers.{opt}(learning_rate={c.learning_rate:.6g}), "
-                     f"loss={loss})")
+        args = ", ".join(f"{k}={v!r}" for k, v in c.optimizer.arguments().items()
+                         if not isinstance(v, dict))
+        schedule = c.optimizer.schedule
+        if schedule is not None:
+            lines.append(f"# learning-rate schedule: {type(schedule).__name__} scaled so that its first rate is "
+                         f"{c.learning_rate:.6g} (see repair.json for its arguments)")
+        loss = c.loss.describe() if not c.loss.is_builtin else (
+            repr(c.loss.value) if isinstance(c.loss.value, str) else f"keras.losses.{c.loss.describe()}")
+        lines.append(f"model.compile(optimizer=keras.optimizers.{c.optimizer.class_name}({args}), loss={loss})")
         lines.append(f"model.fit(x_train, y_train, batch_size={c.batch_size}, ...)")
     return "\n".join(lines) + "\n"
