@@ -44,17 +44,23 @@ def normalize_loss_name(name: str) -> str | None:
     return _LOSS_ALIASES.get(str(name).strip().lower().replace(" ", ""))
 
 
-def builtin_optimizer_names() -> tuple:
-    """The lower-case names of every optimizer Keras ships (`adam`, `adadelta`, `sgd`, ...)."""
+def builtin_optimizers() -> dict:
+    """Every optimizer class Keras ships that takes a learning rate, by lower-case name (`adam`, `adadelta`,
+    `sgd`, ...). Wrappers (LossScaleOptimizer, MultiOptimizer) are read from a compiled model, not named."""
     import keras
 
-    names = []
+    found = {}
     for attr in dir(keras.optimizers):
         cls = getattr(keras.optimizers, attr)
         if (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)
                 and cls is not keras.optimizers.Optimizer and "learning_rate" in inspect.signature(cls).parameters):
-            names.append(attr.lower())
-    return tuple(sorted(names))
+            found[attr.lower()] = cls
+    return dict(sorted(found.items()))
+
+
+def builtin_optimizer_names() -> tuple:
+    """The lower-case names of `builtin_optimizers()`."""
+    return tuple(builtin_optimizers())
 
 
 class NotRescalable(ConfigError):
@@ -121,10 +127,10 @@ class OptimizerSpec:
         import keras
 
         key = str(name).strip().lower()
-        if key not in builtin_optimizer_names():
-            raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(builtin_optimizer_names())}")
-        optimizer = keras.optimizers.get(key)
-        spec = cls.of(optimizer)
+        classes = builtin_optimizers()
+        if key not in classes:
+            raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(classes)}")
+        spec = cls.of(classes[key]())
         return spec.with_learning_rate(learning_rate) if learning_rate is not None else spec
 
     def build(self):
@@ -356,9 +362,13 @@ class LossSpec:
             return value
         if inspect.isfunction(value) or inspect.isbuiltin(value):
             return value
+        # A shallow copy of the attributes: Keras' Loss pickles and deep-copies through get_config, which
+        # drops arguments (Huber's delta), and a loss holds no state a probe could change.
         try:
-            return copy.deepcopy(value)
-        except Exception:  # noqa: BLE001 - losses are stateless: sharing the object changes nothing
+            clone = object.__new__(type(value))
+            clone.__dict__.update(vars(value))
+            return clone
+        except Exception:  # noqa: BLE001 - an object without a __dict__: sharing it changes nothing
             return value
 
     @property
@@ -456,10 +466,10 @@ class TrainConfig:
         if optimizer is None or isinstance(optimizer, str):
             spec = OptimizerSpec.named(optimizer or DEFAULT_OPTIMIZER)
             if optimizer_options:
-                import keras
-
-                spec = OptimizerSpec.of(keras.optimizers.get(
-                    {"class_name": spec.class_name, "config": {**spec.config, **optimizer_options}}))
+                try:
+                    spec = OptimizerSpec.of(spec.cls(**{**spec.config, **optimizer_options}))
+                except TypeError as exc:
+                    raise ConfigError(f"{spec.class_name} does not take these arguments: {exc}") from None
         elif isinstance(optimizer, OptimizerSpec):
             spec = optimizer
         else:
@@ -522,8 +532,9 @@ class TrainConfig:
             origin[key] = origin_label
         if "optimizer" in changes:
             origin["learning_rate"] = origin_label
+        notes = [n for n in self.notes if not ("batch_size" in changes and n.startswith("batch size"))]
         return TrainConfig(changes.get("optimizer", self.optimizer), None, changes.get("loss", self.loss),
-                           changes.get("batch_size", self.batch_size), origin=origin, notes=self.notes)
+                           changes.get("batch_size", self.batch_size), origin=origin, notes=notes)
 
     def with_learning_rate(self, learning_rate: float, origin_label: str = "fix") -> "TrainConfig":
         """The same optimizer (class, schedule shape and every argument) at another rate."""

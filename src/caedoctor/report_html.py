@@ -456,9 +456,10 @@ def _model(loaded) -> dict:
     config = getattr(loaded, "config", None)
     items = []
     if config is not None:
-        for key in ("optimizer", "learning_rate", "loss", "batch_size"):
-            if hasattr(config, key):
-                items.append((key.replace("_", " "), _value(getattr(config, key))))
+        for line in config.describe():
+            label, _, value = line.partition(": ")
+            items.append((label, value))
+        items.extend(("note", note) for note in config.notes)
     layers = []
     for layer in loaded.model.layers:
         try:

@@ -37,7 +37,7 @@ class Setup:
         unless the model or a flag set one."""
         config = loaded.config
         user_batch = getattr(data, "batch_size", None)
-        if user_batch and config.origin.get("batch_size", "default") == "default" and user_batch != config.batch_size:
+        if user_batch and config.origin.get("batch_size", "default") == "default":
             config = config.replace(batch_size=int(user_batch), origin_label="data")
         return cls(loaded.model, config, data, loaded.source)
 

@@ -13,6 +13,7 @@ import pytest
 from check_helpers import cae, context, findings_of, images, mnist_three_pool_cae, raw_images
 from keras import layers
 
+from caedoctor.fixes import get_fix_kind
 from caedoctor.checks import RULES, get_rule
 from caedoctor.losses import SSIMLoss
 
@@ -394,6 +395,7 @@ def test_rule_fires(code):
         assert (f.code, f.cause, f.severity) == (rule.code, rule.cause, rule.severity)
         assert any(ch.isdigit() for ch in f.message), "messages quote measured numbers"
         assert f.fix is not None and f.evidence
+        get_fix_kind(f.fix.kind)  # every fix a rule proposes is one the fixes registry knows
         assert f.to_dict()["doc_url_or_rule"] == f"caedoctor rule {code}"
     expect(found[0])
 

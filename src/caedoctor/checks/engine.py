@@ -54,8 +54,16 @@ def build_context(model_or_loaded, data=None, config=None, *, input_shape=None) 
                         loss_scale=_loss_scale(config, target_shape, profile))
 
 
+def skipped_for_opaque_model(context: CheckContext, select=None, ignore=None) -> list:
+    """Codes of the selected rules that read the layer graph, which a subclassed model does not expose."""
+    if not context.analysis.opaque:
+        return []
+    return [r.code for r in select_rules(select, ignore) if r.reads_graph]
+
+
 def run_rules(context: CheckContext, select=None, ignore=None) -> list:
-    """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped."""
+    """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped,
+    and so are rules that read the layer graph of a subclassed model (`skipped_for_opaque_model`)."""
     findings = [f for rule in select_rules(select, ignore) for f in rule(context)]
     return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code))
 

@@ -83,6 +83,7 @@ class Rule:
     fix: str  # Fix (what to change, and the fix-as-data it reports)
     run: Callable[[CheckContext], list]
     needs_data: bool = False
+    reads_graph: bool = True  # reads the layer graph: skipped for a subclassed (opaque) model
 
     def __post_init__(self):
         if not CODE_PATTERN.match(self.code):
@@ -101,6 +102,8 @@ class Rule:
 
     def __call__(self, context: CheckContext) -> list:
         if self.needs_data and not context.has_data:
+            return []
+        if self.reads_graph and context.analysis.opaque:
             return []
         return list(self.run(context))
 

@@ -204,6 +204,14 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     findings = _static_findings(setup)
     result = Diagnosis(verdict="converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0,
                        model=setup.source, data=data.name, profile=data.profile.to_dict(), setup=setup.describe())
+    analysis = model_analysis(setup)
+    if analysis is not None and analysis.opaque:
+        from caedoctor.checks.registry import RULES
+
+        skipped = [r.code for r in RULES if r.reads_graph]
+        result.setup["notes"].append(
+            f"{type(setup.model).__name__} is a subclassed model: the {len(skipped)} static rules that read the "
+            "layer graph were not run, and fixes that rewrite layers are not testable on it")
     blocking = [f for f in findings if f.cause in _BLOCKING_CAUSES and f.severity == "error"]
     for f in findings:
         if f.severity == "error":
@@ -253,7 +261,6 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         result.elapsed_s = time.perf_counter() - start
         return result
 
-    analysis = model_analysis(setup)
     context = FixContext(suggested_lr=suggestion, analysis=analysis)
     say("seed-noise probe")
     reseeded = P.run_probe(setup, steps=steps, seed=seed + 1, label="baseline (seed+1)")

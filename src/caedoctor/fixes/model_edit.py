@@ -34,6 +34,7 @@ def require_graph(model: keras.Model) -> None:
 
 def output_layer(model: keras.Model):
     """The layer that produces the model's output (a conv layer or a trailing activation layer)."""
+    require_graph(model)
     return model.get_layer(model.outputs[0]._keras_history[0].name) if hasattr(model.outputs[0], "_keras_history") \
         else model.layers[-1]
 

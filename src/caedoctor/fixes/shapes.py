@@ -8,7 +8,7 @@ from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
 from caedoctor.fixes.model_edit import (ACTIVATION_LAYERS, CONV_TYPES, activation_name, clone, fresh, has_layer,
-                                        output_layer)
+                                        output_layer, require_graph)
 
 
 def _last_weighted(model: keras.Model):
@@ -70,6 +70,7 @@ def pad_input(model: keras.Model, pad_to) -> keras.Model:
     The layers are re-called on the padded input through `clone_model(input_tensors=...)`, so every pooling
     divides evenly and the output comes back at the original size: raw images in, same-size images out.
     """
+    require_graph(model)
     h, w, c = (int(v) for v in model.input_shape[1:])
     ph, pw = (int(v) for v in pad_to)
     if ph < h or pw < w:

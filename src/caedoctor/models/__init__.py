@@ -63,12 +63,19 @@ def fresh_copy(model: keras.Model) -> keras.Model:
     model from its `get_config`. A subclassed model that cannot be rebuilt that way (its constructor needs
     arguments it does not report) is refused with the reason: training the user's own object would change it.
     """
+    compiled = getattr(model, "compiled", False)
     try:
+        # clone_model would also recompile the copy from the model's *serialised* compile config, which loses
+        # arguments (Huber's delta) and fails for an unregistered loss function. Every caller compiles the
+        # copy itself with the exact optimizer and loss, so the copy is made as of an uncompiled model.
+        model.compiled = False
         return keras.models.clone_model(model)
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild is the same answer for the user
         raise ModelError(f"caedoctor cannot make a fresh copy of {type(model).__name__} to train ("
                          f"{type(exc).__name__}: {str(exc)[:200]}); a subclassed model needs a get_config() that "
                          "returns its constructor's arguments, or pass a factory (file.py:function)") from None
+    finally:
+        model.compiled = compiled
 
 
 def check_autoencoder_shapes(model: keras.Model, target_shape, input_shape=None) -> None:
@@ -93,6 +100,8 @@ def check_autoencoder_shapes(model: keras.Model, target_shape, input_shape=None)
 
 
 _FIELDS = ("optimizer", "learning_rate", "loss", "batch_size")
+BATCH_SIZE_NOTE = (f"batch size {DEFAULT_BATCH_SIZE} is caedoctor's default (a compiled model does not record the "
+                   "batch size it is fit with): pass --batch-size (batch_size=) to diagnose yours")
 
 
 def config_from_compiled(model: keras.Model) -> TrainConfig:
@@ -120,6 +129,7 @@ def config_from_compiled(model: keras.Model) -> TrainConfig:
                      + ", ".join(([opt.describe()] if optimizer is None else [])
                                  + ([f"loss {loss_spec.describe()}"] if loss is None else []))
                      + " (defaults; compile the model, or pass --optimizer/--lr/--loss, to diagnose your own)")
+    notes.append(BATCH_SIZE_NOTE)
     return TrainConfig(opt, None, loss_spec, DEFAULT_BATCH_SIZE, origin=origin, notes=notes)
 
 

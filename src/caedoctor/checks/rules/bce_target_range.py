@@ -29,4 +29,5 @@ RULE = Rule(
             "in [0, 1], but the targets span [0, 255]: ...`.",
     fix="Scale the targets into [0, 1], or use MSE/MAE. Fix-as-data: `loss` with `loss: mse`.",
     run=run,
+    reads_graph=False,
 )

@@ -89,4 +89,5 @@ RULE = Rule(
     fix="Set the rate of the same optimizer (class and other arguments kept; a schedule is scaled as a whole) "
         "to the LR range test's suggestion. Fix-as-data: `learning_rate` with `learning_rate: null`.",
     run=run,
+    reads_graph=False,
 )

@@ -23,4 +23,5 @@ RULE = Rule(
     fix="Set the rate of the same optimizer to the LR range test's suggestion. Fix-as-data: `learning_rate` "
         "with `learning_rate: null`.",
     run=run,
+    reads_graph=False,
 )

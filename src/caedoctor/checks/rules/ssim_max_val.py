@@ -43,4 +43,5 @@ RULE = Rule(
             "targets span [0, 1] (dynamic range 1): its stabilising constants are 65,025x too large, ...`.",
     fix="Set max_val to the data's dynamic range. Fix-as-data: `loss` with the same loss and `max_val`.",
     run=run,
+    reads_graph=False,
 )
