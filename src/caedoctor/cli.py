@@ -89,9 +89,15 @@ def data_options(func):
 
 def config_options(func):
     func = click.option("--batch-size", type=int, default=None, help="Override the batch size.")(func)
-    func = click.option("--loss", default=None, help="Override the loss: mse, mae, ssim, ssim_l1, bce.")(func)
-    func = click.option("--lr", type=float, default=None, help="Override the learning rate.")(func)
-    func = click.option("--optimizer", default=None, help="Override the optimizer: adam, adamw, sgd, rmsprop, ...")(func)
+    func = click.option("--loss", default=None,
+                        help="Replace the model's loss by a Keras loss name (mse, mae, huber, binary_crossentropy, "
+                             "...), ssim or ssim_l1.")(func)
+    func = click.option("--lr", type=float, default=None,
+                        help="Set the learning rate of the model's own optimizer (class and other arguments kept; "
+                             "a schedule is scaled so its first rate is this).")(func)
+    func = click.option("--optimizer", default=None,
+                        help="Replace the model's optimizer by a Keras optimizer with its defaults: adam, adadelta, "
+                             "sgd, rmsprop, ... (every built-in).")(func)
     func = click.option("--unsafe", is_flag=True,
                         help="Allow .keras files with Lambda layers: runs code stored in the file.")(func)
     return func
