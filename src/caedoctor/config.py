@@ -124,7 +124,6 @@ class OptimizerSpec:
     @classmethod
     def named(cls, name: str, learning_rate: float | None = None) -> "OptimizerSpec":
         """A built-in Keras optimizer by name (`adam`, `adadelta`, `sgd`, ...) with Keras' defaults."""
-        import keras
 
         key = str(name).strip().lower()
         classes = builtin_optimizers()

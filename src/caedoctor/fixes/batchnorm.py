@@ -6,8 +6,7 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (ACTIVATION_LAYERS, CONV_TYPES, activation_name, clone, fresh, has_layer,
-                                        output_layer)
+from caedoctor.fixes.model_edit import (CONV_TYPES, activation_name, clone, fresh, output_layer)
 
 
 def add_batchnorm(model: keras.Model, names=None) -> keras.Model:

@@ -6,8 +6,7 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (ACTIVATION_LAYERS, CONV_TYPES, activation_name, clone, fresh, has_layer,
-                                        output_layer)
+from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh)
 
 
 def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> keras.Model:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import keras
-from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (ACTIVATION_LAYERS, CONV_TYPES, activation_name, clone, fresh, has_layer,
-                                        output_layer)
+from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh)
 
 
 def limit_kernels(model: keras.Model, max_kernel: int | None = None, layer_name: str | None = None,

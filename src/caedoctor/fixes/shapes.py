@@ -7,8 +7,7 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (ACTIVATION_LAYERS, CONV_TYPES, activation_name, clone, fresh, has_layer,
-                                        output_layer, require_graph)
+from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh, output_layer, require_graph)
 
 
 def _last_weighted(model: keras.Model):

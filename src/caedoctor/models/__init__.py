@@ -25,7 +25,7 @@ import keras
 
 from caedoctor.config import (DEFAULT_BATCH_SIZE, DEFAULT_LOSS, DEFAULT_OPTIMIZER, LossSpec, OptimizerSpec,
                               TrainConfig)
-from caedoctor.errors import ConfigError, ModelError, ShapeMismatchError
+from caedoctor.errors import ModelError, ShapeMismatchError
 from caedoctor.models.presets import PRESETS, build_preset
 from caedoctor.models.spec import build_from_spec, read_spec_file
 
