@@ -103,15 +103,33 @@ def test_resume_without_a_checkpoint(cli_run, tmp_path, npz_x, tiny_spec):
     assert "no checkpoint to resume from" in msg
 
 
-def test_existing_output_folder_needs_force(cli_run, tmp_path, npz_x, tiny_spec):
-    out = tmp_path / "taken"
+def test_force_never_deletes_a_folder_caedoctor_did_not_create(cli_run, tmp_path, npz_x, tiny_spec):
+    out = tmp_path / "mine"
     out.mkdir()
-    (out / "old.txt").write_text("earlier results")
+    (out / "notes.txt").write_text("the user's own file")
+    for flags in ((), ("--force",)):
+        msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, *flags, *TINY_TRAIN))
+        assert "not created by caedoctor" in msg and "nothing was deleted" in msg
+        assert (out / "notes.txt").read_text() == "the user's own file"
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing written either
+
+
+def test_force_replaces_an_earlier_run_but_not_a_file_added_to_it(cli_run, tmp_path, npz_x, tiny_spec):
+    out = tmp_path / "run"
+    _ok(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--epochs", "2"))
     msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, *TINY_TRAIN))
     assert "already holds results" in msg and "--force" in msg and "--resume" in msg
-    assert (out / "old.txt").exists()
+
+    (out / "my_plot.png").write_bytes(b"the user's")
+    msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--force", *TINY_TRAIN))
+    assert "did not write (my_plot.png)" in msg and "nothing was deleted" in msg
+    assert (out / "my_plot.png").read_bytes() == b"the user's"
+    assert (out / "checkpoints" / "epoch_002.keras").is_file() and _metrics(out)["epochs"] == 2
+
+    (out / "my_plot.png").unlink()
     _ok(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--force", *TINY_TRAIN))
-    assert not (out / "old.txt").exists() and (out / "metrics.json").is_file()
+    assert _metrics(out)["epochs"] == 1
+    assert not (out / "checkpoints" / "epoch_002.keras").exists()  # the earlier run is gone, not mixed in
 
 
 def test_seed_makes_runs_repeatable(cli_run, tmp_path, npz_x, tiny_spec):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -63,18 +62,14 @@ def _verbose():
 
 
 def prepare_out_dir(out: Path, *, force: bool, resume: bool = False) -> Path:
-    """Create `out`; refuse to overwrite earlier results unless `force` (or when resuming into it)."""
-    from caedoctor.errors import CaedoctorError
+    """Create `out`; refuse to overwrite earlier results unless `force` (or when resuming into it).
 
-    if out.exists() and not out.is_dir():
-        raise CaedoctorError(f"output path {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not resume:
-        if not force:
-            raise CaedoctorError(f"output folder {out} already holds results; pass --force to replace them "
-                                 "or --resume to continue training")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    `force` removes only what caedoctor wrote there (see `caedoctor.out_folder`): a folder holding anything
+    else, or one caedoctor did not create, is refused with nothing deleted.
+    """
+    from caedoctor.out_folder import prepare
+
+    return prepare(out, force=force, resume=resume)
 
 
 def data_options(func):

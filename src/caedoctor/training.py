@@ -24,6 +24,8 @@ from caedoctor.models import LoadedModel, check_autoencoder_shapes, compile_mode
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "latest.json"
+# What `train` writes directly inside its output folder (claimed there first: caedoctor.out_folder).
+TRAIN_OUTPUTS = (CHECKPOINT_DIR, "logs", "history.csv", "metrics.json", "loss.png", "reconstructions.png")
 
 
 def seed_everything(seed: int) -> None:
@@ -216,7 +218,12 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         guard = NaNGuard(on_nan, hint=hint)
         cbs.insert(0, guard)  # first, so the checkpoint's history gets the learning rate it records
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        from caedoctor.out_folder import claim, has_marker
+
+        # Never overwrite a user's file: claim the names first (refused when one exists and is not ours). A
+        # run resumed in a folder an older caedoctor wrote (no marker) continues without marking it.
+        if not (resume and not has_marker(out)):
+            claim(out, TRAIN_OUTPUTS)
         cbs.append(EpochCheckpoint(out, history))
         cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False, profile_batch=0))
     # The batch order follows the run's seed (it was fixed at 0, so `--seed` did not change it as documented).
