@@ -6,6 +6,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from .tiny import blobs
@@ -101,3 +102,36 @@ def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
     assert not any(c.kept for c in result.changes)
     assert result.converged is False and result.model is None
     assert "cannot be trained" in result.reason and "no conv layer" in result.reason
+
+
+def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_model(tmp_path):
+    """NaN samples make the set-up invalid, so the diagnosis stops there; once they are dropped the set-up is
+    diagnosed again, the 0-255 inputs are scaled, and repaired.keras takes raw inputs to raw-scale outputs."""
+    from caedoctor.data import load_data
+    from caedoctor.losses import reconstruction_metrics
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+    from caedoctor.repair.outputs import write_repair_outputs
+
+    from .tiny import compiled, tiny_cae
+
+    x = blobs(200) * 255.0
+    x[[3, 50, 120]] = np.nan
+    data = load_data(x)
+    # SGD on 0-255 inputs blows up: scaling the inputs is confirmed by a wide margin.
+    loaded = load_model(compiled(tiny_cae(output_activation="linear"), optimizer="sgd", lr=0.01), data.input_shape)
+    result = repair(loaded, data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    kept = [c.what for c in result.changes if c.kept]
+    assert kept[:2] == ["data", "normalize_inputs"], [c.to_dict() for c in result.changes]
+    assert result.preprocessing[0] == "dropped samples holding NaN or Inf"
+
+    write_repair_outputs(result, tmp_path, data)
+    model = keras.saving.load_model(tmp_path / "repaired.keras", safe_mode=True)
+    core = model.get_layer("tiny_cae")  # the repaired model as trained, on inputs and targets divided by 255
+    clean = blobs(16, seed=1) * 255.0
+    raw = reconstruction_metrics(model, [(clean, clean)], 255.0)
+    scaled = reconstruction_metrics(core, [(clean / 255.0, clean / 255.0)], 1.0)
+    assert raw["relative_mse"] == pytest.approx(scaled["relative_mse"], rel=1e-3)
+    np.testing.assert_allclose(np.asarray(model(clean)), 255.0 * np.asarray(core(clean / 255.0)), rtol=1e-3,
+                               atol=1e-2)

@@ -206,3 +206,27 @@ def test_kernel_fix_sets_several_layers(data):
                                                           "layers": {"enc0": 5, "enc1": 1}}))
     assert tuple(fixed.model.get_layer("enc0").kernel_size) == (5, 5)
     assert tuple(fixed.model.get_layer("enc1").kernel_size) == (1, 1)
+
+
+def test_dropping_nonfinite_samples_keeps_an_earlier_normalisation():
+    """A normalisation applied before the NaN samples are dropped must survive into the saved model's scales
+    (drop_nonfinite once rebuilt the data without them, so the repaired model expected normalised inputs)."""
+    from caedoctor.repair.fix import _wrap_with_preprocessing
+    from caedoctor.repair.rewrite import drop_nonfinite, normalize
+
+    x = blobs(64) * 255.0
+    x[[5, 40]] = np.nan
+    raw = load_data(x)
+    scaled = normalize(raw, "unit", None)
+    cleaned = drop_nonfinite(scaled)
+    assert cleaned.scales == scaled.scales == ((1 / 255, 0.0), (1 / 255, 0.0))
+    assert cleaned.preprocessing == scaled.preprocessing + ["dropped samples holding NaN or Inf"]
+    assert not np.isnan(cleaned.profile.inputs.max) and cleaned.profile.inputs.max <= 1.0
+    assert cleaned.train_count + cleaned.val_count == 62  # the counts are of the samples kept
+    assert int(cleaned.train.cardinality()) == cleaned.train_count
+
+    core = tiny_cae(output_activation="linear")
+    wrapped = _wrap_with_preprocessing(core, cleaned, raw)
+    clean = blobs(4, seed=1) * 255.0
+    np.testing.assert_allclose(np.asarray(wrapped(clean)), 255.0 * np.asarray(core(clean / 255.0)), rtol=1e-4,
+                               atol=1e-3)

@@ -2,6 +2,8 @@
 
 Order of application (each step changes what the next one sees, so the order is fixed and explained):
 1. data (drop non-finite samples, normalise inputs, then targets): every later probe must see clean data;
+   when the diagnosis found the set-up invalid (NaN samples, a shape mismatch), it stopped there, so once the
+   blocking fixes make it trainable the repaired set-up is diagnosed again and its confirmed fixes follow;
 2. shape (crop or pad the output): nothing trains until output and target agree;
 3. architecture (output activation, hidden activations, BatchNorm, kernels, bottleneck, capacity);
 4. loss;
@@ -208,6 +210,18 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     candidates = candidate_fixes(diagnosis)
     for finding, fix in candidates:
         changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+    if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
+        # The diagnosis stopped at the blocking error (NaN samples, a shape mismatch), so nothing else was
+        # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
+        # inputs with a few NaN samples need the samples dropped *and* the inputs scaled).
+        say("diagnosing the set-up the blocking fixes made trainable")
+        again = diagnose(state["loaded"], state["data"], steps=steps, seed=seed, progress=say)
+        state["margin"] = max([state["margin"]] + [v["margin"] for v in (again.noise or {}).values()])
+        done = {fix.key for _, fix in candidates}
+        more = [(f, fix) for f, fix in candidate_fixes(again) if fix.key not in done]
+        for finding, fix in more:
+            changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+        candidates = candidates + more
     # Faults can hide each other (dead ReLUs at a rate of 1e-5: neither fix helps alone), so a fix rolled back
     # in the first pass is tried once more on top of everything kept since.
     first = list(changes)

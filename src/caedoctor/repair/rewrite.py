@@ -435,13 +435,26 @@ def fewer_training_samples(data: Data, fraction: float = 0.5) -> Data:
 
 
 def drop_nonfinite(data: Data) -> Data:
+    """The same data without the samples whose input or target holds NaN or Inf.
+
+    Earlier preprocessing and `scales` are kept: a normalisation applied before this step must still be saved
+    with the repaired model (it once was reset here, and the saved model then expected normalised inputs).
+    """
     import tensorflow as tf
 
     def finite(x, y):
         return tf.logical_and(tf.reduce_all(tf.math.is_finite(x)), tf.reduce_all(tf.math.is_finite(y)))
 
-    new = Data(name=data.name, train=data.train.filter(finite), val=data.val.filter(finite),
-               profile=data.profile, source=data.source)
+    def kept(ds):
+        # Counted once, so the pipelines keep a known length (Keras warns "ran out of data" on every pass over
+        # a dataset of unknown length) and the profile's sample counts stay true.
+        ds = ds.filter(finite)
+        n = int(ds.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+        return ds.apply(tf.data.experimental.assert_cardinality(n)), n
+
+    (train, n_train), (val, n_val) = kept(data.train), kept(data.val)
+    profile = dataclasses.replace(data.profile, train_count=n_train, val_count=n_val)
+    new = dataclasses.replace(data, train=train, val=val, profile=profile)
     return transform_data(new, step="dropped samples holding NaN or Inf")
 
 
