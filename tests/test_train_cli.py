@@ -254,6 +254,32 @@ def test_train_a_saved_keras_file_and_a_lambda_one(cli_run, tmp_path, npz_x, tin
     assert "\x1b" not in msg
 
 
+def test_resume_honours_unsafe_as_the_first_run_did(cli_run, tmp_path, npz_x):
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(1, 3, padding="same")(inputs)
+    lam = tmp_path / "lambda.keras"
+    keras.Model(inputs, keras.layers.Lambda(lambda t: t * 0.5 + 0.25)(x)).save(lam)
+    out = tmp_path / "run"
+    _ok(cli_run("train", lam, "--unsafe", "--data", npz_x, "--out", out, "--epochs", "1"))
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["unsafe"] is True
+
+    # Without --unsafe the resume is refused in one line (the checkpoint runs the Lambda's code on load), on
+    # the command line and in the Python API ...
+    msg = _usage_error(cli_run("train", lam, "--data", npz_x, "--out", out, "--epochs", "2", "--resume"))
+    assert "Lambda" in msg and "--unsafe" in msg
+    from caedoctor import load_data, load_model, train
+    from caedoctor.errors import ModelError
+
+    data = load_data(str(npz_x))
+    with pytest.raises(ModelError, match="started with --unsafe.*pass --unsafe again to resume"):
+        train(load_model(lam, data.input_shape, unsafe=True), data, epochs=2, out_dir=out, resume=True)
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 1
+    # ... and with it, the checkpoint loads as the first run's model did, and training continues.
+    result = _ok(cli_run("train", lam, "--unsafe", "--data", npz_x, "--out", out, "--epochs", "2", "--resume"))
+    assert "1 epoch(s) run, 2 in total" in result.stdout
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
 def test_flags_override_in_the_cli(cli_run, tmp_path, npz_x, tiny_spec):
     out = tmp_path / "out"
     _ok(cli_run("train", tiny_spec, "--data", npz_x, "--optimizer", "sgd", "--lr", "0.05", "--loss", "mae",

@@ -1,7 +1,8 @@
 """The `caedoctor` command: a thin layer over the Python API.
 
-Exit codes: 0 success, 1 findings (later commands), 2 usage or input error. A `CaedoctorError` is printed
-as one line; an unexpected failure too, with a hint to rerun with `--debug` for the traceback.
+Exit codes: 0 success, 1 findings, 2 usage or input error, 3 internal error, 130 interrupted. A
+`CaedoctorError` is printed as one line (exit 2); an unexpected failure too, with a hint to rerun with
+`--debug` for the traceback (exit 3).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def config_options(func):
     func = click.option("--lr", type=float, default=None, help="Override the learning rate.")(func)
     func = click.option("--optimizer", default=None, help="Override the optimizer: adam, adamw, sgd, rmsprop, ...")(func)
     func = click.option("--unsafe", is_flag=True,
-                        help="Allow .keras files with Lambda layers: runs code stored in the file.")(func)
+                        help="Allow .keras files with Lambda layers: runs code stored in the file. (MODEL as "
+                             "file.py:function always runs that file's code.)")(func)
     return func
 
 
@@ -109,7 +111,12 @@ def cli(debug):
     """caedoctor: why your convolutional autoencoder does not converge, proved by measurement, and fixed.
 
     MODEL is preset:seed_bad | preset:seed_better | preset:seed_hyper_bad, a .keras file, a spec
-    .yaml/.json, or file.py:function.
+    .yaml/.json, or file.py:function. file.py:function imports and runs that Python file, under every
+    command including `check` (a line on stderr says so): only for code you trust. A .keras file loads with
+    safe_mode unless --unsafe.
+
+    Exit codes: 0 success, 1 problems found, 2 usage or input error, 3 internal error (a bug in caedoctor:
+    rerun with --debug for the traceback), 130 interrupted (Ctrl-C).
     """
 
 
@@ -159,7 +166,7 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
         try:
             result = train_model(loaded, data, epochs=epochs, out_dir=out, resume=resume,
                                  steps_per_epoch=steps_per_epoch, verbose=_verbose(), on_nan=on_nan,
-                                 seed=seed, callbacks=[monitor])
+                                 seed=seed, callbacks=[monitor], unsafe=unsafe)
         finally:
             dist.finish()
     if not dist.is_chief:

@@ -5,7 +5,9 @@ MODEL forms:
 - `path/model.keras`: loaded with `safe_mode=True`; Lambda layers and unknown custom objects are refused
   unless `unsafe=True` (which runs code stored in the file: only for files you trust).
 - `path/file.py:function`: a factory; called with the input shape if it takes an argument. A compiled
-  model brings its optimizer, learning rate and loss; an uncompiled one takes flags or defaults.
+  model brings its optimizer, learning rate and loss; an uncompiled one takes flags or defaults. Loading it
+  imports and runs that Python file (also for the static `check`), so caedoctor says so on stderr: only
+  for code you trust.
 - `spec.yaml` / `spec.json`: a declarative CAE (see `caedoctor.models.spec`).
 - From Python, a `keras.Model` object (compiled or not).
 """
@@ -137,6 +139,8 @@ def _load_factory(text: str, input_shape) -> keras.Model:
     if not path.is_file():
         raise ModelError(f"model factory file not found: {file_part}")
     module_name = f"caedoctor_user_{abs(hash(str(path.resolve())))}"
+    # Importing the file runs it: never silently (stderr, so `--format json` output stays clean).
+    print(f"caedoctor: running code from {path} to build the model ({func_name})", file=sys.stderr, flush=True)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
