@@ -465,7 +465,7 @@ def _model(loaded) -> dict:
     for layer in loaded.model.layers:
         try:
             shape = str(layer.output.shape)
-        except Exception:  # noqa: BLE001 - nested or not-yet-built layers have no single output
+        except (AttributeError, ValueError):  # nested or not-yet-built layers have no single output
             shape = ""
         act = getattr(layer, "activation", None)
         layers.append({"name": layer.name, "type": type(layer).__name__, "output": shape,

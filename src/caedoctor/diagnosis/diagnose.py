@@ -88,10 +88,10 @@ def _gain(f: Finding) -> float:
 
 
 def _static_findings(loaded: LoadedModel, data: Data) -> list:
-    try:
-        from caedoctor.checks import check
-    except ImportError:  # static checks not installed in this build
-        return []
+    # No fallback: a failure inside the static checks is a bug to surface (exit 3 on the CLI), never an
+    # empty list that reads as a clean bill of health.
+    from caedoctor.checks import check
+
     return list(check(loaded, data))
 
 
@@ -535,12 +535,14 @@ def equal_samples_steps(steps: int, batch_size: int, new_batch_size: int) -> int
 
 
 def model_analysis(loaded: LoadedModel, data: Data):
-    """The static model analysis (bottleneck and half layer names for width fixes), or None."""
-    try:
-        from caedoctor.checks.architecture import analyze_model
+    """The static model analysis (bottleneck and half layer names for width fixes), or None when the model is
+    one the reader refuses (e.g. subclassed); a fix that needs it then says so ("not applicable")."""
+    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.errors import ModelError
 
+    try:
         return analyze_model(loaded.model, data.input_shape)
-    except Exception:  # noqa: BLE001 - a model the reader cannot analyse still gets every other probe
+    except ModelError:  # only the reader's own "cannot read this model"; a bug in it must surface
         return None
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import keras
 
 from caedoctor.data import Data
+from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
 from caedoctor.models import LoadedModel
 
@@ -295,7 +296,7 @@ def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseli
             original_metrics = orig.metrics
             original_curve = orig.history.get("val_loss", original_curve)
             original_model = orig.model
-        except Exception as exc:  # the original may not even train (e.g. shape mismatch)
+        except CaedoctorError as exc:  # the original may not even train (a shape mismatch, NaN samples)
             original_metrics = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     else:
         original_metrics, original_model = result.metrics, result.model

@@ -40,12 +40,9 @@ def write_repair_outputs(result, out: Path, data) -> dict:
         paths["changes_code"] = out / "changes.py"
         x, _ = data.sample(8)
         rows, labels = [], ["input"]
-        if result.original_model is not None:
-            try:
-                rows.append(np.asarray(result.original_model(x, training=False)))
-                labels.append("original")
-            except Exception:  # noqa: BLE001 - an original that cannot even run (shape mismatch) has no row
-                pass
+        if result.original_model is not None:  # set only when the original trained on this data, so it runs
+            rows.append(np.asarray(result.original_model(x, training=False)))
+            labels.append("original")
         rows.append(np.asarray(result.model(x, training=False)))
         labels.append("repaired")
         target = data.profile.target_stats
