@@ -33,7 +33,7 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     result = CliRunner().invoke(cli, ["fix", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
                                       "--out", str(out), "--steps", "100", "--epochs", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)  # stderr says that model.py is run
     kept = [c for c in payload["changes"] if c["kept"]]
     assert any(c["what"] == "learning_rate" and c["params"]["learning_rate"] < 1.0 for c in kept), payload["changes"]
     assert payload["repaired_metrics"]["relative_mse"] < 0.25 < payload["original_metrics"]["relative_mse"]
@@ -42,6 +42,16 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     assert "learning_rate=" in (out / "changes.py").read_text()
     # The saved model loads safely and reproduces the reported metric on the same validation data.
     model = keras.saving.load_model(out / "repaired.keras", safe_mode=True)
+    # changes.py runs and rebuilds it layer for layer (its weights stay in repaired.keras).
+    namespace = {}
+    exec(compile((out / "changes.py").read_text(), "changes.py", "exec"), namespace)
+    from .test_rewrite import _leaf_configs
+
+    assert _leaf_configs(namespace["model"]) == _leaf_configs(model)
+    compiled_models = [v for v in namespace.values() if isinstance(v, keras.Model) and v.compiled]
+    assert len(compiled_models) == 1  # the core, compiled as caedoctor trained it
+    assert float(compiled_models[0].optimizer.learning_rate) == pytest.approx(payload["config"]["learning_rate"],
+                                                                               rel=1e-5)
     data = load_data(str(tmp_path / "blobs.npz"))
     again = reconstruction_metrics(model, data.batches("val", 256).as_numpy_iterator())
     assert abs(again["relative_mse"] - payload["repaired_metrics"]["relative_mse"]) < 1e-4

@@ -72,6 +72,7 @@ class RepairResult:
     preprocessing: list = field(default_factory=list)
     budget: dict = field(default_factory=dict)
     original_model: keras.Model | None = field(default=None, repr=False)  # the original, trained for the budget
+    original: LoadedModel | None = field(default=None, repr=False)  # the user's model and configuration, as given
 
     def kept_changes(self) -> list:
         return [c for c in self.changes if c.kept]
@@ -312,4 +313,4 @@ def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseli
                         original_curve=original_curve, repaired_curve=result.history.get("val_loss", []),
                         seconds=time.perf_counter() - start, converged=converged, reason=reason,
                         preprocessing=list(getattr(rdata, "preprocessing", [])), budget=budget,
-                        original_model=original_model)
+                        original_model=original_model, original=original)
