@@ -141,7 +141,7 @@ def test_real_sweep_on_a_tiny_model_leaves_the_model_untouched(tiny_loaded, tiny
     for lr in (result.lrs[0], result.suggestion):
         keras_model = _fresh_compiled(tiny_loaded, lr)
         fit = keras_model.fit(tiny_data.batches("train", 16, shuffle=True, seed=0, repeat=True), epochs=1,
-                              steps_per_epoch=30, verbose=0)
+                              steps_per_epoch=30, verbose=0, shuffle=False)
         losses[lr] = fit.history["loss"][-1]
     assert np.isfinite(losses[result.suggestion]) and losses[result.suggestion] < 0.5 * losses[result.lrs[0]], losses
 
