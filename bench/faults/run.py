@@ -424,7 +424,8 @@ def main() -> None:
     import caedoctor
 
     meta = {"caedoctor": str(Path(caedoctor.__file__).parent), "code": code_line,
-            "code_hashes": S.code_hashes(records), "code_now": _package_hash(), "machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
+            "code_hashes": S.code_hashes(records), "code_now": _package_hash(),
+            "machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
                        f"{platform.processor() or platform.machine()}, TensorFlow {tf.__version__}",
             "load_start": load_start, "load_end": _load(), "date": time.strftime("%Y-%m-%d %H:%M"),
             "ground_truth": str(GROUND_TRUTH.relative_to(K.ROOT))}
