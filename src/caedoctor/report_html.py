@@ -86,16 +86,18 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
 
     Args:
         diagnosis: a `caedoctor.diagnosis.diagnose.Diagnosis`.
-        out_dir: folder to write into (created when missing); an existing report there is replaced.
+        out_dir: folder to write into (created when missing); a report.html caedoctor wrote there is replaced.
         data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured").
         loaded: the `LoadedModel` diagnosed, for the model and configuration tables.
         repair: a `Repair` (e.g. `RepairResult` from `caedoctor fix`), for the repaired reconstructions and
             the changes made.
 
     Raises:
-        CaedoctorError: `out_dir` is a file or cannot be written.
+        CaedoctorError: `out_dir` is a file or cannot be written, or holds a `report.html` caedoctor did not
+            write (it is never overwritten; see `caedoctor.out_folder`).
     """
     from caedoctor.errors import CaedoctorError
+    from caedoctor.out_folder import claim
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -104,7 +106,7 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
     path = out / REPORT_NAME
     tmp = out / f".{REPORT_NAME}.tmp"
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        claim(out, [REPORT_NAME])
         tmp.write_text(html, encoding="utf-8")
         os.replace(tmp, path)  # a reader never sees half a page
     except OSError as exc:
@@ -464,7 +466,7 @@ def _model(loaded) -> dict:
     for layer in loaded.model.layers:
         try:
             shape = str(layer.output.shape)
-        except Exception:  # noqa: BLE001 - nested or not-yet-built layers have no single output
+        except (AttributeError, ValueError):  # nested or not-yet-built layers have no single output
             shape = ""
         act = getattr(layer, "activation", None)
         layers.append({"name": layer.name, "type": type(layer).__name__, "output": shape,

@@ -93,6 +93,8 @@ def _gain(f: Finding) -> float:
 
 
 def _static_findings(setup: Setup) -> list:
+    # No fallback: a failure inside the static checks is a bug to surface (exit 3 on the CLI), never an
+    # empty list that reads as a clean bill of health.
     from caedoctor.checks import check
 
     return list(check(setup.loaded, setup.data, config=setup.config))
@@ -535,12 +537,14 @@ def equal_samples_steps(steps: int, batch_size: int, new_batch_size: int) -> int
 
 
 def model_analysis(setup: Setup):
-    """The static model analysis (bottleneck and half layer names for width fixes), or None."""
-    try:
-        from caedoctor.checks.architecture import analyze_model
+    """The static model analysis (bottleneck and half layer names for width fixes; an opaque one for a
+    subclassed model), or None when the reader refuses the model; a fix that needs it then says so."""
+    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.errors import ModelError
 
+    try:
         return analyze_model(setup.model, setup.data.input_shape)
-    except Exception:  # noqa: BLE001 - a model the reader cannot analyse still gets every other probe
+    except ModelError:  # only the reader's own "cannot read this model"; a bug in it must surface
         return None
 
 

@@ -103,20 +103,29 @@ def fewer_training_samples(data: Data, fraction: float = 0.5) -> Data:
 
 
 def drop_nonfinite(data: Data) -> Data:
-    """The same data without the samples that hold NaN or Inf (inputs or targets); earlier preprocessing and
-    scales are kept, so a later normalisation saved with a repaired model maps raw values correctly."""
+    """The same data without the samples whose input or target holds NaN or Inf.
+
+    Earlier preprocessing and `scales` are kept: a normalisation applied before this step must still be saved
+    with the repaired model (it once was reset here, and the saved model then expected normalised inputs).
+    """
     import tensorflow as tf
 
     def finite(x, y):
         return tf.logical_and(tf.reduce_all(tf.math.is_finite(x)), tf.reduce_all(tf.math.is_finite(y)))
 
-    train, val = data.train.filter(finite), data.val.filter(finite)
-    counts = tuple(int(ds.reduce(0, lambda n, _: n + 1).numpy()) for ds in (train, val))
-    if counts[0] == 0:
+    def kept(ds):
+        # Counted once, so the pipelines keep a known length (Keras warns "ran out of data" on every pass over
+        # a dataset of unknown length) and the profile's sample counts stay true.
+        ds = ds.filter(finite)
+        n = int(ds.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+        return ds.apply(tf.data.experimental.assert_cardinality(n)), n
+
+    (train, n_train), (val, n_val) = kept(data.train), kept(data.val)
+    if n_train == 0:
         raise NotApplicable("every training sample holds NaN or Inf; there is nothing left to train on")
-    step = (f"dropped {data.train_count - counts[0]} training and {data.val_count - counts[1]} validation samples "
+    step = (f"dropped {data.train_count - n_train} training and {data.val_count - n_val} validation samples "
             "holding NaN or Inf")
-    return transform_data(dataclasses.replace(data, train=train, val=val), step=step, counts=counts)
+    return transform_data(dataclasses.replace(data, train=train, val=val), step=step, counts=(n_train, n_val))
 
 
 def _normalize_inputs(setup, fix, context):

@@ -4,9 +4,10 @@ MODEL forms:
 - `preset:seed_bad`, `preset:seed_better`, `preset:seed_hyper_bad`: the field notes' three CAEs.
 - `path/model.keras`: loaded with `safe_mode=True`; Lambda layers and unknown custom objects are refused
   unless `unsafe=True` (which runs code stored in the file: only for files you trust).
-- `path/file.py:NAME`: imports and runs the file; NAME is a factory (called with the input shape if it
-  takes an argument) or a model object the file builds. A compiled model brings its optimizer (class and
-  every argument) and its loss exactly; an uncompiled one takes flags or defaults, said in `config.notes`.
+- `path/file.py:NAME`: imports and runs the file (also for the static `check`; caedoctor says so on stderr:
+  only for code you trust); NAME is a factory (called with the input shape if it takes an argument) or a
+  model object the file builds. A compiled model brings its optimizer (class and every argument) and its
+  loss exactly; an uncompiled one takes flags or defaults, said in `config.notes`.
 - `spec.yaml` / `spec.json`: a declarative CAE (see `caedoctor.models.spec`).
 - From Python, a `keras.Model` object (compiled or not).
 """
@@ -167,6 +168,8 @@ def _load_from_module(text: str, input_shape) -> tuple[keras.Model, list]:
     if not path.is_file():
         raise ModelError(f"model factory file not found: {file_part}")
     module_name = f"caedoctor_user_{abs(hash(str(path.resolve())))}"
+    # Importing the file runs it: never silently (stderr, so `--format json` output stays clean).
+    print(f"caedoctor: running code from {path} to build the model ({name})", file=sys.stderr, flush=True)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module

@@ -2,6 +2,8 @@
 
 Order of application (each step changes what the next one sees, so the order is fixed and explained):
 1. data (drop non-finite samples, normalise inputs, then targets): every later probe must see clean data;
+   when the diagnosis found the set-up invalid (NaN samples, a shape mismatch), it stopped there, so once the
+   blocking fixes make it trainable the repaired set-up is diagnosed again and its confirmed fixes follow;
 2. shape (crop or pad the output): nothing trains until output and target agree;
 3. architecture (output activation, hidden activations, BatchNorm, kernels, bottleneck, capacity);
 4. loss;
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 import keras
 
 from caedoctor.data import Data
+from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.models import LoadedModel
@@ -66,6 +69,7 @@ class RepairResult:
     preprocessing: list = field(default_factory=list)
     budget: dict = field(default_factory=dict)
     original_model: keras.Model | None = field(default=None, repr=False)  # the original, trained for the budget
+    original: LoadedModel | None = field(default=None, repr=False)  # the user's model and configuration, as given
 
     def kept_changes(self) -> list:
         return [c for c in self.changes if c.kept]
@@ -202,6 +206,18 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     candidates = candidate_fixes(diagnosis)
     for finding, fix in candidates:
         changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+    if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
+        # The diagnosis stopped at the blocking error (NaN samples, a shape mismatch), so nothing else was
+        # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
+        # inputs with a few NaN samples need the samples dropped *and* the inputs scaled).
+        say("diagnosing the set-up the blocking fixes made trainable")
+        again = diagnose(state["setup"].loaded, state["setup"].data, steps=steps, seed=seed, progress=say)
+        state["margin"] = max([state["margin"]] + [v["margin"] for v in (again.noise or {}).values()])
+        done = {fix.key for _, fix in candidates}
+        more = [(f, fix) for f, fix in candidate_fixes(again) if fix.key not in done]
+        for finding, fix in more:
+            changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+        candidates = candidates + more
     # Faults can hide each other (dead ReLUs at a rate of 1e-5: neither fix helps alone), so a fix rolled back
     # in the first pass is tried once more on top of everything kept since.
     first = list(changes)
@@ -276,7 +292,7 @@ def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baselin
             original_metrics = orig.metrics
             original_curve = orig.history.get("val_loss", original_curve)
             original_model = orig.model
-        except Exception as exc:  # the original may not even train (e.g. shape mismatch)
+        except CaedoctorError as exc:  # the original may not even train (a shape mismatch, NaN samples)
             original_metrics = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     else:
         original_metrics, original_model = result.metrics, result.model
@@ -292,4 +308,4 @@ def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baselin
                         original_curve=original_curve, repaired_curve=result.history.get("val_loss", []),
                         seconds=time.perf_counter() - start, converged=converged, reason=reason,
                         preprocessing=list(getattr(rdata, "preprocessing", [])), budget=budget,
-                        original_model=original_model)
+                        original_model=original_model, original=original.loaded)
