@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 import caedoctor
@@ -28,7 +27,7 @@ def test_import_is_instant_and_lazy():
 def test_repair_is_the_package_and_the_function():
     import caedoctor.repair.fix  # noqa: F401 - importing a submodule sets caedoctor.repair to the package
 
-    assert callable(caedoctor.repair) and caedoctor.repair.apply_fix is not None
+    assert callable(caedoctor.repair) and callable(caedoctor.repair.fix.repair)
     from caedoctor import repair
 
     assert repair is caedoctor.repair

@@ -13,17 +13,14 @@ from caedoctor.watch.patch import unwatched
 
 
 def _inputs(model, data, seed: int, config_overrides):
-    """`(LoadedModel, Data)`: DATA loaded, MODEL loaded for it; a batched dataset's batch size is the user's."""
+    """`(LoadedModel, Data)`: DATA loaded, MODEL loaded for it (a batched dataset's batch size becomes the
+    user's batch size in `Setup.of`, unless the model or a flag set one)."""
     from caedoctor.data import Data, load_data
     from caedoctor.models import LoadedModel, load_model
 
     if not isinstance(data, Data):
         data = load_data(data, seed=seed)
     overrides = dict(config_overrides or {})
-    if data.batch_size and "batch_size" not in overrides:
-        flagged = isinstance(model, LoadedModel) and (model.config.origin or {}).get("batch_size") == "flag"
-        if not flagged:
-            overrides["batch_size"] = int(data.batch_size)
     if isinstance(model, LoadedModel):
         if overrides:
             model = LoadedModel(model.model, model.config.with_overrides(**overrides), model.source)

@@ -159,7 +159,7 @@ def test_recorded_setup_is_exact_for_each_data_form(tmp_path):
     first = fits[0].recorded
     assert all(np.array_equal(a, b) for a, b in zip(first.weights, start))
     assert first.optimizer is model.optimizer and first.loss == "mse"
-    assert first.optimizer_config["config"]["learning_rate"] == pytest.approx(0.02)
+    assert first.optimizer_spec.learning_rate == pytest.approx(0.02)
     assert first.batch_size == 8 and first.validation_data[0].shape == (16, 16, 16, 1)
 
     loaded, data, notes = diagnosis_inputs(first)

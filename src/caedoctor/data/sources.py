@@ -157,7 +157,8 @@ def _looks_like_labels(y: np.ndarray) -> bool:
 
 def read_npz(path: Path, seed: int) -> Source:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # The file is opened here, not by np.load: numpy leaves its own handle open when the archive is damaged.
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if "x" not in keys:
                 raise DataError(

@@ -1,4 +1,4 @@
-"""Apply fixes described as data (`caedoctor.findings.Fix`) to a model, its configuration and its data.
+"""Repair: apply the fixes that measurably helped (verified by probes), retrain, and show before and after.
 
 The package is also callable: `caedoctor.repair(model, data, ...)` is `caedoctor.api.repair` (diagnose, apply the
 fixes that measurably helped, verify them together, retrain). A module and a function cannot share the name
@@ -7,10 +7,6 @@ fixes that measurably helped, verify them together, retrain). A module and a fun
 
 import sys
 import types
-
-from caedoctor.repair.rewrite import NotApplicable, apply_fix, apply_fixes
-
-__all__ = ["apply_fix", "apply_fixes", "NotApplicable"]
 
 
 class _CallableModule(types.ModuleType):

@@ -18,7 +18,6 @@ reproduce is said in `notes` (printed), never substituted silently.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -80,7 +79,7 @@ class RecordedFit:
     config: dict | None  # model.get_config() at the start of fit (None for models without a config)
     weights: list  # numpy copies of every weight at the start of fit
     optimizer: object  # the compiled optimizer object
-    optimizer_config: dict | None  # keras.optimizers.serialize(optimizer) at the start of fit
+    optimizer_spec: object  # config.OptimizerSpec at the start of fit (class and every argument), or None
     loss: object  # the compiled loss as given to compile (a name, a Loss, a function)
     x: object
     y: object = None
@@ -120,27 +119,32 @@ def _split_at(n: int, fraction: float) -> int:
 
 def record_fit(model, arguments: dict, index: int) -> RecordedFit:
     """Record a `fit` call from its bound arguments (names as in `keras.Model.fit`)."""
-    import keras
 
     try:
         config = model.get_config()
     except Exception:  # noqa: BLE001 - subclassed models may have none; the object is cloned later
         config = None
+    from caedoctor.config import OptimizerSpec
+    from caedoctor.errors import ConfigError
+
     optimizer = getattr(model, "optimizer", None)
+    notes = []
     try:
-        optimizer_config = keras.optimizers.serialize(optimizer) if optimizer is not None else None
-    except Exception:  # noqa: BLE001 - an optimizer that cannot be serialised is used as the object
-        optimizer_config = None
+        # Read now: a callback (ReduceLROnPlateau) may change the rate during fit; the set-up is the start's.
+        optimizer_spec = OptimizerSpec.of(optimizer) if optimizer is not None else None
+    except ConfigError as exc:
+        optimizer_spec = None
+        notes.append(str(exc))
     x = arguments.get("x")
     kind = data_kind(x)
     rec = RecordedFit(
         index=index, model=model, config=config, weights=[np.array(w, copy=True) for w in model.get_weights()],
-        optimizer=optimizer, optimizer_config=optimizer_config, loss=getattr(model, "loss", None), x=x,
+        optimizer=optimizer, optimizer_spec=optimizer_spec, loss=getattr(model, "loss", None), x=x,
         y=arguments.get("y"), sample_weight=arguments.get("sample_weight"),
         batch_size=arguments.get("batch_size"), epochs=arguments.get("epochs", 1),
         steps_per_epoch=arguments.get("steps_per_epoch"), validation_data=arguments.get("validation_data"),
         validation_split=float(arguments.get("validation_split") or 0.0),
-        class_weight=arguments.get("class_weight"), kind=kind)
+        class_weight=arguments.get("class_weight"), kind=kind, notes=notes)
     if kind == "generator":
         rec.tee = BatchTee(x)
     return rec
@@ -264,8 +268,8 @@ def _data_spec(rec: RecordedFit):
 
 
 def _rebuilt_model(rec: RecordedFit):
-    """A new model with the recorded architecture and weights, compiled like the user's at the start of fit."""
-    import keras
+    """A new model with the recorded architecture and the weights it had at the start of fit (not compiled:
+    the diagnosis compiles every probe with the exact optimizer and loss)."""
 
     model = None
     if rec.config is not None:
@@ -274,32 +278,33 @@ def _rebuilt_model(rec: RecordedFit):
         except Exception:  # noqa: BLE001 - e.g. a subclassed model whose config does not rebuild it
             model = None
     if model is None:
-        model = keras.models.clone_model(rec.model)
+        from caedoctor.models import fresh_copy
+
+        model = fresh_copy(rec.model)
     model.set_weights(rec.weights)
-    if rec.optimizer_config is not None:
-        optimizer = keras.optimizers.deserialize(rec.optimizer_config)
-    else:
-        optimizer = rec.optimizer
-    model.compile(optimizer=optimizer, loss=rec.loss)
     return model
 
 
-def _substitutions(rec: RecordedFit, loaded) -> list:
-    """What the diagnosis's configuration does not take from the user's compiled model, in words."""
-    config = loaded.config
-    origin = getattr(config, "origin", {}) or {}
+def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
+    """The training configuration exactly as fit used it: the optimizer's class and every argument at the
+    start of fit, the compiled loss object, the batch size fit trained with."""
+    from caedoctor.config import DEFAULT_LOSS, LossSpec, OptimizerSpec, TrainConfig
+    from caedoctor.errors import ConfigError
+
     notes = []
-    if rec.optimizer is not None and origin.get("optimizer") == "default":
-        notes.append(f"caedoctor cannot rebuild the optimizer {type(rec.optimizer).__name__} yet: the diagnosis "
-                     f"trains with {config.optimizer} at learning rate {config.learning_rate:g}")
-    if rec.loss is not None and origin.get("loss") == "default":
-        name = rec.loss if isinstance(rec.loss, str) else getattr(rec.loss, "name", type(rec.loss).__name__)
-        notes.append(f"caedoctor cannot rebuild the loss {name!r} yet: the diagnosis trains with {config.loss}")
-    lr = getattr(rec.optimizer, "learning_rate", None)
-    if rec.optimizer_config and not isinstance((rec.optimizer_config.get("config") or {}).get("learning_rate"),
-                                               (int, float)) and lr is not None:
-        notes.append("the optimizer's learning rate is a schedule: the diagnosis uses its value at the start of fit")
-    return notes
+    if rec.optimizer_spec is not None:
+        optimizer, opt_origin = rec.optimizer_spec, "model"
+    else:
+        optimizer, opt_origin = OptimizerSpec.named("adam"), "default"
+        notes.append("the model was not compiled with an optimizer caedoctor can rebuild: the diagnosis trains "
+                     f"with {optimizer.describe()}")
+    try:
+        loss, loss_origin = LossSpec.of(rec.loss if rec.loss is not None else DEFAULT_LOSS), \
+            ("model" if rec.loss is not None else "default")
+    except ConfigError as exc:
+        raise ConfigError(f"{rec.name}: {exc}") from None
+    origin = {"optimizer": opt_origin, "learning_rate": opt_origin, "loss": loss_origin, "batch_size": batch_origin}
+    return TrainConfig(optimizer, None, loss, int(batch_size), origin=origin, notes=notes)
 
 
 def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0):
@@ -310,18 +315,22 @@ def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0):
     """
     from caedoctor.data import load_data
     from caedoctor.errors import ModelError
-    from caedoctor.models import load_model
+    from caedoctor.models import LoadedModel, check_names
 
     spec, validation, notes = _data_spec(rec)
     data = load_data(spec, validation=validation, seed=seed)
-    batch_size = data.batch_size or rec.batch_size or DEFAULT_BATCH_SIZE
+    # fit(x, y) without batch_size trains with Keras' own 32: that is what the user's fit did.
+    batch_size = data.batch_size or rec.batch_size or (DEFAULT_BATCH_SIZE if rec.kind == "arrays" else None)
+    batch_origin = "fit" if batch_size else "default"
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
     try:
         model = _rebuilt_model(rec)
     except Exception as exc:  # noqa: BLE001 - custom layers without a config, and the like
         raise ModelError(f"{rec.name}: caedoctor cannot rebuild the model on a copy ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    loaded = load_model(model, data.input_shape, batch_size=int(batch_size))
-    loaded = dataclasses.replace(loaded, source=rec.name)
-    notes += _substitutions(rec, loaded)
+    config = _config(rec, batch_size, batch_origin)
+    check_names(model, rec.name)
+    loaded = LoadedModel(model, config, rec.name)
+    notes += list(rec.notes) + config.notes
     notes += [n for n in data.profile.notes if n.startswith("sample weights")]
     return loaded, data, notes
