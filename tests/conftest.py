@@ -1,5 +1,6 @@
-"""Shared fixtures: tiny arrays on disk, image folders built from the real PNG fixtures in ../shared/data,
-a temporary KERAS_HOME holding Fashion-MNIST, tiny model specs, and helpers to run the CLI."""
+"""Shared fixtures: tiny arrays on disk, image folders built from the real PNG fixtures in ../shared/data
+(found by `find_shared_data`), a temporary KERAS_HOME holding Fashion-MNIST, tiny model specs, helpers to
+run the CLI, and a summary of skipped tests at the end of every run."""
 
 from __future__ import annotations
 
@@ -15,7 +16,26 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA_ENV = "CAEDOCTOR_SHARED_DATA"
+
+
+def find_shared_data(repo: Path | None = None, environ=None) -> Path:
+    """The project's shared test data (CIFAR-10, Fashion-MNIST, PNG fixtures): `$CAEDOCTOR_SHARED_DATA` when
+    set, else the first `shared/data` beside the repository or beside any folder above it, looked up both
+    along the path as given and along the resolved one (a clone reached through a symlink). When none is
+    found, the place it was expected (for the skip message)."""
+    environ = os.environ if environ is None else environ
+    if environ.get(SHARED_DATA_ENV):
+        return Path(environ[SHARED_DATA_ENV]).expanduser()
+    repo = Path(repo) if repo is not None else Path(__file__).absolute().parents[1]
+    for base in dict.fromkeys([repo, repo.resolve()]):
+        for folder in base.parents:
+            if (folder / "shared" / "data").is_dir():
+                return folder / "shared" / "data"
+    return repo.parent / "shared" / "data"
+
+
+SHARED_DATA = find_shared_data()
 FIXTURES = SHARED_DATA / "fixtures"
 FASHION = SHARED_DATA / "fashion-mnist"
 FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -34,10 +54,35 @@ batch_size: 8
 """
 
 
+SHARED_SKIP = "shared test data not found"
+
+
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (expected ../shared/data next to the repository)")
+        pytest.skip(f"{SHARED_SKIP} at {path} (looked for shared/data beside the repository and the folders above "
+                    f"it; set {SHARED_DATA_ENV}=/path/to/shared/data)")
     return path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say how many tests were skipped and why, in one block at the end: a skip is never silent."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        terminalreporter.write_sep("=", "no test skipped", green=True)
+        return
+    reasons: dict = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.write_sep("=", f"{len(skipped)} test{'s' if len(skipped) != 1 else ''} SKIPPED", yellow=True,
+                               bold=True)
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"  {count:3d} x {reason}", yellow=True)
+    if any(SHARED_SKIP in r for r in reasons):
+        terminalreporter.write_line(f"  -> these tests need ../shared/data; set {SHARED_DATA_ENV} or put shared/ "
+                                    "beside the clone", yellow=True, bold=True)
 
 
 def tiny_images(n: int = 16, size: int = 16, channels: int = 1, seed: int = 0) -> np.ndarray:

@@ -116,6 +116,10 @@ def broken(input_shape):
 
 SHAPE = (16, 16, 1)
 
+# FIELD_NOTES_CAES is the users' code verbatim, with LeakyReLU(alpha=0.1): the deprecation warning Keras gives
+# for it is expected here (caedoctor's own presets use negative_slope and must not cause it: test below).
+pytestmark = pytest.mark.filterwarnings("ignore:Argument `alpha` is deprecated:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def field_notes_file(tmp_path_factory):
@@ -165,11 +169,11 @@ def test_preset_is_the_field_notes_cae(field_notes_file, preset, factory, lr, ou
     assert [type(ly).__name__ for ly in loaded.model.layers].count("MaxPooling2D") == 2
     assert [type(ly).__name__ for ly in loaded.model.layers].count("UpSampling2D") == 2
     c = loaded.config
-    assert (c.optimizer, c.learning_rate, c.loss) == ("adam", lr, "mse")
+    assert (c.optimizer_name, c.learning_rate, c.loss_name) == ("adam", lr, "mse")
     compile_model(loaded.model, c)
     assert isinstance(loaded.model.optimizer, keras.optimizers.Adam)
     assert float(loaded.model.optimizer.learning_rate) == pytest.approx(lr)
-    assert isinstance(loaded.model.loss, keras.losses.MeanSquaredError)
+    assert loaded.model.loss == "mse"  # compile(loss="mse") as in the notes, exactly
 
 
 def test_unknown_preset_lists_the_presets():
@@ -189,7 +193,7 @@ def test_yaml_spec_builds(tiny_spec):
     m = loaded.model
     assert m.output_shape[1:] == SHAPE
     assert m.get_layer("enc1_conv").filters == 4
-    assert (loaded.config.optimizer, loaded.config.learning_rate, loaded.config.loss, loaded.config.batch_size) \
+    assert (loaded.config.optimizer_name, loaded.config.learning_rate, loaded.config.loss_name, loaded.config.batch_size) \
         == ("adam", 0.001, "mse", 8)
     assert loaded.config.origin["batch_size"] == "spec"
 
@@ -215,7 +219,7 @@ def test_json_spec_with_pooling_bottleneck_and_explicit_decoder(tmp_path):
     assert m.get_layer("bottleneck_dense").units == 12
     assert m.get_layer("enc2_conv").strides == (2, 2)
     assert isinstance(m.get_layer("enc2_bn"), keras.layers.BatchNormalization)
-    assert (loaded.config.optimizer, loaded.config.learning_rate, loaded.config.loss) == ("rmsprop", 5e-4, "mae")
+    assert (loaded.config.optimizer_name, loaded.config.learning_rate, loaded.config.loss_name) == ("rmsprop", 5e-4, "mae")
 
 
 @pytest.mark.parametrize("text, field", [
@@ -229,7 +233,7 @@ def test_json_spec_with_pooling_bottleneck_and_explicit_decoder(tmp_path):
     ("encoder: []\n", r"spec encoder must be a non-empty list"),
     ("encoder:\n  - {filters: 4}\ndecoder:\n  - {filters: 4, pool: 2}\n", r"decoder\[0\]: unknown field 'pool'"),
     ("encoder:\n  - {filters: 4}\nbottleneck: {filters: 4, dense: 8}\n", r"bottleneck needs exactly one"),
-    ("encoder:\n  - {filters: 4}\nloss: hinge\n", r"spec loss must be one of"),
+    ("encoder:\n  - {filters: 4}\nloss: hingeish\n", r"spec: unknown loss 'hingeish'"),
     ("encoder:\n  - {filters: 4}\noptimizer: lbfgs\n", r"spec: unknown optimizer 'lbfgs'"),
     ("encoder:\n  - {filters: 4}\nbatch_size: 0\n", r"spec: batch size must be a positive integer, got 0"),
     ("encoder:\n  - {filters: 4}\nlearning_rate: fast\n", r"spec learning_rate must be a number"),
@@ -263,17 +267,17 @@ def test_uncompiled_factory_gets_defaults(field_notes_file):
     loaded = load_model(f"{field_notes_file}:create_bad_cae", SHAPE)
     assert loaded.model.output_shape[1:] == SHAPE  # called with the data's shape, not the notes' (32, 32, 3)
     c = loaded.config
-    assert (c.optimizer, c.learning_rate, c.loss, c.batch_size) == ("adam", 1e-3, "mse", 32)
+    assert (c.optimizer_name, c.learning_rate, c.loss_name, c.batch_size) == ("adam", 1e-3, "mse", 32)
     assert c.origin["optimizer"] == "default" and c.origin["learning_rate"] == "default"
 
 
 def test_compiled_factory_brings_its_optimizer_lr_and_loss(field_notes_file):
     c = load_model(f"{field_notes_file}:compiled_hyper_bad", SHAPE).config
-    assert (c.optimizer, c.learning_rate, c.loss) == ("adam", pytest.approx(0.1), "mse")
+    assert (c.optimizer_name, c.learning_rate, c.loss_name) == ("adam", pytest.approx(0.1), "mse")
     assert c.origin["learning_rate"] == "model" and c.origin["loss"] == "model"
     c = load_model(f"{field_notes_file}:compiled_sgd_mae", SHAPE).config
-    assert (c.optimizer, c.learning_rate, c.loss) == ("sgd", pytest.approx(0.02), "mae")
-    assert c.optimizer_options["momentum"] == pytest.approx(0.9)
+    assert (c.optimizer_name, c.learning_rate, c.loss_name) == ("sgd", pytest.approx(0.02), "mae")
+    assert c.optimizer.config["momentum"] == pytest.approx(0.9)
 
 
 def test_factory_without_arguments(field_notes_file):
@@ -281,7 +285,7 @@ def test_factory_without_arguments(field_notes_file):
 
 
 @pytest.mark.parametrize("func, message", [
-    ("missing_function", r"no function 'missing_function' \(functions defined there: .*create_bad_cae"),
+    ("missing_function", r"no function or model 'missing_function' \(defined there: .*create_bad_cae"),
     ("not_a_model", "returned str, not a keras.Model"),
     ("broken", "the factory raised RuntimeError: the user's factory failed"),
 ])
@@ -310,7 +314,7 @@ def test_saved_keras_file_loads_with_its_config(tmp_path, tiny_spec):
     for a, b in zip(model.get_weights(), loaded.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     c = loaded.config
-    assert (c.optimizer, c.learning_rate, c.loss) == ("sgd", pytest.approx(0.05), "mae")
+    assert (c.optimizer_name, c.learning_rate, c.loss_name) == ("sgd", pytest.approx(0.05), "mae")
 
 
 def _lambda_model():
@@ -348,27 +352,27 @@ def test_flags_override_the_configuration():
     loaded = load_model("preset:seed_hyper_bad", (16, 16, 3), optimizer="SGD",
                         learning_rate=0.5, loss="mean_absolute_error", batch_size=7)
     c = loaded.config
-    assert (c.optimizer, c.learning_rate, c.loss, c.batch_size) == ("sgd", 0.5, "mae", 7)
+    assert (c.optimizer_name, c.learning_rate, c.loss_name, c.batch_size) == ("sgd", 0.5, "mae", 7)
     assert all(c.origin[k] == "flag" for k in ("optimizer", "learning_rate", "loss", "batch_size"))
     compile_model(loaded.model, c)
     assert isinstance(loaded.model.optimizer, keras.optimizers.SGD)
     assert float(loaded.model.optimizer.learning_rate) == pytest.approx(0.5)
-    assert isinstance(loaded.model.loss, keras.losses.MeanAbsoluteError)
+    assert loaded.model.loss == "mean_absolute_error"  # the flag, as Keras reads it
 
 
 def test_new_optimizer_without_lr_takes_its_default():
     c = load_model("preset:seed_hyper_bad", (16, 16, 3), optimizer="sgd").config
-    assert (c.optimizer, c.learning_rate) == ("sgd", 0.01)
+    assert (c.optimizer_name, c.learning_rate) == ("sgd", 0.01)
     assert c.origin["learning_rate"] == "default"
     c = load_model("preset:seed_hyper_bad", (16, 16, 3), learning_rate=1e-4).config
-    assert (c.optimizer, c.learning_rate, c.origin["optimizer"]) == ("adam", 1e-4, "preset")
+    assert (c.optimizer_name, c.learning_rate, c.origin["optimizer"]) == ("adam", 1e-4, "preset")
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
     ({"learning_rate": -1.0}, "learning rate must be a positive finite number"),
     ({"learning_rate": float("nan")}, "learning rate must be a positive finite number"),
-    ({"loss": "hinge"}, "unknown loss 'hinge'"),
+    ({"loss": "hingeish"}, "unknown loss 'hingeish'"),
     ({"batch_size": 0}, "batch size must be a positive integer"),
 ])
 def test_bad_overrides(kwargs, message):
@@ -378,7 +382,7 @@ def test_bad_overrides(kwargs, message):
 
 def test_train_config_defaults():
     c = TrainConfig()
-    assert (c.optimizer, c.learning_rate, c.loss, c.batch_size) == ("adam", 1e-3, "mse", 32)
+    assert (c.optimizer_name, c.learning_rate, c.loss_name, c.batch_size) == ("adam", 1e-3, "mse", 32)
 
 
 # ---------------------------------------------------------------- the autoencoder shape check
@@ -402,3 +406,14 @@ def test_input_shape_mismatch_names_both_shapes(tiny_spec):
     with pytest.raises(ShapeMismatchError, match=r"\(16, 16, 1\) differs from the data's shape \(32, 32, 1\)"):
         check_autoencoder_shapes(model, (32, 32, 1), (32, 32, 1))
 
+
+
+@pytest.mark.parametrize("preset", ["seed_bad", "seed_better", "seed_hyper_bad"])
+def test_presets_build_without_any_warning(preset):
+    """caedoctor's own models must not make Keras warn (LeakyReLU(alpha=...) is deprecated in Keras 3)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = load_model(f"preset:{preset}", SHAPE).model
+        model(np.zeros((1, *SHAPE), np.float32))

@@ -103,15 +103,33 @@ def test_resume_without_a_checkpoint(cli_run, tmp_path, npz_x, tiny_spec):
     assert "no checkpoint to resume from" in msg
 
 
-def test_existing_output_folder_needs_force(cli_run, tmp_path, npz_x, tiny_spec):
-    out = tmp_path / "taken"
+def test_force_never_deletes_a_folder_caedoctor_did_not_create(cli_run, tmp_path, npz_x, tiny_spec):
+    out = tmp_path / "mine"
     out.mkdir()
-    (out / "old.txt").write_text("earlier results")
+    (out / "notes.txt").write_text("the user's own file")
+    for flags in ((), ("--force",)):
+        msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, *flags, *TINY_TRAIN))
+        assert "not created by caedoctor" in msg and "nothing was deleted" in msg
+        assert (out / "notes.txt").read_text() == "the user's own file"
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing written either
+
+
+def test_force_replaces_an_earlier_run_but_not_a_file_added_to_it(cli_run, tmp_path, npz_x, tiny_spec):
+    out = tmp_path / "run"
+    _ok(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--epochs", "2"))
     msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, *TINY_TRAIN))
     assert "already holds results" in msg and "--force" in msg and "--resume" in msg
-    assert (out / "old.txt").exists()
+
+    (out / "my_plot.png").write_bytes(b"the user's")
+    msg = _usage_error(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--force", *TINY_TRAIN))
+    assert "did not write (my_plot.png)" in msg and "nothing was deleted" in msg
+    assert (out / "my_plot.png").read_bytes() == b"the user's"
+    assert (out / "checkpoints" / "epoch_002.keras").is_file() and _metrics(out)["epochs"] == 2
+
+    (out / "my_plot.png").unlink()
     _ok(cli_run("train", tiny_spec, "--data", npz_x, "--out", out, "--force", *TINY_TRAIN))
-    assert not (out / "old.txt").exists() and (out / "metrics.json").is_file()
+    assert _metrics(out)["epochs"] == 1
+    assert not (out / "checkpoints" / "epoch_002.keras").exists()  # the earlier run is gone, not mixed in
 
 
 def test_seed_makes_runs_repeatable(cli_run, tmp_path, npz_x, tiny_spec):
@@ -196,15 +214,18 @@ def compiled_small_cae(input_shape):
 '''
 
 
+# The factory is the user's code as the field notes wrote it (LeakyReLU(alpha=0.1)): Keras' deprecation warning is
+# about that code, not caedoctor's, and expected here.
+@pytest.mark.filterwarnings("ignore:Argument `alpha` is deprecated:UserWarning")
 def test_train_a_factory_compiled_and_not(cli_run, tmp_path, npz_x):
     path = tmp_path / "factory.py"
     path.write_text(FACTORY)
     _ok(cli_run("train", f"{path}:small_cae", "--data", npz_x, "--out", tmp_path / "a", *TINY_TRAIN))
     cfg = _metrics(tmp_path / "a")["config"]
-    assert (cfg["optimizer"], cfg["learning_rate"], cfg["loss"]) == ("adam", 0.001, "mse")
+    assert (cfg["optimizer"]["class"], cfg["learning_rate"], cfg["loss"]["name"]) == ("Adam", 0.001, "mse")
     _ok(cli_run("train", f"{path}:compiled_small_cae", "--data", npz_x, "--out", tmp_path / "b", *TINY_TRAIN))
     cfg = _metrics(tmp_path / "b")["config"]
-    assert (cfg["optimizer"], cfg["loss"]) == ("rmsprop", "mae")
+    assert (cfg["optimizer"]["class"], cfg["loss"]["name"]) == ("RMSprop", "mae")
     assert cfg["learning_rate"] == pytest.approx(0.003)
     assert cfg["origin"]["learning_rate"] == "model"
 
@@ -236,12 +257,38 @@ def test_train_a_saved_keras_file_and_a_lambda_one(cli_run, tmp_path, npz_x, tin
     assert "\x1b" not in msg
 
 
+def test_resume_honours_unsafe_as_the_first_run_did(cli_run, tmp_path, npz_x):
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(1, 3, padding="same")(inputs)
+    lam = tmp_path / "lambda.keras"
+    keras.Model(inputs, keras.layers.Lambda(lambda t: t * 0.5 + 0.25)(x)).save(lam)
+    out = tmp_path / "run"
+    _ok(cli_run("train", lam, "--unsafe", "--data", npz_x, "--out", out, "--epochs", "1"))
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["unsafe"] is True
+
+    # Without --unsafe the resume is refused in one line (the checkpoint runs the Lambda's code on load), on
+    # the command line and in the Python API ...
+    msg = _usage_error(cli_run("train", lam, "--data", npz_x, "--out", out, "--epochs", "2", "--resume"))
+    assert "Lambda" in msg and "--unsafe" in msg
+    from caedoctor import load_data, load_model, train
+    from caedoctor.errors import ModelError
+
+    data = load_data(str(npz_x))
+    with pytest.raises(ModelError, match="started with --unsafe.*pass --unsafe again to resume"):
+        train(load_model(lam, data.input_shape, unsafe=True), data, epochs=2, out_dir=out, resume=True)
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 1
+    # ... and with it, the checkpoint loads as the first run's model did, and training continues.
+    result = _ok(cli_run("train", lam, "--unsafe", "--data", npz_x, "--out", out, "--epochs", "2", "--resume"))
+    assert "1 epoch(s) run, 2 in total" in result.stdout
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
 def test_flags_override_in_the_cli(cli_run, tmp_path, npz_x, tiny_spec):
     out = tmp_path / "out"
     _ok(cli_run("train", tiny_spec, "--data", npz_x, "--optimizer", "sgd", "--lr", "0.05", "--loss", "mae",
                 "--batch-size", "4", "--out", out, "--epochs", "1"))
     cfg = _metrics(out)["config"]
-    assert (cfg["optimizer"], cfg["learning_rate"], cfg["loss"], cfg["batch_size"]) == ("sgd", 0.05, "mae", 4)
+    assert (cfg["optimizer"]["class"], cfg["learning_rate"], cfg["loss"]["name"], cfg["batch_size"]) == ("SGD", 0.05, "mae", 4)
     assert set(cfg["origin"].values()) == {"flag"}
     model = keras.saving.load_model(out / "checkpoints" / "epoch_001.keras")
     assert isinstance(model.optimizer, keras.optimizers.SGD)

@@ -9,14 +9,18 @@ ground truth.
         .venv/bin/python bench/faults/run.py --report-only   # two processes, then one report
 
 Other engineers edit src/ while a long run goes on; to benchmark one consistent version, copy
-src/caedoctor to a folder and put it first: `PYTHONPATH=runs/bench-faults/snap .venv/bin/python ...`
-(the report records which copy ran and a hash of its files).
+src/caedoctor to a folder and put it first: `PYTHONPATH=runs/bench-faults/snap .venv/bin/python ...`.
+Every case record holds a hash of the code that ran it (caedoctor's .py files and cases.py, taken when the
+case starts and checked when it ends); records of different code are not scored together unless
+`--allow-mixed` is given, and then every hash is printed next to the figures.
 
-Each finished case is appended to runs/bench-faults/cases.jsonl (a rerun of a case replaces its line in the
-report, so `--resume` picks up where a stopped run left off); the report is written to
-runs/bench-faults/results.json and printed.
+Before each case a "started" line goes to runs/bench-faults/cases.jsonl, and its record when it finishes
+(a rerun of a case replaces it in the report, so `--resume` picks up where a stopped run left off). A case
+whose process died (killed, out of memory) has a start and no record: it is scored as a crash, a miss for
+every injected cause and a wrong verdict, never left out. The report is written to
+runs/bench-faults/results.json and printed. The scoring itself is bench/scoring.py (pure functions).
 
-Scores (the ground truth is bench/faults/ground_truth.json, from bench/faults/ground_truth.py):
+Scores (bench/scoring.py; the ground truth is bench/faults/ground_truth.json, from ground_truth.py):
 - cause recall: injected causes the ground truth finds real, that the diagnosis reports `confirmed` or
   `certain`, over all injected real causes;
 - cause precision: `confirmed`/`certain` causes (one per cause and case) that are injected and real (or
@@ -47,33 +51,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # bench/scoring.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import cases as K  # noqa: E402
+import scoring as S  # noqa: E402
 
 OUT_DIR = K.ROOT / "runs" / "bench-faults"
 CASES_LOG = OUT_DIR / "cases.jsonl"
 RESULTS = OUT_DIR / "results.json"
 GROUND_TRUTH = HERE / "ground_truth.json"
-HELD = ("confirmed", "certain")
 REPAIR_FACTOR = 1.25
 TARGETS = {"recall": 0.95, "precision": 0.90, "false_errors": 0, "median_s": 60.0, "quick_median_s": 15.0,
            "repair_rate": 0.95}
 
 
 def _package_hash() -> str:
-    """sha256 over caedoctor's .py files (path and content): which code was benchmarked. The checkout is
-    shared and edited while a run goes on, so a long run should use a snapshot (PYTHONPATH=copy of src)."""
-    import hashlib
-
+    """sha256 over caedoctor's .py files (path and content) and the case definitions: which code was
+    benchmarked. The checkout is shared and edited while a run goes on, so a long run should use a snapshot
+    (PYTHONPATH=copy of src)."""
     import caedoctor
 
-    root = Path(caedoctor.__file__).parent
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(str(f.relative_to(root)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    return S.code_hash(Path(caedoctor.__file__).parent, HERE / "cases.py")
 
 
 def _load(n: int = 3) -> list:
@@ -106,9 +105,7 @@ def run_case(case, args, healthy_refs: dict) -> dict:
 
     from caedoctor.diagnosis.diagnose import diagnose
 
-    rec = {"id": case.id, "dataset": case.dataset, "injected": list(case.injected), "healthy": case.healthy,
-           "expected_verdicts": list(case.expected_verdicts), "also_acceptable": list(case.also_acceptable),
-           "static": list(case.static), "load_start": _load(), "started": time.strftime("%H:%M:%S")}
+    rec = {**_case_info(case), "code": _package_hash(), "load_start": _load(), "started": time.strftime("%H:%M:%S")}
     variant = case.variant(())
     keras.utils.clear_session()
     diagnosis = None
@@ -131,7 +128,20 @@ def run_case(case, args, healthy_refs: dict) -> dict:
     if args.repair and not case.healthy:
         rec["repair"] = run_repair(case, variant, diagnosis, args, healthy_refs)
     rec["load_end"] = _load()
+    end = _package_hash()
+    if end != rec["code"]:  # edited while the case ran: neither version alone produced this record
+        rec["code"] = f"{rec['code']}->{end}"
     return rec
+
+
+def _case_info(case) -> dict:
+    return {"id": case.id, "dataset": case.dataset, "injected": list(case.injected), "healthy": case.healthy,
+            "expected_verdicts": list(case.expected_verdicts), "also_acceptable": list(case.also_acceptable),
+            "static": list(case.static)}
+
+
+def _modes(args, case) -> list:
+    return ["full"] + (["quick"] if args.quick else []) + (["repair"] if args.repair and not case.healthy else [])
 
 
 def run_repair(case, variant, diagnosis, args, healthy_refs: dict) -> dict:
@@ -213,114 +223,20 @@ def load_ground_truth(path: Path = GROUND_TRUTH) -> dict:
     return {c["id"]: c for c in doc["cases"]}
 
 
-def _held_causes(mode: dict) -> list:
-    seen, out = set(), []
-    for f in mode.get("findings", []):
-        if f["status"] in HELD and f["cause"] not in seen:
-            seen.add(f["cause"])
-            out.append(f["cause"])
-    return out
-
-
-def _real(gt: dict, case_id: str, cause: str):
-    return ((gt.get(case_id) or {}).get("causes") or {}).get(cause, {}).get("real")
-
-
-def score(records: list, gt: dict, mode: str = "full") -> dict:
-    recall_hits, recall_total, misses = 0, 0, []
-    held_total, held_strict, held_lenient, wrong = 0, 0, 0, []
-    static_hits, static_total = 0, 0
-    false_errors, verdict_ok, verdict_n, wrong_verdicts = [], 0, 0, []
-    seconds, cpu = [], []
-    for r in records:
-        m = r.get(mode)
-        if not m:
-            continue
-        held = _held_causes(m)
-        reported = {f["cause"] for f in m.get("findings", [])}
-        for c in r["injected"]:
-            real = _real(gt, r["id"], c)
-            if real == "static":
-                static_total += 1
-                static_hits += c in reported
-            elif real is True:
-                recall_total += 1
-                if c in held:
-                    recall_hits += 1
-                else:
-                    misses.append(f"{r['id']}:{c}")
-        for c in held:
-            held_total += 1
-            ok = c in r["injected"] and _real(gt, r["id"], c) in (True, "static")
-            held_strict += ok
-            acceptable = set(r.get("also_acceptable", []))
-            acceptable |= set(K.BY_ID[r["id"]].also_acceptable) if r["id"] in K.BY_ID else set()
-            lenient = ok or c in acceptable
-            held_lenient += lenient
-            if not lenient:
-                wrong.append(f"{r['id']}:{c}" + ("" if c not in r["injected"] else " (injected, not real)"))
-        if r["healthy"]:
-            for f in m.get("findings", []):
-                if f["severity"] == "error" and f["status"] != "refuted":
-                    false_errors.append(f"{r['id']}:{f['code']} {f['cause']}")
-        verdict_n += 1
-        if m.get("verdict") in r["expected_verdicts"]:
-            verdict_ok += 1
-        else:
-            wrong_verdicts.append(f"{r['id']}: {m.get('verdict')} (expected {'|'.join(r['expected_verdicts'])})")
-        if m.get("elapsed_s") is not None:
-            seconds.append(m["elapsed_s"])
-        if m.get("cpu_s") is not None:
-            cpu.append(m["cpu_s"])
-    out = {
-        "cases": verdict_n,
-        "recall": recall_hits / recall_total if recall_total else None,
-        "recall_hits": recall_hits, "recall_total": recall_total, "missed": misses,
-        "precision": held_strict / held_total if held_total else None,
-        "precision_lenient": held_lenient / held_total if held_total else None,
-        "held": held_total, "held_correct": held_strict, "held_wrong": wrong,
-        "static_reported": static_hits, "static_total": static_total,
-        "false_errors_on_controls": len(false_errors), "false_errors": false_errors,
-        "verdict_accuracy": verdict_ok / verdict_n if verdict_n else None, "verdict_ok": verdict_ok,
-        "wrong_verdicts": wrong_verdicts,
-        "median_s": statistics.median(seconds) if seconds else None, "max_s": max(seconds) if seconds else None,
-        "median_cpu_s": statistics.median(cpu) if cpu else None, "max_cpu_s": max(cpu) if cpu else None,
-    }
-    return out
-
-
-def score_repair(records: list, gt: dict | None = None) -> dict | None:
-    """Repair figures over the cases with at least one real injected cause (a case whose faults the ground
-    truth finds not real, or only static, has nothing to repair: its "fixed" reference is no better, so
-    it would pass trivially); `all_cases` gives the same over every faulty case."""
-    every = [(r["id"], r["repair"]) for r in records if r.get("repair")]
-    if not every:
-        return None
-    gt = gt or {}
-    reps = [(i, p) for i, p in every
-            if any(_real(gt, i, c) is True for c in (next(r for r in records if r["id"] == i)["injected"]))]
-    reps = reps or every
-    all_ok = [i for i, p in every if p.get("repaired")]
-    ok = [i for i, p in reps if p.get("repaired")]
-    secs = [p["seconds"] for _, p in reps if p.get("seconds") is not None]
-    ok_data = [i for i, p in reps if p.get("within_seed_better")]
-    return {"cases": len(reps), "repaired": len(ok), "repair_rate": len(ok) / len(reps),
-            "within_seed_better": len(ok_data), "within_seed_better_rate": len(ok_data) / len(reps),
-            "all_cases": {"cases": len(every), "repaired": len(all_ok), "repair_rate": len(all_ok) / len(every)},
-            "median_s": statistics.median(secs) if secs else None, "max_s": max(secs) if secs else None,
-            "not_repaired": [f"{i}: {p.get('relative_mse')} vs ref {p.get('reference_relative_mse')}"
-                             f" (kept {p.get('kept')}) {p.get('error', '')}" for i, p in reps if not p.get("repaired")]}
-
-
 def read_records(path: Path = CASES_LOG, ids=None) -> list:
-    latest = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                latest[r["id"]] = {**latest.get(r["id"], {}), **r}  # a later line (e.g. --repair only) adds
+    """The log's records in case order (a start without its record: a died case, scored as a crash).
+
+    `also_acceptable` is the case's current list (it may have grown since the run: bench/README.md)."""
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    latest = S.merge_log(entries, {c.id: _case_info(c) for c in K.CASES})
     order = [c.id for c in K.CASES]
-    return [latest[i] for i in order if i in latest and (ids is None or i in ids)]
+    out = []
+    for i in order:
+        if i in latest and (ids is None or i in ids):
+            r = latest[i]
+            r["also_acceptable"] = sorted(set(r.get("also_acceptable") or []) | set(K.BY_ID[i].also_acceptable))
+            out.append(r)
+    return out
 
 
 def _short(causes) -> str:
@@ -331,7 +247,7 @@ def table(records: list, mode: str = "full") -> str:
     lines = [f"{'case':28s} {'injected':44s} {'confirmed/certain':50s} {'refuted':44s} {'verdict':16s} {'s':>6s}"]
     for r in records:
         m = r.get(mode) or {}
-        held = _held_causes(m)
+        held = S.held_causes(m)
         refuted = sorted({f["cause"] for f in m.get("findings", []) if f["status"] == "refuted"})
         mark = "ok" if m.get("verdict") in r["expected_verdicts"] else "XX"
         secs = m.get("elapsed_s")
@@ -341,9 +257,9 @@ def table(records: list, mode: str = "full") -> str:
 
 
 def report(records: list, gt: dict, meta: dict) -> dict:
-    full = score(records, gt, "full")
-    quick = score(records, gt, "quick") if any(r.get("quick") for r in records) else None
-    rep = score_repair(records, gt)
+    full = S.score(records, gt, "full")
+    quick = S.score(records, gt, "quick") if any(r.get("quick") for r in records) else None
+    rep = S.score_repair(records, gt)
     loads = [r.get("load_start") for r in records if r.get("load_start")] + \
             [r.get("load_end") for r in records if r.get("load_end")]
     doc = {"meta": {**meta, "cases": len(records),
@@ -369,6 +285,12 @@ def print_report(doc: dict, records: list) -> None:
     print(f"\n{m['cases']} cases on {m.get('machine')}; 1-minute load average at the cases' starts and ends: "
           f"min {lo.get('min')}, median {lo.get('median')}, max {lo.get('max')} (this run: {m.get('load_start')} at "
           f"start, {m.get('load_end')} at end). Other engineers share these cores: timings include their load")
+    print(m["code"] + ("   <- figures over records of different code" if "MIXED" in m["code"] else ""))
+    if m.get("not_run"):
+        print(f"not run           {len(m['not_run'])} selected case(s) have no record yet, not scored: "
+              + ", ".join(m["not_run"]))
+    if f["crashed"]:
+        print(f"crashed           {len(f['crashed'])} case(s), scored as misses: " + "; ".join(f["crashed"]))
     print(f"cause recall      {_pct(f['recall'])} ({f['recall_hits']}/{f['recall_total']} injected real causes "
           f"confirmed or certain)   target >= 95%")
     print(f"cause precision   {_pct(f['precision'])} ({f['held_correct']}/{f['held']} confirmed/certain causes "
@@ -421,7 +343,7 @@ def markdown(records: list, gt: dict) -> str:
         m = r.get("full") or {}
         g = gt.get(r["id"], {})
         cells = [_gt_cell(g, c) for c in r["injected"]]
-        held = _held_causes(m)
+        held = S.held_causes(m)
         refuted = sorted({f["cause"] for f in m.get("findings", []) if f["status"] == "refuted"})
         ok = "" if m.get("verdict") in r["expected_verdicts"] else " ✗"
         secs = m.get("elapsed_s")
@@ -456,6 +378,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")
     parser.add_argument("--markdown", action="store_true", help="also print the per-case table as Markdown")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="score records of different code together (every hash is printed with the figures)")
     parser.add_argument("--log", default=str(CASES_LOG))
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
@@ -474,11 +398,14 @@ def main() -> None:
             if case.id in done:
                 continue
             t = time.perf_counter()
+            with log.open("a") as fh:  # a process that dies in this case leaves this line alone: a crash
+                fh.write(json.dumps({"id": case.id, "event": "started", "code": _package_hash(),
+                                     "modes": _modes(args, case), "started": time.strftime("%H:%M:%S")}) + "\n")
             rec = run_case(case, args, healthy_refs)
             with log.open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")
             m = rec["full"]
-            print(f"{case.id:28s} {m.get('verdict'):15s} held={_held_causes(m)} {m.get('elapsed_s')} s "
+            print(f"{case.id:28s} {m.get('verdict'):15s} held={S.held_causes(m)} {m.get('elapsed_s')} s "
                   f"(wall {time.perf_counter() - t:.0f} s, load {rec['load_start'][0]}->{rec['load_end'][0]})"
                   + (f" quick {rec['quick'].get('elapsed_s')} s" if rec.get("quick") else "")
                   + (f" repair {rec['repair'].get('repaired')} {rec['repair'].get('seconds')} s" if rec.get("repair") else ""),
@@ -487,14 +414,22 @@ def main() -> None:
     if not records:
         print("no results yet")
         return
+    try:
+        code_line = S.check_code(records, args.allow_mixed)
+    except S.MixedCodeError as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     import tensorflow as tf
 
     import caedoctor
 
-    meta = {"caedoctor": str(Path(caedoctor.__file__).parent), "caedoctor_sha256": _package_hash(),"machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
+    meta = {"caedoctor": str(Path(caedoctor.__file__).parent), "code": code_line,
+            "code_hashes": S.code_hashes(records), "code_now": _package_hash(),
+            "machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
                        f"{platform.processor() or platform.machine()}, TensorFlow {tf.__version__}",
             "load_start": load_start, "load_end": _load(), "date": time.strftime("%Y-%m-%d %H:%M"),
             "ground_truth": str(GROUND_TRUTH.relative_to(K.ROOT))}
+    meta["not_run"] = sorted({c.id for c in K.select(args.cases)} - {r["id"] for r in records})
     doc = report(records, load_ground_truth(), meta)
     out = Path(args.out)
     out.write_text(json.dumps(doc, indent=1, default=str) + "\n")

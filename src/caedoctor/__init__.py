@@ -3,10 +3,13 @@
 The public API is loaded lazily, so `import caedoctor` is instant and TensorFlow is imported on first use::
 
     import caedoctor
-    data = caedoctor.load_data("bundled:patches32")
-    loaded = caedoctor.load_model("preset:seed_better", data.input_shape)
-    result = caedoctor.train(loaded, data, epochs=2, out_dir="runs/better")
-    print(result.metrics["relative_mse"])
+    findings = caedoctor.check("preset:seed_hyper_bad")              # static rules, no training
+    diagnosis = caedoctor.diagnose("preset:seed_hyper_bad")          # a Diagnosis: verdict and causes
+    result = caedoctor.repair("preset:seed_hyper_bad")               # a RepairResult: the repaired model
+    caedoctor.write_report(diagnosis, "runs/report")                 # one self-contained HTML page
+    caedoctor.autolog()                                              # watch your own model.fit(...)
+
+In a notebook each result shows itself as the report; `print` gives the text.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "diagnose": "caedoctor.api",
+    "write_report": "caedoctor.report_html",
+    "Diagnosis": "caedoctor.diagnosis.diagnose",
+    "RepairResult": "caedoctor.repair.fix",
+    "Finding": "caedoctor.findings",
+    "Fix": "caedoctor.findings",
+    "CheckResult": "caedoctor.display",
+    "autolog": "caedoctor.watch",
+    "last_diagnosis": "caedoctor.watch",
     "load_data": "caedoctor.data",
     "Data": "caedoctor.data",
     "DataProfile": "caedoctor.data",
@@ -32,10 +44,15 @@ _LAZY = {
     "lr_find": "caedoctor.diagnosis",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+# `caedoctor.repair` is the repair package itself, which is callable (see caedoctor.repair).
+_MODULES = {"repair": "caedoctor.repair"}
+
+__all__ = sorted([*_LAZY, *_MODULES]) + ["__version__"]
 
 
 def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -1,7 +1,8 @@
 """The `caedoctor` command: a thin layer over the Python API.
 
-Exit codes: 0 success, 1 findings (later commands), 2 usage or input error. A `CaedoctorError` is printed
-as one line; an unexpected failure too, with a hint to rerun with `--debug` for the traceback.
+Exit codes: 0 success, 1 findings, 2 usage or input error, 3 internal error, 130 interrupted. A
+`CaedoctorError` is printed as one line (exit 2); an unexpected failure too, with a hint to rerun with
+`--debug` for the traceback (exit 3).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -63,18 +63,14 @@ def _verbose():
 
 
 def prepare_out_dir(out: Path, *, force: bool, resume: bool = False) -> Path:
-    """Create `out`; refuse to overwrite earlier results unless `force` (or when resuming into it)."""
-    from caedoctor.errors import CaedoctorError
+    """Create `out`; refuse to overwrite earlier results unless `force` (or when resuming into it).
 
-    if out.exists() and not out.is_dir():
-        raise CaedoctorError(f"output path {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not resume:
-        if not force:
-            raise CaedoctorError(f"output folder {out} already holds results; pass --force to replace them "
-                                 "or --resume to continue training")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    `force` removes only what caedoctor wrote there (see `caedoctor.out_folder`): a folder holding anything
+    else, or one caedoctor did not create, is refused with nothing deleted.
+    """
+    from caedoctor.out_folder import prepare
+
+    return prepare(out, force=force, resume=resume)
 
 
 def data_options(func):
@@ -89,11 +85,18 @@ def data_options(func):
 
 def config_options(func):
     func = click.option("--batch-size", type=int, default=None, help="Override the batch size.")(func)
-    func = click.option("--loss", default=None, help="Override the loss: mse, mae, ssim, ssim_l1, bce.")(func)
-    func = click.option("--lr", type=float, default=None, help="Override the learning rate.")(func)
-    func = click.option("--optimizer", default=None, help="Override the optimizer: adam, adamw, sgd, rmsprop, ...")(func)
+    func = click.option("--loss", default=None,
+                        help="Replace the model's loss by a Keras loss name (mse, mae, huber, binary_crossentropy, "
+                             "...), ssim or ssim_l1.")(func)
+    func = click.option("--lr", type=float, default=None,
+                        help="Set the learning rate of the model's own optimizer (class and other arguments kept; "
+                             "a schedule is scaled so its first rate is this).")(func)
+    func = click.option("--optimizer", default=None,
+                        help="Replace the model's optimizer by a Keras optimizer with its defaults: adam, adadelta, "
+                             "sgd, rmsprop, ... (every built-in).")(func)
     func = click.option("--unsafe", is_flag=True,
-                        help="Allow .keras files with Lambda layers: runs code stored in the file.")(func)
+                        help="Allow .keras files with Lambda layers: runs code stored in the file. (MODEL as "
+                             "file.py:function always runs that file's code.)")(func)
     return func
 
 
@@ -114,7 +117,12 @@ def cli(debug):
     """caedoctor: why your convolutional autoencoder does not converge, proved by measurement, and fixed.
 
     MODEL is preset:seed_bad | preset:seed_better | preset:seed_hyper_bad, a .keras file, a spec
-    .yaml/.json, or file.py:function.
+    .yaml/.json, or file.py:function. file.py:function imports and runs that Python file, under every
+    command including `check` (a line on stderr says so): only for code you trust. A .keras file loads with
+    safe_mode unless --unsafe.
+
+    Exit codes: 0 success, 1 problems found, 2 usage or input error, 3 internal error (a bug in caedoctor:
+    rerun with --debug for the traceback), 130 interrupted (Ctrl-C).
     """
 
 
@@ -164,7 +172,7 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
         try:
             result = train_model(loaded, data, epochs=epochs, out_dir=out, resume=resume,
                                  steps_per_epoch=steps_per_epoch, verbose=_verbose(), on_nan=on_nan,
-                                 seed=seed, callbacks=[monitor])
+                                 seed=seed, callbacks=[monitor], unsafe=unsafe)
         finally:
             dist.finish()
     if not dist.is_chief:
@@ -213,6 +221,7 @@ from caedoctor.commands.check import check_command, rule_command, rules_command 
 from caedoctor.commands.fix import fix_command as _fix  # noqa: E402
 from caedoctor.commands.data import data_group as _data  # noqa: E402
 from caedoctor.commands.lr_find import lr_find_command as _lr_find  # noqa: E402
+from caedoctor.commands.run import run_command as _run  # noqa: E402
 
 cli.add_command(_diagnose)
 cli.add_command(check_command)
@@ -221,6 +230,7 @@ cli.add_command(rule_command)
 cli.add_command(_fix)
 cli.add_command(_data)
 cli.add_command(_lr_find)
+cli.add_command(_run)
 
 
 def quiet_tensorflow_import() -> None:

@@ -23,3 +23,7 @@ class ConfigError(CaedoctorError):
 
 class ShapeMismatchError(ModelError):
     """The model's output shape differs from the target shape, so it is not an autoencoder of this data."""
+
+
+class CaedoctorWarning(UserWarning):
+    """Something caedoctor cannot reproduce exactly (e.g. sample weights), printed rather than dropped silently."""

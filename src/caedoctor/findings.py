@@ -37,35 +37,6 @@ CAUSES = (
     "loss_choice",
 )
 
-# What a `Fix` may change, and its params. Repair (model rewrites via keras.models.clone_model, config and
-# data changes) understands exactly these kinds; a rule that needs a new kind adds it here first.
-FIX_KINDS = {
-    "learning_rate": "params: learning_rate (float) or null = use the LR range test's suggestion",
-    "optimizer": "params: optimizer (name), learning_rate (float)",
-    "loss": "params: loss (mse|mae|ssim|ssim_l1|bce), optional max_val (float)",
-    "batch_size": "params: batch_size (int)",
-    "output_activation": "params: activation (sigmoid|tanh|linear|relu) for the model's last layer",
-    "hidden_activation": "params: from (e.g. relu), to (e.g. leaky_relu), optional layers (names)",
-    "normalize_inputs": "params: method (unit: /255 | minmax: to [0,1] | standard: zero mean, unit std)",
-    "normalize_targets": "params: method (like_inputs | unit | minmax)",
-    "add_batchnorm": "params: optional layers (conv layer names to follow with BatchNormalization)",
-    "kernel_size": "params: layer (name), kernel (int); or layers {name: kernel}; or max_kernel (int) for "
-                   "every conv layer",
-    "transpose_kernel": "params: layer (name), kernel (int, divisible by the stride)",
-    "bottleneck": "params: factor (float; multiply the bottleneck width) or channels (int)",
-    "capacity": "params: half (encoder|decoder), factor (float; multiply its filters)",
-    "crop_or_pad_output": "params: output_shape [H, W, C], target_shape [H, W, C]",
-    "input_padding": "params: pad_to [H, W] (pad inputs so every pooling divides)",
-    "remove_skip": "params: layers (names of the merge layers to bypass)",
-    "receptive_field": "params: extra_pooling (int) or dilation (int)",
-    "regularize": "params: dropout (float) and/or weight_decay (float)",
-    "initializer": "params: initializer (Keras name, e.g. glorot_uniform) for every conv and dense kernel",
-    "data": "params: action (drop_nonfinite | deduplicate | more_data), a change the user makes to the data",
-    # Added for the static check CAE208: data and model input disagree (size or channels), which no
-    # padding of the output can fix; one of the two must change.
-    "input_shape": "params: data_shape [H, W, C], model_shape [H, W, C] (resize/convert the data or rebuild the Input)",
-}
-
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless
 STATUSES = ("suspected", "confirmed", "refuted", "certain")
 
@@ -74,17 +45,20 @@ STATUSES = ("suspected", "confirmed", "refuted", "certain")
 class Fix:
     """A change described as data, so a repair step can apply it and a report can print it.
 
-    `kind` is one of `FIX_KINDS` (which documents each kind's params); `params` holds the new values;
-    `description` says the change in one sentence a user can act on.
+    `kind` names an entry of the fixes registry (`caedoctor.fixes.FIX_KINDS`, which documents each kind's
+    params and applies it); `params` holds the new values; `description` says the change in one sentence a
+    user can act on.
+
+    Example::
+
+        from caedoctor import Fix
+        fix = Fix("learning_rate", {"learning_rate": 0.0028}, "set the learning rate to 0.0028")
+        print(fix.to_dict())  # {'kind': 'learning_rate', 'params': {'learning_rate': 0.0028}, ...}
     """
 
     kind: str
     params: dict = field(default_factory=dict)
     description: str = ""
-
-    def __post_init__(self):
-        if self.kind not in FIX_KINDS:
-            raise ValueError(f"unknown fix kind {self.kind!r}; the vocabulary is caedoctor.findings.FIX_KINDS")
 
     @property
     def key(self) -> tuple:
@@ -109,7 +83,19 @@ class Effect:
 
 @dataclass
 class Finding:
-    """One suspected or established cause of non-convergence, with the numbers behind it."""
+    """One suspected or established cause of non-convergence, with the numbers behind it.
+
+    `status` is `suspected` until a counterfactual probe tests it (`confirmed` or `refuted`, with the
+    measured `effect`); `certain` marks static certainties (a shape mismatch).
+
+    Example::
+
+        from caedoctor import Finding, Fix
+        finding = Finding("CAE501", "learning_rate_too_high", "warning", "adam at learning rate 0.1 is 10x "
+                          "above the usual range", evidence={"learning_rate": 0.1},
+                          fix=Fix("learning_rate", {"learning_rate": 1e-3}, "set the learning rate to 0.001"))
+        print(finding.to_dict()["fix"]["kind"], finding.status)  # learning_rate suspected
+    """
 
     code: str
     cause: str

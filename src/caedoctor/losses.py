@@ -68,6 +68,45 @@ def make_loss(name: str, max_val: float = 1.0):
     raise ConfigError(f"unknown loss {name!r}")
 
 
+def loss_gradient_scale(loss_spec, target_shape, value_range=(0.0, 1.0), error: float = 0.1) -> float | None:
+    """How many times larger the loss's gradient is than a mean squared error's, at a typical error.
+
+    Both losses are evaluated by Keras' own reduction on the same 4 targets (uniform in `value_range`) and
+    predictions off by `error` x the range's width (Gaussian, clipped to the range), and the norms of
+    their gradients with respect to the prediction are compared: 1 for MSE, the number of values per image
+    for a per-image sum of squared errors, about 1 / (2 x error) for MAE. SGD's step scales with it; an
+    adaptive optimizer's hardly does. None when the loss cannot be evaluated on such a batch.
+    """
+    import keras
+
+    lo, hi = (float(v) for v in value_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        lo, hi = 0.0, 1.0
+    rng = np.random.default_rng(0)
+    shape = (4,) + tuple(int(s) for s in target_shape)
+    y = rng.uniform(lo, hi, shape).astype(np.float32)
+    p = np.clip(y + rng.normal(0.0, error * (hi - lo), shape), lo, hi).astype(np.float32)
+    if getattr(loss_spec, "from_logits", False):
+        q = np.clip((p - lo) / (hi - lo), 1e-3, 1 - 1e-3)
+        p = np.log(q / (1 - q)).astype(np.float32)
+    try:
+        width = hi - lo
+        user = keras.losses.get(loss_spec.build(width)) if isinstance(loss_spec.value, str) else loss_spec.build(width)
+        reference = keras.losses.MeanSquaredError()
+        norms = []
+        for fn in (user, reference):
+            pred = tf.Variable(p)
+            with tf.GradientTape() as tape:
+                value = fn(tf.constant(y), pred)
+                value = tf.reduce_mean(value) if getattr(value, "shape", ()) != () else value
+            norms.append(float(tf.norm(tape.gradient(value, pred))))
+    except Exception:  # noqa: BLE001 - a loss that needs more than (y_true, y_pred) is measured by the probes
+        return None
+    if not all(math.isfinite(n) for n in norms) or norms[1] <= 0:
+        return None
+    return norms[0] / norms[1]
+
+
 def dynamic_range(value_range: str, minimum: float, maximum: float) -> float:
     """The `max_val` for SSIM and PSNR: the width of the data's value range."""
     if value_range == "[0,1]":

@@ -86,17 +86,32 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
 
     Args:
         diagnosis: a `caedoctor.diagnosis.diagnose.Diagnosis`.
-        out_dir: folder to write into (created when missing); an existing report there is replaced.
-        data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured").
-        loaded: the `LoadedModel` diagnosed, for the model and configuration tables.
+        out_dir: folder to write into (created when missing); a report.html caedoctor wrote there is replaced.
+        data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured");
+            default: the data `caedoctor.diagnose` kept on the diagnosis.
+        loaded: the `LoadedModel` diagnosed, for the model and configuration tables (default: as `data`).
         repair: a `Repair` (e.g. `RepairResult` from `caedoctor fix`), for the repaired reconstructions and
             the changes made.
 
     Raises:
-        CaedoctorError: `out_dir` is a file or cannot be written.
+        CaedoctorError: `out_dir` is a file or cannot be written, or holds a `report.html` caedoctor did not
+            write (it is never overwritten; see `caedoctor.out_folder`).
+
+    Example::
+
+        import numpy as np, caedoctor
+
+        x = np.random.default_rng(0).random((96, 16, 16, 1), dtype=np.float32)
+        diagnosis = caedoctor.diagnose("preset:seed_better", x, steps=50, quick=True)
+        print(caedoctor.write_report(diagnosis, "runs/report"))  # runs/report/report.html
     """
     from caedoctor.errors import CaedoctorError
+    from caedoctor.out_folder import claim
 
+    if data is None and loaded is None:
+        from caedoctor.display import report_inputs
+
+        data, loaded = report_inputs(diagnosis)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CaedoctorError(f"the report folder is a file, not a folder. Received out_dir={str(out)!r}")
@@ -104,7 +119,7 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
     path = out / REPORT_NAME
     tmp = out / f".{REPORT_NAME}.tmp"
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        claim(out, [REPORT_NAME])
         tmp.write_text(html, encoding="utf-8")
         os.replace(tmp, path)  # a reader never sees half a page
     except OSError as exc:
@@ -456,14 +471,15 @@ def _model(loaded) -> dict:
     config = getattr(loaded, "config", None)
     items = []
     if config is not None:
-        for key in ("optimizer", "learning_rate", "loss", "batch_size"):
-            if hasattr(config, key):
-                items.append((key.replace("_", " "), _value(getattr(config, key))))
+        for line in config.describe():
+            label, _, value = line.partition(": ")
+            items.append((label, value))
+        items.extend(("note", note) for note in config.notes)
     layers = []
     for layer in loaded.model.layers:
         try:
             shape = str(layer.output.shape)
-        except Exception:  # noqa: BLE001 - nested or not-yet-built layers have no single output
+        except (AttributeError, ValueError):  # nested or not-yet-built layers have no single output
             shape = ""
         act = getattr(layer, "activation", None)
         layers.append({"name": layer.name, "type": type(layer).__name__, "output": shape,

@@ -62,12 +62,25 @@ def _effect_text(f) -> str:
     return f"{metric} {f.effect.before:.4g} -> {f.effect.after:.4g}"
 
 
+def print_setup(setup: dict | None, console: Console) -> None:
+    """The "what was diagnosed" block: optimizer, rate, loss, batch size and data, each with its origin
+    ([model], [flag], [default], ...), then every note on what caedoctor chose or could not reproduce."""
+    if not setup:
+        return
+    console.print("[bold]diagnosed[/]", highlight=False)
+    for line in setup.get("lines", []):
+        console.print(f"  {line}", highlight=False, markup=False)
+    for note in setup.get("notes", []):
+        console.print(f"  [yellow]note:[/] {note}", highlight=False)
+
+
 def print_diagnosis(result, console: Console | None = None) -> None:
     """The verdict first, then confirmed causes ranked by measured effect, then refuted suspicions."""
     console = console or _console()
     style = _VERDICT_STYLE.get(result.verdict, "bold")
     console.print(f"[{style}]verdict: {result.verdict}[/]  ({result.model} on {result.data}, "
                   f"{result.elapsed_s:.1f} s)")
+    print_setup(result.setup, console)
     if result.probe:
         rel = result.probe.get("relative_loss")
         console.print(f"probe: {result.probe['steps_run']} steps, validation relative MSE "

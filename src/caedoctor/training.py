@@ -17,13 +17,15 @@ import numpy as np
 
 from caedoctor.config import TrainConfig
 from caedoctor.data import Data
-from caedoctor.errors import CaedoctorError, DataError
+from caedoctor.errors import CaedoctorError, DataError, ModelError
 from caedoctor.findings import jsonable
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import LoadedModel, check_autoencoder_shapes, compile_model
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "latest.json"
+# What `train` writes directly inside its output folder (claimed there first: caedoctor.out_folder).
+TRAIN_OUTPUTS = (CHECKPOINT_DIR, "logs", "history.csv", "metrics.json", "loss.png", "reconstructions.png")
 
 
 def seed_everything(seed: int) -> None:
@@ -88,12 +90,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
     leaves the previous complete checkpoint in place, and `history.csv` always matches it.
     """
 
-    def __init__(self, out_dir: Path, history: dict | None = None, keep: int = 2):
+    def __init__(self, out_dir: Path, history: dict | None = None, keep: int = 2, unsafe: bool = False):
         super().__init__()
         self.dir = Path(out_dir) / CHECKPOINT_DIR
         self.out_dir = Path(out_dir)
         self.history = {k: list(v) for k, v in (history or {}).items()}
         self.keep = keep
+        self.unsafe = bool(unsafe)  # recorded, so a resume loads the checkpoint as the first run loaded its model
 
     def on_epoch_end(self, epoch, logs=None):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             tmp.unlink(missing_ok=True)  # a failed save leaves no half-written file behind
             raise
         os.replace(tmp, self.dir / name)
-        state = {"epoch": epoch + 1, "checkpoint": name, "history": self.history}
+        state = {"epoch": epoch + 1, "checkpoint": name, "unsafe": self.unsafe, "history": self.history}
         atomic_write_text(self.dir / STATE_FILE, json.dumps(state, indent=1))
         _write_history_csv(self.out_dir / "history.csv", self.history)
         for old in sorted(self.dir.glob("epoch_*.keras"))[:-self.keep]:
@@ -131,6 +134,18 @@ def read_checkpoint_state(out_dir: Path) -> dict | None:
         raise CaedoctorError(f"{path}: checkpoint state is damaged; cannot resume from it") from None
 
 
+def _load_checkpoint(out: Path, state: dict, unsafe: bool):
+    """The checkpoint `state` points at, loaded as the first run loaded its model: with `safe_mode=True`
+    unless `unsafe` is given again, and refused in one line when the first run needed it and it is not."""
+    from caedoctor.models import _load_keras_file
+
+    if state.get("unsafe") and not unsafe:
+        raise ModelError(f"{out}: this run was started with --unsafe (its model holds a Lambda layer: code stored "
+                         "in the checkpoint runs when it loads); pass --unsafe again to resume it, only if you "
+                         "trust the model")
+    return _load_keras_file(out / CHECKPOINT_DIR / state["checkpoint"], unsafe)
+
+
 def validate_trainable(data: Data) -> None:
     """Refuse data that makes training meaningless (NaN/Inf values), naming how many values are bad."""
     for what, stats in (("inputs", data.profile.inputs), ("targets", data.profile.target)):
@@ -144,13 +159,14 @@ def validate_trainable(data: Data) -> None:
 def _refuse_changed_flags_on_resume(config: TrainConfig, model) -> None:
     """A resumed run continues with the checkpoint's compiled optimizer and loss. Repeating the same flags is
     fine; a *different* value would be silently ignored (and misreported in metrics.json), so refuse it."""
-    from caedoctor.models import _config_from_compiled
+    from caedoctor.models import config_from_compiled
 
-    saved = _config_from_compiled(model)
-    changed = [f"{name} {getattr(config, name)!r} (checkpoint: {getattr(saved, name)!r})"
-               for name in ("optimizer", "learning_rate", "loss")
+    saved = config_from_compiled(model)
+    values = {"optimizer": lambda c: c.optimizer_name, "learning_rate": lambda c: c.learning_rate,
+              "loss": lambda c: c.loss_name}
+    changed = [f"{name} {get(config)!r} (checkpoint: {get(saved)!r})" for name, get in values.items()
                if config.origin.get(name) == "flag" and saved.origin.get(name) == "model"
-               and not _same(getattr(config, name), getattr(saved, name))]
+               and not _same(get(config), get(saved))]
     if changed:
         raise CaedoctorError("--resume continues with the checkpoint's settings, but the flags ask for "
                              + ", ".join(changed) + "; drop those flags, or start a new run in another --out")
@@ -164,7 +180,7 @@ def _same(a, b) -> bool:
 
 def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume: bool = False,
           steps_per_epoch: int | None = None, verbose="auto", callbacks=None, plots: bool = True,
-          on_nan: str | None = None, seed: int = 0) -> TrainResult:
+          on_nan: str | None = None, seed: int = 0, unsafe: bool = False) -> TrainResult:
     """Train `loaded.model` on `data` for `epochs` epochs (in total, counting resumed ones).
 
     Args:
@@ -180,6 +196,10 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         seed: seeds the order of the training batches (weights are seeded by `seed_everything`).
         on_nan: "rollback" or "stop" adds a `caedoctor.nan_guard.NaNGuard` (see there); None leaves NaN
             handling to Keras (training goes on with NaN weights).
+        unsafe: the model was loaded with `unsafe=True` (a Lambda layer: code stored in the file). It is
+            recorded in the checkpoint state. A resume loads the checkpoint with `safe_mode=True` unless
+            `unsafe=True` is given again, exactly as the first run loaded its model; a run started with it
+            is refused in one sentence without it.
 
     Under a `tf.distribute` strategy, call it inside `strategy.scope()` with a model built there.
     """
@@ -199,7 +219,7 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         state = read_checkpoint_state(out)
         if state is None:
             raise CaedoctorError(f"{out}: no checkpoint to resume from ({out / CHECKPOINT_DIR / STATE_FILE} missing)")
-        model = keras.saving.load_model(out / CHECKPOINT_DIR / state["checkpoint"], safe_mode=True)
+        model = _load_checkpoint(out, state, unsafe)
         _refuse_changed_flags_on_resume(config, model)
         initial_epoch = int(state["epoch"])
         history = state["history"]
@@ -216,8 +236,13 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
         guard = NaNGuard(on_nan, hint=hint)
         cbs.insert(0, guard)  # first, so the checkpoint's history gets the learning rate it records
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        cbs.append(EpochCheckpoint(out, history))
+        from caedoctor.out_folder import claim, has_marker
+
+        # Never overwrite a user's file: claim the names first (refused when one exists and is not ours). A
+        # run resumed in a folder an older caedoctor wrote (no marker) continues without marking it.
+        if not (resume and not has_marker(out)):
+            claim(out, TRAIN_OUTPUTS)
+        cbs.append(EpochCheckpoint(out, history, unsafe=unsafe))
         cbs.append(keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False, profile_batch=0))
     # The batch order follows the run's seed (it was fixed at 0, so `--seed` did not change it as documented).
     train_ds = data.batches("train", config.batch_size, shuffle=True, seed=seed, repeat=steps_per_epoch is not None)

@@ -114,17 +114,29 @@ def test_unbuilt_sequential_is_built_for_the_given_shape():
     assert a.output_shape == (12, 12, 1) and a.total_params == (9 * 2 + 2) + (18 + 1)
 
 
-def test_subclassed_model_is_refused_with_a_clear_error():
+def test_subclassed_model_gets_an_opaque_analysis_and_graph_rules_are_skipped():
+    from caedoctor.checks import build_context, run_rules
+    from caedoctor.checks.engine import skipped_for_opaque_model
+
     class Custom(keras.Model):
         def __init__(self):
             super().__init__()
-            self.conv = layers.Conv2D(1, 3, padding="same")
+            self.conv = layers.Conv2D(1, 3, padding="same", activation="linear")
 
         def call(self, x):
             return self.conv(x)
 
-    with pytest.raises(ModelError, match="subclassed"):
-        analyze_model(Custom(), (8, 8, 1))
+    with pytest.raises(ModelError, match="subclassed; give the data"):
+        analyze_model(Custom())
+    a = analyze_model(Custom(), (8, 8, 1))
+    assert a.opaque and a.output_shape == (8, 8, 1) and a.total_params == 10 and a.layers == []
+    model = Custom()
+    model.compile(optimizer=keras.optimizers.Adam(0.5), loss="mse")
+    context = build_context(model, None, input_shape=(8, 8, 1))
+    codes = [f.code for f in run_rules(context)]
+    assert "CAE501" in codes  # the learning rate is still read
+    assert "CAE203" not in codes  # a linear output is not judged: the graph is not read
+    assert "CAE203" in skipped_for_opaque_model(context) and "CAE501" not in skipped_for_opaque_model(context)
 
 
 def test_shared_layer_called_twice_appears_twice_but_counts_once():

@@ -24,7 +24,7 @@ def run(*args):
 
 def run_json(*args):
     result = run(*args, "--format", "json")
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, json.loads(result.stdout)  # stderr may say that a factory file is run
 
 
 @pytest.fixture
@@ -102,6 +102,16 @@ def test_mnist_three_pooling_cae_is_a_shape_mismatch_naming_the_layer_and_the_fi
     # The same model without data: the model's own 28x28x1 input is the target.
     code, alone = run_json("check", factory(MNIST_CAE))
     assert code == 1 and "CAE207" in [f["code"] for f in alone]
+
+
+def test_check_says_that_it_runs_the_code_of_a_factory_file(factory):
+    model = factory(MNIST_CAE)
+    result = run("check", model, "--format", "json")
+    path = model.rsplit(":", 1)[0]
+    assert result.stderr.strip().splitlines() == [f"caedoctor: running code from {path} to build the model (build)"]
+    assert json.loads(result.stdout)  # the JSON on stdout is untouched
+    assert "runs that Python file" in run("--help").stdout and "including `check`" in run("--help").stdout
+    assert "imported and run" in run("check", "--help").stdout
 
 
 def test_sigmoid_cae_on_0_255_data_is_not_normalised(factory, tmp_path):

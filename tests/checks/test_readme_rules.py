@@ -1,16 +1,32 @@
-"""The README's rule table is generated from the registry: it must match it exactly."""
+"""The README's rule table is generated from the registry: it must match it exactly, row for row, and every
+rule's link must land on its heading in docs/rules.md."""
 
+import re
 from pathlib import Path
 
 from caedoctor.checks.docs import readme_block, render_table
 from caedoctor.checks.registry import RULES
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def _github_slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def test_readme_rule_table_matches_registry():
     block = readme_block(README.read_text())
     assert block, "README.md lacks the generated rule block"
     assert block == render_table(), "regenerate: python -m caedoctor.checks.docs --readme README.md"
-    for rule in RULES:
-        assert rule.code in block
+
+
+def test_each_rule_has_one_row_with_its_cause_severity_and_a_link_to_its_doc():
+    rows = re.findall(r"^\| \[(CAE\d{3})\]\(docs/rules\.md#([\w-]+)\) \| `(\w+)` \| (\w+) \|",
+                      readme_block(README.read_text()), re.M)
+    assert [r[0] for r in rows] == [rule.code for rule in RULES]  # one row each, in registry order
+    anchors = {_github_slug(h) for h in re.findall(r"^## (.+)$", (ROOT / "docs" / "rules.md").read_text(), re.M)}
+    for (code, anchor, cause, severity), rule in zip(rows, RULES):
+        assert (cause, severity) == (rule.cause, rule.severity), code
+        assert anchor in anchors, f"{code}: README links to docs/rules.md#{anchor}, which is no heading there"

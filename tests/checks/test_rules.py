@@ -13,6 +13,7 @@ import pytest
 from check_helpers import cae, context, findings_of, images, mnist_three_pool_cae, raw_images
 from keras import layers
 
+from caedoctor.fixes import get_fix_kind
 from caedoctor.checks import RULES, get_rule
 from caedoctor.losses import SSIMLoss
 
@@ -347,7 +348,7 @@ def _():
 @case("CAE501")
 def _():
     def expect(f):
-        assert f.evidence["learning_rate"] == 0.1 and f.evidence["factor_above"] == pytest.approx(10)
+        assert f.evidence["learning_rate"] == 0.1 and f.evidence["factor"] == pytest.approx(10)
         assert "10x above the usual range" in f.message and f.fix.kind == "learning_rate"
     return context(cae(), learning_rate=0.1), context(cae(), learning_rate=1e-3), expect
 
@@ -355,7 +356,7 @@ def _():
 @case("CAE502")
 def _():
     def expect(f):
-        assert f.evidence["optimizer"] == "sgd" and f.evidence["factor_below"] == pytest.approx(100)
+        assert f.evidence["optimizer"] == "SGD" and f.evidence["factor"] == pytest.approx(100)
     return (context(cae(), optimizer="sgd", learning_rate=1e-6), context(cae(), optimizer="sgd", learning_rate=1e-2),
             expect)
 
@@ -394,6 +395,7 @@ def test_rule_fires(code):
         assert (f.code, f.cause, f.severity) == (rule.code, rule.cause, rule.severity)
         assert any(ch.isdigit() for ch in f.message), "messages quote measured numbers"
         assert f.fix is not None and f.evidence
+        get_fix_kind(f.fix.kind)  # every fix a rule proposes is one the fixes registry knows
         assert f.to_dict()["doc_url_or_rule"] == f"caedoctor rule {code}"
     expect(found[0])
 

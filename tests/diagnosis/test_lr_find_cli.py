@@ -39,7 +39,7 @@ def test_json_carries_the_suggestion_without_a_plot(inputs, tmp_path):
     payload = json.loads(result.output)
     assert 1e-7 <= payload["suggestion"] <= 10
     assert payload["method"] in ("steepest", "min/10") and payload["reason"]
-    assert payload["optimizer"] == "adam" and payload["configured_lr"] == 0.001
+    assert payload["optimizer"] == "Adam" and payload["configured_lr"] == 0.001
     assert payload["steps_run"] == len(payload["lrs"]) == len(payload["losses"]) <= 30
     assert payload["plot"] is None and not list(tmp_path.glob("*.png"))
     again = json.loads(run(spec, "--data", data, "--steps", "30", "--format", "json", "--seed", "1").output)
@@ -51,7 +51,7 @@ def test_text_output_and_plot(inputs, tmp_path):
     plot = tmp_path / "plots" / "lr.png"
     result = run(spec, "--data", data, "--steps", "20", "--optimizer", "sgd", "--plot", str(plot))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("suggested learning rate for sgd: ")
+    assert result.output.startswith("suggested learning rate for SGD(learning_rate=0.01): ")
     assert plot.stat().st_size > 5_000
 
 

@@ -131,11 +131,41 @@ def test_real_sweep_on_a_tiny_model_leaves_the_model_untouched(tiny_loaded, tiny
     result = lr_find(tiny_loaded, tiny_data, steps=40, seed=0)
     assert isinstance(result, LRFindResult)
     assert all(np.array_equal(a, b) for a, b in zip(before, tiny_loaded.model.get_weights()))
-    assert 1e-7 <= result.suggestion <= 10
     assert len(result.lrs) == len(result.losses) == len(result.smoothed) == len(result.curve) <= 40
     assert result.lrs == sorted(result.lrs)
+    _assert_suggestion_read_from_its_own_sweep(result)
     again = lr_find(tiny_loaded, tiny_data, steps=40, seed=0)
     assert again.suggestion == result.suggestion  # same seed, same sweep
+    # The suggested rate trains this model: far better than the lowest rate of the sweep, and finitely.
+    losses = {}
+    for lr in (result.lrs[0], result.suggestion):
+        keras_model = _fresh_compiled(tiny_loaded, lr)
+        fit = keras_model.fit(tiny_data.batches("train", 16, shuffle=True, seed=0, repeat=True), epochs=1,
+                              steps_per_epoch=30, verbose=0, shuffle=False)
+        losses[lr] = fit.history["loss"][-1]
+    assert np.isfinite(losses[result.suggestion]) and losses[result.suggestion] < 0.5 * losses[result.lrs[0]], losses
+
+
+def _fresh_compiled(loaded, lr):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.models.clone_model(loaded.model)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+    return model
+
+
+def _assert_suggestion_read_from_its_own_sweep(result):
+    """The suggestion is what `suggest_lr` reads from the recorded sweep, and where its method puts it."""
+    suggestion, method, _, min_lr, _ = suggest_lr(result.lrs, result.losses)
+    assert (result.suggestion, result.method, result.min_loss_lr) == (suggestion, method, min_lr)
+    assert result.min_loss_lr in result.lrs
+    if result.method == "steepest":  # on the descent, within SEARCH_DECADES below the minimum
+        assert result.suggestion in result.lrs
+        assert result.min_loss_lr / 100 <= result.suggestion < result.min_loss_lr, result.reason
+    else:
+        assert result.method == "min/10"
+        assert result.suggestion == pytest.approx(max(result.min_loss_lr / 10, result.lrs[0]))
 
 
 def test_lr_find_validates_its_arguments(tiny_loaded, tiny_data):
@@ -164,4 +194,4 @@ def test_real_sweep_with_bce_on_signed_targets_does_not_crash(images):
     loaded = LoadedModel(tiny_cae(), TrainConfig("adam", 1e-3, "bce", 16), "test:bce")
     result = lr_find(loaded, data, steps=30)
     assert min(result.losses) < 0
-    assert result.method in ("steepest", "min/10") and 1e-7 <= result.suggestion <= 10
+    _assert_suggestion_read_from_its_own_sweep(result)

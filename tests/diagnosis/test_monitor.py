@@ -283,3 +283,21 @@ def test_docstring_example_runs():
     with contextlib.redirect_stdout(out):
         exec(compile(code, "ConvergenceMonitor example", "exec"), {})
     assert "[" in out.getvalue() and "conv2d" in out.getvalue()
+
+
+def test_loss_levels_are_measured_above_a_perfect_reconstruction(images):
+    """Binary cross-entropy never reaches 0 on grey targets: its floor (the targets' entropy) is measured, so
+    a model that copies its input sits at relative loss 0 whatever the loss, and MSE's floor stays 0."""
+    x = np.clip(images[:32], 0.05, 0.95).astype(np.float32)
+    for loss, floor_positive in (("binary_crossentropy", True), ("mse", False)):
+        model = identity_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss)
+        monitor = ConvergenceMonitor(monitor_data=x, interval=1)
+        model.fit(x, x, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[monitor])
+        record = monitor.record
+        assert (record.floor_loss > 0.1) is floor_positive
+        assert record.floor_loss < record.baseline_loss
+        np.testing.assert_allclose(record.relative_probe_losses(), 0.0, atol=1e-3)  # the copy is perfect
+        entropy = float(np.mean(-(x * np.log(x) + (1 - x) * np.log(1 - x))))
+        if floor_positive:
+            assert record.floor_loss == pytest.approx(entropy, rel=1e-3)

@@ -109,7 +109,7 @@ def test_cli_diagnose_json_and_exit_codes(tmp_path):
     result = CliRunner().invoke(cli, ["diagnose", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
                                       "--steps", "100", "--format", "json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)  # stderr says that model.py is run
     assert payload["verdict"] == "converging"
     for key in ("verdict", "findings", "probe", "lr_find", "elapsed_s"):
         assert key in payload
@@ -121,11 +121,74 @@ def test_cli_diagnose_json_and_exit_codes(tmp_path):
     assert bad.exit_code == 2
 
 
-def test_every_probe_finding_code_has_a_four_part_doc():
+def test_each_symptom_raises_the_probe_finding_documented_for_it():
+    """SYMPTOM_CODES and the CAE7xx docs are one-to-one, and a present symptom becomes a finding with its
+    own code and doc reference (not, say, the first symptom's)."""
     from caedoctor.checks import get_rule
-    from caedoctor.diagnosis.symptom_findings import SYMPTOM_CODES
+    from caedoctor.diagnosis.probe_rules import PROBE_RULES
+    from caedoctor.diagnosis.symptom_findings import SYMPTOM_CODES, findings_from_symptoms
 
-    for code in SYMPTOM_CODES.values():
-        doc = get_rule(code).doc()
-        for part in ("What it checks", "Why it matters", "Example", "Fix"):
-            assert part in doc, (code, part)
+    assert sorted(SYMPTOM_CODES.values()) == sorted(r.code for r in PROBE_RULES)
+    assert len(set(SYMPTOM_CODES.values())) == len(SYMPTOM_CODES)
+    for name, code in SYMPTOM_CODES.items():
+        rule = get_rule(code)
+        assert rule.name == "probe-" + name.replace("_", "-"), (name, code, rule.name)
+        symptom = {"name": name, "present": True, "cause": rule.cause, "evidence": {}}
+        found = findings_from_symptoms([symptom], [], lr_suggestion=1e-3, current_lr=1e-3)
+        assert [(f.code, f.doc) for f in found] == [(code, f"caedoctor rule {code}")], name
+
+
+@pytest.mark.parametrize("breakage", ["the checks package cannot be imported", "a rule raises"])
+def test_a_failure_inside_the_static_checks_surfaces_and_is_never_a_clean_result(monkeypatch, tmp_path, breakage):
+    """diagnose once caught ImportError around the static checks and went on with no static findings at all."""
+    import dataclasses
+    import sys
+
+    from caedoctor.checks import engine
+    from caedoctor.checks.registry import RULES
+    from caedoctor.cli import cli
+
+    if breakage == "a rule raises":
+        def broken(_context):
+            raise RuntimeError("a bug inside a rule")
+
+        rule = dataclasses.replace(RULES[0], run=broken)
+        monkeypatch.setattr(engine, "select_rules", lambda select=None, ignore=None: [rule])
+        error, message = RuntimeError, "a bug inside a rule"
+    else:
+        monkeypatch.setitem(sys.modules, "caedoctor.checks", None)  # how a missing or broken module fails
+        error, message = ModuleNotFoundError, "import of caedoctor.checks halted; None in sys.modules"
+    data = load_data(blobs(64))
+    with pytest.raises(error, match=message):
+        _diag(compiled(tiny_cae()), data)
+
+    np.savez(tmp_path / "blobs.npz", x=blobs(64))
+    result = CliRunner().invoke(cli, ["diagnose", "preset:seed_bad", "--data", str(tmp_path / "blobs.npz"),
+                                      "--quick"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"caedoctor: error: unexpected {error.__name__}: {message} (rerun with --debug for the traceback)"]
+    assert "verdict" not in result.stdout
+
+
+def test_model_analysis_returns_none_only_for_a_model_the_reader_refuses(monkeypatch):
+    from caedoctor.checks import architecture
+    from caedoctor.diagnosis.diagnose import model_analysis
+    from caedoctor.errors import ModelError
+
+    from caedoctor.setup import Setup
+
+    data = load_data(blobs(32))
+    setup = Setup.of(load_model(compiled(tiny_cae()), data.input_shape), data)
+    assert model_analysis(setup).bottleneck_layer
+    for error, expect_none in ((ModelError("subclassed: cannot read the graph"), True),
+                               (KeyError("a bug in the reader"), False)):
+        def broken(*_args, error=error):
+            raise error
+
+        monkeypatch.setattr(architecture, "analyze_model", broken)
+        if expect_none:
+            assert model_analysis(setup) is None
+        else:
+            with pytest.raises(KeyError, match="a bug in the reader"):
+                model_analysis(setup)

@@ -11,6 +11,7 @@ from caedoctor.diagnosis import diagnose as D
 from caedoctor.diagnosis.probes import ProbeResult, compare
 from caedoctor.findings import Effect, Finding, Fix
 from caedoctor.models import load_model
+from caedoctor.setup import Setup
 
 from .tiny import blobs, compiled, tiny_cae
 
@@ -49,7 +50,7 @@ def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
                                   ("CAE708", "saturated_activation", BN, alone["add_batchnorm"], {})])
     calls = []
 
-    def fake_probe(_loaded, _data, *, steps, seed, label="", **_kw):
+    def fake_probe(_setup, *, steps, seed, label="", **_kw):
         calls.append(label)
         if "seed+1" in label:
             return _probe(label, reseeded_best)
@@ -58,7 +59,7 @@ def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
     monkeypatch.setattr(D.P, "run_probe", fake_probe)
     monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     return {f.fix.kind: f for f in findings}, calls
 
 
@@ -97,7 +98,7 @@ def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypa
     monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label else 0.02))
     monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     assert findings[1].status == "confirmed"
     assert findings[1].evidence["confirmed_on_top_of"] == "CAE502"
     assert findings[1].effect.before == pytest.approx(0.9) and findings[1].effect.after == pytest.approx(0.02)
@@ -119,7 +120,7 @@ def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_sym
     monkeypatch.setattr(D.P, "run_probe", fake_probe)
     monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "saturation", "present": still_there}])
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     if still_there:  # the symptom persists with the init fix: an independent cause
         assert findings[1].status == "confirmed"
         assert len(calls) == 2  # the seed-noise probe and the stacked probe
@@ -138,6 +139,6 @@ def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(mon
     monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
     monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "stuck", "present": False}])
     result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, loaded, data, tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
     assert findings[1].status == "refuted"
     assert len(calls) == 1  # only the seed-noise probe around the strongest fix

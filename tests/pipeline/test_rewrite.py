@@ -8,8 +8,10 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.findings import Fix
+from caedoctor.fixes import FixContext, NotApplicable
+from caedoctor.fixes import apply_fix as apply_to_setup
 from caedoctor.models import load_model
-from caedoctor.repair import NotApplicable, apply_fix
+from caedoctor.setup import Setup
 
 from .tiny import blobs, compiled, tiny_cae
 
@@ -17,6 +19,12 @@ from .tiny import blobs, compiled, tiny_cae
 @pytest.fixture(scope="module")
 def data():
     return load_data(blobs(64))
+
+
+def apply_fix(loaded, data, fix, suggested_lr=None, analysis=None):
+    """The registry's `apply_fix` on the set-up (loaded, data), returned as (loaded, data) again."""
+    new = apply_to_setup(Setup.of(loaded, data), fix, FixContext(suggested_lr, analysis))
+    return new.loaded, new.data
 
 
 def _loaded(model, data):
@@ -75,7 +83,7 @@ def test_config_fixes(data):
     new, _ = apply_fix(loaded, data, Fix("learning_rate", {"learning_rate": None}), suggested_lr=0.002)
     assert new.config.learning_rate == 0.002 and loaded.config.learning_rate == 1.0
     new, _ = apply_fix(loaded, data, Fix("loss", {"loss": "mae"}))
-    assert new.config.loss == "mae"
+    assert new.config.loss_name == "mae"
     new, _ = apply_fix(loaded, data, Fix("batch_size", {"batch_size": 8}))
     assert new.config.batch_size == 8
     with pytest.raises(NotApplicable):
@@ -155,7 +163,7 @@ def test_initializer_fix_resets_kernel_initializers(data):
 
 
 def test_fewer_training_samples_halves_training_only(data):
-    from caedoctor.repair.rewrite import fewer_training_samples
+    from caedoctor.fixes.data_fixes import fewer_training_samples
 
     half = fewer_training_samples(data, 0.5)
     assert half.train_count == data.train_count // 2
@@ -206,3 +214,99 @@ def test_kernel_fix_sets_several_layers(data):
                                                           "layers": {"enc0": 5, "enc1": 1}}))
     assert tuple(fixed.model.get_layer("enc0").kernel_size) == (5, 5)
     assert tuple(fixed.model.get_layer("enc1").kernel_size) == (1, 1)
+
+
+def test_dropping_nonfinite_samples_keeps_an_earlier_normalisation():
+    """A normalisation applied before the NaN samples are dropped must survive into the saved model's scales
+    (drop_nonfinite once rebuilt the data without them, so the repaired model expected normalised inputs)."""
+    from caedoctor.repair.fix import _wrap_with_preprocessing
+    from caedoctor.fixes.data_fixes import drop_nonfinite, normalize
+
+    x = blobs(64) * 255.0
+    x[[5, 40]] = np.nan
+    raw = load_data(x)
+    scaled = normalize(raw, "unit", None)
+    cleaned = drop_nonfinite(scaled)
+    assert cleaned.scales == scaled.scales == ((1 / 255, 0.0), (1 / 255, 0.0))
+    assert cleaned.preprocessing[:-1] == scaled.preprocessing
+    assert cleaned.preprocessing[-1].endswith("validation samples holding NaN or Inf")
+    assert not np.isnan(cleaned.profile.inputs.max) and cleaned.profile.inputs.max <= 1.0
+    assert cleaned.train_count + cleaned.val_count == 62  # the counts are of the samples kept
+    assert int(cleaned.train.cardinality()) == cleaned.train_count
+
+    core = tiny_cae(output_activation="linear")
+    wrapped = _wrap_with_preprocessing(core, cleaned, raw)
+    clean = blobs(4, seed=1) * 255.0
+    np.testing.assert_allclose(np.asarray(wrapped(clean)), 255.0 * np.asarray(core(clean / 255.0)), rtol=1e-4,
+                               atol=1e-3)
+
+
+def _leaf_configs(model):
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out += _leaf_configs(layer)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            out.append((type(layer).__name__, layer.get_config()))
+    return out
+
+
+def _changes_py(original, fixes, data):
+    """changes.py for `fixes` applied in turn to `original` (as a repair keeping all of them would write)."""
+    from types import SimpleNamespace
+
+    from caedoctor.repair.code import changes_as_code
+    from caedoctor.repair.fix import Change, _wrap_with_preprocessing
+
+    loaded, fixed = original, data
+    kept = []
+    for fix in fixes:
+        loaded, fixed = apply_fix(loaded, fixed, fix)
+        kept.append(Change(fix.kind, fix.params, "why", {"metric": "relative_mse", "before": 1.0, "after": 0.5}, True))
+    model = _wrap_with_preprocessing(loaded.model, fixed, data)
+    result = SimpleNamespace(model=model, loaded=loaded, data=fixed, original=original, kept_changes=lambda: kept)
+    return changes_as_code(result), model
+
+
+def test_changes_py_rebuilds_the_repaired_model_layer_for_layer(tmp_path):
+    data = load_data((blobs(64, size=14) * 255).astype(np.uint8))
+    original = _loaded(compiled(tiny_cae(size=14, output_activation="linear", pools=2)), data)
+    code, model = _changes_py(original, [
+        Fix("normalize_inputs", {"method": "unit"}), Fix("output_activation", {"activation": "sigmoid"}),
+        Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}), Fix("add_batchnorm", {}),
+        Fix("input_padding", {"pad_to": [16, 16]}), Fix("learning_rate", {"learning_rate": 0.002})], data)
+    model.save(tmp_path / "repaired.keras")
+    saved = keras.saving.load_model(tmp_path / "repaired.keras", safe_mode=True)
+    namespace = {}
+    exec(compile(code, "changes.py", "exec"), namespace)
+    rebuilt = namespace["model"]
+    assert _leaf_configs(rebuilt) == _leaf_configs(saved)
+    assert len(_leaf_configs(saved)) == 21 and "(...)" not in code
+    x = np.asarray(data.sample(2)[0])
+    assert rebuilt(x).shape == saved(x).shape == x.shape
+    # Each change is marked where it is made, and the training set-up is the repaired one.
+    assert "name='out')(up1)  # caedoctor: changed activation 'linear' -> 'sigmoid'" in code
+    assert code.count("BatchNormalization(") == code.count("# caedoctor: added") - 8  # + 4 LeakyReLU, pad, crop, 2 x Rescaling
+    assert "ZeroPadding2D(padding=((1, 1), (1, 1))" in code and "Rescaling(scale=0.00392156862745098" in code
+    assert "optimizer=keras.optimizers.Adam(learning_rate=0.002" in code
+    pool_line = next(line for line in code.splitlines() if line.startswith("pool0 ="))
+    assert "caedoctor" not in pool_line  # unchanged layers carry no mark
+
+
+def test_changes_py_for_a_sequential_dense_code_and_for_a_model_it_cannot_write(data, tmp_path):
+    seq = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
+                            keras.layers.Dense(256, activation="sigmoid"), keras.layers.Reshape((16, 16, 1))])
+    code, model = _changes_py(_loaded(compiled(seq), data), [Fix("bottleneck", {"layers": [seq.layers[1].name],
+                                                                                "factor": 2.0})], data)
+    namespace = {}
+    exec(compile(code, "changes.py", "exec"), namespace)
+    assert _leaf_configs(namespace["model"]) == _leaf_configs(model)
+    assert "units 8 -> 16" in code
+
+    inputs = keras.Input((16, 16, 1))
+    lam = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 0.5)(keras.layers.Conv2D(1, 3, padding="same")(inputs)))
+    code, _ = _changes_py(_loaded(compiled(lam), data), [Fix("learning_rate", {"learning_rate": 0.01})], data)
+    assert "cannot be written as plain Keras code" in code and "Lambda" in code and "repaired.keras" in code
+    namespace = {}
+    exec(compile(code, "changes.py", "exec"), namespace)  # still valid Python, it just builds nothing
+    assert "model" not in namespace

@@ -87,7 +87,8 @@ def build_tiny_run():
     from caedoctor.diagnosis.monitor import ConvergenceMonitor
     from caedoctor.findings import Fix
     from caedoctor.models import LoadedModel
-    from caedoctor.repair import apply_fix
+    from caedoctor.fixes import apply_fix
+    from caedoctor.setup import Setup
     from caedoctor.training import seed_everything
 
     seed_everything(0)
@@ -97,13 +98,13 @@ def build_tiny_run():
 
     x_mon, y_mon = data.sample(16, split="train")
     monitor = ConvergenceMonitor(monitor_data=(x_mon, y_mon), interval=10)
-    baseline = P.run_probe(loaded, data, steps=STEPS, seed=0, callbacks=[monitor])
+    baseline = P.run_probe(Setup.of(loaded, data), steps=STEPS, seed=0, callbacks=[monitor])
     record = baseline.monitor.record
     for traces in (record.grad_norms, record.update_ratios, record.weight_norms, record.dead_fraction):
         if "bottleneck" in traces:  # a hostile name in the recorded data, as a saved run could hold
             traces[EVIL_SCRIPT] = traces.pop("bottleneck")
     record.layers = [EVIL_SCRIPT if n == "bottleneck" else n for n in record.layers]
-    reseeded = P.run_probe(loaded, data, steps=STEPS, seed=1, label="baseline (seed+1)")
+    reseeded = P.run_probe(Setup.of(loaded, data), steps=STEPS, seed=1, label="baseline (seed+1)")
 
     lr_fix = Fix("learning_rate", {"learning_rate": 3e-3}, "set the learning rate to 0.003")
     act_fix = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, f"use LeakyReLU in {EVIL_LAYER}")
@@ -115,8 +116,8 @@ def build_tiny_run():
     for code, cause, severity, message, fix, callbacks in (
             ("CAE201", "learning_rate_too_low", "warning", "the loss barely moves in 100 steps", lr_fix, [keep]),
             ("CAE110", "dead_relu", "info", f"ReLU in {EVIL_LAYER} may die", act_fix, None)):
-        cf_loaded, cf_data = apply_fix(loaded, data, fix)
-        probe = P.run_probe(cf_loaded, cf_data, steps=STEPS, seed=0, label=fix.kind, callbacks=callbacks)
+        cf = apply_fix(Setup.of(loaded, data), fix)
+        probe = P.run_probe(cf, steps=STEPS, seed=0, label=fix.kind, callbacks=callbacks)
         comparison = P.compare(baseline, probe, "relative_mse", margin)
         findings.append(_finding(code, cause, severity, message, fix, comparison, {"lr": config.learning_rate}))
         results[f"{code}:{fix.kind}"] = probe

@@ -50,7 +50,8 @@ def visible_text(html: str) -> str:
 
 def test_one_self_contained_file(report_path):
     assert report_path.name == "report.html"
-    assert [p.name for p in report_path.parent.iterdir()] == ["report.html"]  # no side files, no temp file
+    # no side files, no temp file; only the marker that says caedoctor wrote report.html (caedoctor.out_folder)
+    assert sorted(p.name for p in report_path.parent.iterdir()) == [".caedoctor-outputs.json", "report.html"]
     html = report_path.read_text("utf-8")
     tags = parse(html).tags
     for tag, attrs in tags:

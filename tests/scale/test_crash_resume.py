@@ -36,6 +36,8 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_end(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=30)
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     killed_at = latest(out)["epoch"]
     assert 1 <= killed_at < EPOCHS

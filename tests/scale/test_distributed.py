@@ -7,7 +7,6 @@ import subprocess
 
 import keras
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from caedoctor.cli import cli
@@ -70,7 +69,6 @@ def test_two_workers_roll_back_a_nan_together(tmp_path):
 
 
 def test_mirrored_strategy_trains_with_monitor_and_nan_guard(tmp_path):
-    pytest.importorskip("caedoctor.diagnosis.monitor")
     import caedoctor
     from caedoctor.diagnosis import ConvergenceMonitor
     from caedoctor.distribute import Distribution

@@ -296,7 +296,8 @@ def test_layer_names_with_html_and_shell_characters_are_harmless(tmp_path, monke
     result = train(_model_file(tmp_path, names, ".evil-model"), out)
     assert result.exit_code == 0, result.output
     produced = {p.relative_to(out).parts[0] for p in out.rglob("*")}
-    assert produced == {"checkpoints", "history.csv", "logs", "loss.png", "metrics.json", "reconstructions.png"}
+    assert produced == {"checkpoints", "history.csv", "logs", "loss.png", "metrics.json", "reconstructions.png",
+                        ".caedoctor-outputs.json"}
     assert not {p.name for p in out.rglob("*")} & set(names)
     assert {p.name for p in tmp_path.iterdir() if p.suffix != ".keras"} == {"x.npz", "out"}  # nothing outside --out
     reloaded = keras.saving.load_model(out / "checkpoints" / "epoch_001.keras")

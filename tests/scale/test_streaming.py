@@ -124,8 +124,10 @@ def test_data_profile_command_text_json_and_errors(tmp_path):
     assert text.exit_code == 0, text.output
     assert "20 samples (18 train, 2 validation)" in text.output
     assert "range [0,255]" in text.output and "non-finite: none" in text.output
-    if "exact_duplicates" in json.dumps(load_data(path).profile.to_dict()):
-        assert "duplicates: 1 exact" in text.output
+    # Samples 4 and 5 are equal: the streamed profile counts exactly one duplicate, of all 20 samples.
+    assert "duplicates: 1 exact, 1 near (of 20 samples)" in text.output
+    stats = load_data(path).profile.inputs
+    assert (stats.exact_duplicates, stats.near_duplicates, stats.duplicates_checked) == (1, 1, 20)
 
     as_json = runner.invoke(cli, ["data", "profile", str(path), "--format", "json", "--normalize", "unit"])
     assert as_json.exit_code == 0, as_json.output

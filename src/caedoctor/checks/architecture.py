@@ -137,6 +137,9 @@ class ModelAnalysis:
     decoder: HalfStats | None = None
     skip_connections: list = field(default_factory=list)  # (encoder layer, decoder layer) pairs
     total_params: int = 0
+    # True for a subclassed model: its layers are called by its own code, so only the shapes (from one
+    # forward pass) and the parameter count are known; rules that read the layer graph do not run.
+    opaque: bool = False
 
     @property
     def compression_ratio(self) -> float | None:
@@ -401,11 +404,34 @@ def _resolve_input_shape(model, input_shape) -> tuple[tuple, tuple]:
     return declared, declared
 
 
+def _opaque_analysis(model, input_shape) -> ModelAnalysis:
+    """What can be known of a subclassed model without reading its code: shapes from one forward pass of
+    zeros, and the parameter count."""
+    import numpy as np
+
+    if input_shape is None:
+        raise ModelError(f"model {model.name!r} ({type(model).__name__}) is subclassed; give the data (--data) "
+                         "or --input-shape so caedoctor can run it once to read its output shape")
+    shape = tuple(int(s) for s in input_shape)
+    try:
+        out = model(np.zeros((1,) + shape, np.float32), training=False)
+        output_shape = tuple(int(s) for s in out.shape[1:])
+    except Exception as exc:  # noqa: BLE001 - the model's own code failed on this input
+        raise ModelError(f"model {model.name!r} ({type(model).__name__}) fails on inputs of shape {shape} "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    return ModelAnalysis(name=model.name, input_shape=shape, model_input_shape=shape, output_shape=output_shape,
+                         layers=[], output_name="", input_size=int(np.prod(shape)),
+                         total_params=int(model.count_params()), opaque=True, output_activation="unknown")
+
+
 def analyze_model(model, input_shape=None) -> ModelAnalysis:
     """Read `model` for inputs of `input_shape` (H, W, C; default: the model's own input shape).
 
+    A subclassed model's graph cannot be read without its code: it gets an `opaque` analysis (shapes from
+    one forward pass, the parameter count) and the rules that read the graph are skipped.
+
     Raises:
-        ModelError: for subclassed models, whose graph cannot be read without running them.
+        ModelError: when the model cannot be read or run at this shape.
     """
     import keras
 
@@ -420,8 +446,7 @@ def analyze_model(model, input_shape=None) -> ModelAnalysis:
     except (AttributeError, ValueError):
         inputs = None
     if not inputs:
-        raise ModelError(f"model {model.name!r} ({type(model).__name__}) is subclassed or unbuilt; caedoctor "
-                         "reads functional and sequential models only")
+        return _opaque_analysis(model, input_shape)
     shape, declared = _resolve_input_shape(model, input_shape)
     input_name = inputs[0]._keras_history.operation.name if hasattr(inputs[0], "_keras_history") else "input"
     nodes = [_Node(None, [], input_name)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caedoctor.checks.architecture import analyze_model
 from caedoctor.checks.registry import select_rules
 from caedoctor.checks.rule import CheckContext
+from caedoctor.display import CheckResult
 from caedoctor.findings import SEVERITIES
 
 # Without data, presets, specs and factories are built for this shape (the bundled patches' shape).
@@ -24,10 +25,12 @@ def _profile_of(data):
     return profile_data(data)
 
 
-def _compiled_ssim_max_val(model) -> float | None:
-    loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
-    value = getattr(loss, "max_val", None)
-    return float(value) if isinstance(value, (int, float)) else None
+def _loss_scale(config, target_shape, profile) -> float | None:
+    from caedoctor.losses import loss_gradient_scale
+
+    target = profile.target_stats if profile is not None else None
+    value_range = (target.min, target.max) if target is not None else (0.0, 1.0)
+    return loss_gradient_scale(config.loss, target_shape, value_range)
 
 
 def build_context(model_or_loaded, data=None, config=None, *, input_shape=None) -> CheckContext:
@@ -46,18 +49,29 @@ def build_context(model_or_loaded, data=None, config=None, *, input_shape=None) 
     else:
         loaded = load_model(model_or_loaded, shape or DEFAULT_INPUT_SHAPE)
     analysis = analyze_model(loaded.model, shape)
-    return CheckContext(analysis=analysis, config=config or loaded.config, profile=profile,
-                        ssim_max_val=_compiled_ssim_max_val(loaded.model))
+    config = config or loaded.config
+    target_shape = tuple(profile.target_stats.shape) if profile is not None else tuple(analysis.input_shape)
+    return CheckContext(analysis=analysis, config=config, profile=profile, ssim_max_val=config.loss.max_val,
+                        loss_scale=_loss_scale(config, target_shape, profile))
 
 
-def run_rules(context: CheckContext, select=None, ignore=None) -> list:
-    """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped."""
+def skipped_for_opaque_model(context: CheckContext, select=None, ignore=None) -> list:
+    """Codes of the selected rules that read the layer graph, which a subclassed model does not expose."""
+    if not context.analysis.opaque:
+        return []
+    return [r.code for r in select_rules(select, ignore) if r.reads_graph]
+
+
+def run_rules(context: CheckContext, select=None, ignore=None) -> CheckResult:
+    """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped,
+    and so are rules that read the layer graph of a subclassed model (`skipped_for_opaque_model`)."""
     findings = [f for rule in select_rules(select, ignore) for f in rule(context)]
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code))
+    return CheckResult(sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code)))
 
 
-def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, input_shape=None) -> list:
-    """Static checks of a CAE set-up, without training: a list of `Finding`s, errors first.
+def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, input_shape=None) -> CheckResult:
+    """Static checks of a CAE set-up, without training: a list of `Finding`s, errors first (a `CheckResult`:
+    a list that prints one line per finding and shows a table in a notebook).
 
     Args:
         model_or_loaded: a `LoadedModel` (model plus its `TrainConfig`), a `keras.Model` (compiled or not)
@@ -74,6 +88,7 @@ def check(model_or_loaded, data=None, config=None, select=None, ignore=None, *, 
         from caedoctor.checks import check
         for finding in check("preset:seed_hyper_bad", "bundled:patches32"):
             print(finding.code, finding.severity, finding.message)
+        print(check("preset:seed_hyper_bad"))  # caedoctor check: 1 warning, then one line per finding
     """
     context = build_context(model_or_loaded, data, config, input_shape=input_shape)
     return run_rules(context, select, ignore)

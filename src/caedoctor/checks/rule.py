@@ -28,13 +28,16 @@ class CheckContext:
     """What the rules read: the model analysis, the training configuration and (optionally) the data.
 
     `ssim_max_val` is the `max_val` of an SSIM loss the user's compiled model brings (None otherwise;
-    caedoctor's own training derives it from the data).
+    caedoctor's own training derives it from the data). `loss_scale` is the size of the loss's gradient
+    against a mean squared error's at a 10% error (1 for MSE, the pixel count for a per-image sum; see
+    `caedoctor.losses.loss_gradient_scale`), None when it could not be measured.
     """
 
     analysis: ModelAnalysis
     config: TrainConfig
     profile: DataProfile | None = None
     ssim_max_val: float | None = None
+    loss_scale: float | None = None
 
     @property
     def has_data(self) -> bool:
@@ -80,6 +83,7 @@ class Rule:
     fix: str  # Fix (what to change, and the fix-as-data it reports)
     run: Callable[[CheckContext], list]
     needs_data: bool = False
+    reads_graph: bool = True  # reads the layer graph: skipped for a subclassed (opaque) model
 
     def __post_init__(self):
         if not CODE_PATTERN.match(self.code):
@@ -98,6 +102,8 @@ class Rule:
 
     def __call__(self, context: CheckContext) -> list:
         if self.needs_data and not context.has_data:
+            return []
+        if self.reads_graph and context.analysis.opaque:
             return []
         return list(self.run(context))
 

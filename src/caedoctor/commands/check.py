@@ -83,7 +83,11 @@ def check_command(model_spec, data_spec, image_size, normalize, input_shape, uns
                   batch_size, fmt, select, ignore):
     """Check MODEL (and DATA) for causes of non-convergence that can be seen without training.
 
-    Exit codes: 0 no warnings or errors (info allowed), 1 warnings or errors found, 2 usage or input error.
+    Nothing is trained, but MODEL as file.py:function is imported and run to build the model (a line on
+    stderr says so): only for code you trust.
+
+    Exit codes: 0 no warnings or errors (info allowed), 1 warnings or errors found, 2 usage or input error,
+    3 internal error.
     """
     from caedoctor.checks import DEFAULT_INPUT_SHAPE, build_context, run_rules, select_rules
     from caedoctor.models import load_model

@@ -35,6 +35,11 @@ def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr
     from caedoctor.report_text import print_diagnosis
     from caedoctor.training import seed_everything
 
+    if report_dir is not None:  # refuse before the run, not after it, when report.html is not ours
+        from caedoctor.out_folder import check_claim
+        from caedoctor.report_html import REPORT_NAME
+
+        check_claim(report_dir, [REPORT_NAME])
     seed_everything(seed)
     data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
                                batch_size, seed)

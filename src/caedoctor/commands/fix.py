@@ -39,6 +39,11 @@ def fix_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer,
 
     if epochs is not None and budget_seconds is not None:
         raise CaedoctorError("give either --epochs or --budget-seconds, not both")
+    if report_dir is not None:  # refuse before the run, not after it, when report.html is not ours
+        from caedoctor.out_folder import check_claim
+        from caedoctor.report_html import REPORT_NAME
+
+        check_claim(report_dir, [REPORT_NAME])
     out = prepare_out_dir(out_dir, force=force)
     seed_everything(seed)
     data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,

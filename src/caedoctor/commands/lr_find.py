@@ -53,7 +53,7 @@ def lr_find_command(model_spec, data_spec, image_size, normalize, unsafe, optimi
         click.echo(json.dumps(payload, indent=2))
         return
     config = loaded.config
-    click.echo(f"suggested learning rate for {config.optimizer}: {result.suggestion:.2g} "
+    click.echo(f"suggested learning rate for {config.optimizer.describe()}: {result.suggestion:.2g} "
                f"(configured: {config.learning_rate:.2g})")
     click.echo(f"  {result.reason}")
     stop = "stopped early: the loss blew up" if result.stopped_early else "ran to the end"

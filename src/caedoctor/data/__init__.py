@@ -3,7 +3,9 @@
 DATA forms: `bundled:patches32` (default), `bundled:faces25`, `keras:fashion_mnist|mnist|cifar10`,
 `file.npz` (key `x`, optional `y` as the target), `file.npy`, a folder of PNG/JPEG images (optionally one
 sub-folder per class), `file.tfrecord` or a folder of TFRecord files (see `caedoctor.data.tfrecord`), or,
-from Python, a numpy array `x` or a pair `(x, y)`. Image folders and TFRecords are streamed from disk.
+from Python, a numpy array `x`, a pair `(x, y)`, a `tf.data.Dataset`, a `keras.utils.PyDataset` or a Python
+generator of batches (see `caedoctor.data.streams`). Image folders, TFRecords and the stream forms are read
+with bounded memory.
 
 Values are never changed behind the user's back: uint8 images stay 0-255 (as floats), because an
 unnormalised input is one of the causes caedoctor diagnoses. Pass `normalize="unit"` to scale to [0, 1].
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from caedoctor.data import bundled, sources, tfrecord
+from caedoctor.data import bundled, sources, streams, tfrecord
 from caedoctor.data.profile import ArrayStats, DataProfile, profile_batches
 from caedoctor.errors import DataError
 
@@ -39,6 +41,9 @@ class Data:
     # ((input_scale, input_offset), (target_scale, target_offset)) from the raw values.
     preprocessing: list = field(default_factory=list)
     scales: tuple = ((1.0, 0.0), (1.0, 0.0))
+    # The user's batch size when the DATA says it (the first batch of a batched dataset, PyDataset or
+    # generator), else None; the diagnosis trains with it.
+    batch_size: int | None = None
 
     @property
     def input_shape(self) -> tuple:
@@ -76,13 +81,22 @@ class Data:
         return x, y
 
 
-def _resolve(spec, image_size, seed: int) -> sources.Source:
+def _resolve(spec, image_size, seed: int, validation=None) -> sources.Source:
+    if validation is not None:
+        if isinstance(spec, (str, Path)):
+            raise DataError(f"validation data can be given with arrays, datasets and generators, not with DATA "
+                            f"{str(spec)!r} (which brings its own split)")
+        return sources.given_split(spec, validation, "array")
+    if isinstance(spec, tuple) and len(spec) == 3:
+        sources.warn_sample_weights(spec[2], "array")
+        return sources.split_arrays(spec[0], spec[1], "array", seed)
     if isinstance(spec, tuple) and len(spec) == 2:
         return sources.split_arrays(spec[0], spec[1], "array", seed)
     if isinstance(spec, np.ndarray) or (hasattr(spec, "__array__") and not isinstance(spec, (str, Path))):
         return sources.split_arrays(spec, None, "array", seed)
     if not isinstance(spec, (str, Path)):
-        raise DataError(f"DATA must be a string, a path, an array or an (x, y) pair; got {type(spec).__name__}")
+        raise DataError(f"DATA must be a string, a path, an array, an (x, y) pair, a tf.data.Dataset, a PyDataset "
+                        f"or a generator of batches; got {type(spec).__name__}")
     text = str(spec)
     if text.startswith("bundled:"):
         name = text.split(":", 1)[1]
@@ -135,6 +149,8 @@ def _split_dataset(split, size, scale):
 
     if isinstance(split, tfrecord.RecordSplit):
         return split.images().map(finish, num_parallel_calls=tf.data.AUTOTUNE).map(lambda x: (x, x))
+    if isinstance(split, streams.RawSplit):  # resized and scaled while it was read
+        return split.dataset()
     if isinstance(split, sources.FileSplit):
         channels = split.channels
         height, width = size if size is not None else (split.size or (None, None))
@@ -169,22 +185,45 @@ def _profile_stream(source: sources.Source, size, scale: float, train, val):
         yield from ds.batch(1024).as_numpy_iterator()
 
 
-def load_data(spec=DEFAULT_DATA, *, image_size=None, normalize: str = "none", seed: int = 0) -> Data:
+def load_data(spec=DEFAULT_DATA, *, image_size=None, normalize: str = "none", seed: int = 0,
+              validation=None) -> Data:
     """Load DATA, validate it, and measure its profile in one streaming pass.
 
     Args:
-        spec: a DATA string (see the module doc), a path, an array `x` or a pair `(x, y)`.
+        spec: a DATA string (see the module doc), a path, an array `x`, a pair `(x, y)` (or `(x, y,
+            sample_weight)`), a `tf.data.Dataset` (batched or not), a `keras.utils.PyDataset`, or a Python
+            generator of batches `x`, `(x, y)` or `(x, y, sample_weight)`.
         image_size: resize every image to N x N or (H, W) (needed for folders of mixed sizes).
         normalize: "none" keeps values as they are; "unit" divides by 255 when the inputs are uint8.
         seed: seeds the train/validation split of arrays and folders (bundled and Keras splits are fixed).
+        validation: your own validation data in any of the Python forms above; without it caedoctor splits
+            (arrays and folders: a seeded 10%; streams: every 10th sample; the profile's notes say which).
 
     Returns:
-        `Data` with unbatched `train` and `val` pipelines of `(input, target)` float32 pairs and a `profile`.
+        `Data` with unbatched `train` and `val` pipelines of `(input, target)` float32 pairs, a `profile`,
+        and `batch_size` when the data is batched.
 
     Raises:
         DataError: with one sentence naming the problem (missing file, wrong key, mixed sizes, ...).
+
+    Example::
+
+        import numpy as np, tensorflow as tf
+        from caedoctor.data import load_data
+
+        x = np.random.default_rng(0).random((40, 8, 8, 1), dtype=np.float32)
+        data = load_data(tf.data.Dataset.from_tensor_slices((x, x)).batch(16))
+        print(data.batch_size, data.train_count, data.val_count)  # 16 36 4
     """
-    source, size, scale = _open(spec, image_size, normalize, seed)
+    if streams.stream_kind(spec) or streams.stream_kind(validation):
+        if normalize not in NORMALIZATIONS:
+            raise DataError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+        source, profile, batch_size = streams.read_stream(spec, validation=validation, size=_size_pair(image_size),
+                                                          normalize=normalize)
+        return Data(name=source.name, train=_split_dataset(source.train, None, 1.0),
+                    val=_split_dataset(source.val, None, 1.0), profile=profile, source=source,
+                    batch_size=batch_size)
+    source, size, scale = _open(spec, image_size, normalize, seed, validation)
     train = _split_dataset(source.train, size, scale)
     val = _split_dataset(source.val, size, scale)
     profile = _measure(source, size, scale, train, val)
@@ -198,6 +237,8 @@ def profile_data(spec=DEFAULT_DATA, *, image_size=None, normalize: str = "none",
     TensorFlow for pipelines nobody iterates costs about 0.7 s for bundled:patches32, which matters to
     `caedoctor check`. Other forms are streamed through their pipelines as in `load_data`.
     """
+    if streams.stream_kind(spec):  # read once anyway (a generator cannot be read twice)
+        return load_data(spec, image_size=image_size, normalize=normalize, seed=seed).profile
     source, size, scale = _open(spec, image_size, normalize, seed)
     if size is None and isinstance(source.train, sources.ArraySplit):
         return _measure(source, size, scale, None, None)
@@ -205,11 +246,11 @@ def profile_data(spec=DEFAULT_DATA, *, image_size=None, normalize: str = "none",
                     _split_dataset(source.val, size, scale))
 
 
-def _open(spec, image_size, normalize: str, seed: int):
+def _open(spec, image_size, normalize: str, seed: int, validation=None):
     """Validate the arguments and resolve DATA: `(source, (H, W) or None, value scale)`."""
     if normalize not in NORMALIZATIONS:
         raise DataError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
-    source = _resolve(spec, image_size, seed)
+    source = _resolve(spec, image_size, seed, validation)
     size = _size_pair(image_size)
     scale = 1.0
     if normalize == "unit":

@@ -100,13 +100,65 @@ def split_arrays(x: np.ndarray, y: np.ndarray | None, name: str, seed: int = 0,
     )
 
 
+def _pair(spec, what: str):
+    """(x, y or None) from `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (weights warned about)."""
+    if isinstance(spec, tuple):
+        if not 1 <= len(spec) <= 3:
+            raise DataError(f"{what} has {len(spec)} parts; expected x, (x, y) or (x, y, sample_weight)")
+        if len(spec) == 3:
+            warn_sample_weights(spec[2], what)
+        return spec[0], (spec[1] if len(spec) > 1 else None)
+    return spec, None
+
+
+def given_split(train, validation, name: str) -> Source:
+    """Training and validation arrays as the user split them (no permutation, nothing moved between them)."""
+    (x, y), (xv, yv) = _pair(train, name), _pair(validation, f"{name} validation data")
+    x = as_images(x, f"{name}: inputs")
+    xv = as_images(xv, f"{name}: validation inputs")
+    if y is not None:
+        y = as_images(y, f"{name}: target y")
+        if len(y) != len(x):
+            raise DataError(f"{name}: target y has {len(y)} samples but inputs x have {len(x)}")
+    if yv is not None:
+        yv = as_images(yv, f"{name}: validation target")
+        if len(yv) != len(xv):
+            raise DataError(f"{name}: the validation target has {len(yv)} samples but its inputs have {len(xv)}")
+    if xv.shape[1:] != x.shape[1:]:
+        raise DataError(f"{name}: validation images have shape {xv.shape[1:]} but training images {x.shape[1:]}")
+    if len(x) < 1 or len(xv) < 1:
+        raise DataError(f"{name}: {len(x)} training and {len(xv)} validation samples; at least one of each is "
+                        "needed")
+    # One target convention for both splits: a separate target where either split has one.
+    if (y is None) != (yv is None):
+        y = x if y is None else y
+        yv = xv if yv is None else yv
+    return Source(name=name, train=ArraySplit(x, y), val=ArraySplit(xv, yv), dtype=str(x.dtype),
+                  target_dtype=None if y is None else str(y.dtype),
+                  notes=(f"validation: the {len(xv)} samples given as validation data",))
+
+
+def warn_sample_weights(weights, what: str) -> None:
+    """Print a warning for sample weights that are not all 1: caedoctor's probes weigh samples equally."""
+    import warnings
+
+    from caedoctor.errors import CaedoctorWarning
+
+    w = np.asarray(weights, np.float64) if weights is not None else None
+    if w is None or not w.size or np.all(w == 1.0):
+        return
+    warnings.warn(f"{what} carries sample weights (from {np.nanmin(w):.3g} to {np.nanmax(w):.3g}) that caedoctor "
+                  "cannot honour: its probes weigh every sample equally", CaedoctorWarning, stacklevel=3)
+
+
 def _looks_like_labels(y: np.ndarray) -> bool:
     return y.ndim <= 2
 
 
 def read_npz(path: Path, seed: int) -> Source:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # The file is opened here, not by np.load: numpy leaves its own handle open when the archive is damaged.
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if "x" not in keys:
                 raise DataError(

@@ -126,6 +126,7 @@ class BatchProbe:
         y_np = np.asarray(y, np.float64)
         self.target_spread = float(np.mean(np.std(y_np, axis=0)))
         self.baseline_loss = self._mean_image_loss(y_np)
+        self.floor_loss = self._perfect_loss(y_np)
         self._fn = (tf.function(self._measure, reduce_retracing=True, autograph=False) if compiled
                     else self._measure)
 
@@ -168,6 +169,22 @@ class BatchProbe:
         except Exception:  # a loss that cannot score this (rare): no baseline, no relative loss
             return math.nan
         return float(value)
+
+    def _perfect_loss(self, y: np.ndarray) -> float:
+        """The compiled loss of a perfect reconstruction: 0 for MSE, MAE, SSIM and Huber, the targets'
+        entropy for binary cross-entropy. Levels are judged above it, so any loss can be read."""
+        from_logits = bool(getattr(getattr(self.model, "loss", None), "from_logits", False))
+        pred = y.astype(np.float32)
+        if from_logits:  # the best prediction of a logit loss is the target's logit
+            q = np.clip(pred, 1e-6, 1 - 1e-6)
+            pred = np.log(q / (1 - q)).astype(np.float32)
+        try:
+            value = float(self._reconstruction_loss(self.y, tf.convert_to_tensor(pred)))
+        except Exception:  # noqa: BLE001 - as for the baseline
+            return 0.0
+        if not math.isfinite(value) or not math.isfinite(self.baseline_loss) or value >= self.baseline_loss:
+            return 0.0
+        return max(value, 0.0)
 
     def _reconstruction_loss(self, y, y_pred):
         """The compiled loss alone, without regularisation penalties, so it compares with the baseline."""

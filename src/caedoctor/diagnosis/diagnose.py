@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 
 from caedoctor.data import Data
 from caedoctor.diagnosis import probes as P
+from caedoctor.display import DiagnosisDisplay
 from caedoctor.findings import Effect, Finding, Fix
+from caedoctor.fixes import FixContext, NotApplicable, apply_fix, is_more_data, metric_for
+from caedoctor.fixes.data_fixes import fewer_training_samples
 from caedoctor.models import LoadedModel
+from caedoctor.setup import Setup
 
 VERDICTS = ("converging", "slow", "not_converging", "diverging", "unstable", "overfitting", "invalid")
 
@@ -27,8 +31,15 @@ _NOT_PROBED = ("bottleneck_bypass",)
 
 
 @dataclass
-class Diagnosis:
-    """The result of `diagnose`: plain data, printable as text and JSON."""
+class Diagnosis(DiagnosisDisplay):
+    """The result of `diagnose`: plain data, printable as text and JSON, shown as the report in a notebook.
+
+    Example, continuing the example of `caedoctor.diagnose` (which made `d`)::
+
+        for finding in d.findings:   # status: certain, confirmed, refuted or suspected
+            print(finding.code, finding.cause, finding.status, finding.effect)
+        print(d.exit_code, d.to_dict()["verdict"])   # 0 when converging without problems; JSON-ready dict
+    """
 
     verdict: str
     findings: list
@@ -43,6 +54,7 @@ class Diagnosis:
     profile: dict | None = None
     baseline: object = field(default=None, repr=False)  # ProbeResult, for reports
     probe_results: dict = field(default_factory=dict, repr=False)  # label -> ProbeResult
+    setup: dict | None = None  # what was diagnosed: Setup.describe()
 
     @property
     def exit_code(self) -> int:
@@ -68,6 +80,7 @@ class Diagnosis:
             "verdict": self.verdict,
             "model": self.model,
             "data": self.data,
+            "setup": self.setup,
             "findings": [f.to_dict() for f in self.findings],
             "probe": self.probe,
             "lr_find": self.lr_find,
@@ -87,12 +100,12 @@ def _gain(f: Finding) -> float:
     return (before - after) / before if before else 0.0
 
 
-def _static_findings(loaded: LoadedModel, data: Data) -> list:
-    try:
-        from caedoctor.checks import check
-    except ImportError:  # static checks not installed in this build
-        return []
-    return list(check(loaded, data))
+def _static_findings(setup: Setup) -> list:
+    # No fallback: a failure inside the static checks is a bug to surface (exit 3 on the CLI), never an
+    # empty list that reads as a clean bill of health.
+    from caedoctor.checks import check
+
+    return list(check(setup.loaded, setup.data, config=setup.config))
 
 
 def _verdict_from_probe(baseline: P.ProbeResult, symptoms: list) -> str:
@@ -141,7 +154,7 @@ def _verdict_after_probes(verdict: str, findings: list, relative_mse: float = ma
     if verdict != "converging":
         return verdict
     for f in findings:
-        if f.status == "confirmed" and f.effect is not None and f.fix is not None and not _is_more_data(f.fix):
+        if f.status == "confirmed" and f.effect is not None and f.fix is not None and not is_more_data(f.fix):
             if math.isfinite(f.effect.before) and f.effect.after <= SLOW_GAIN * f.effect.before:
                 return "slow"
     return verdict
@@ -185,8 +198,6 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     """
     from caedoctor.data import load_data
     from caedoctor.models import load_model
-    from caedoctor.repair import NotApplicable, apply_fix
-    from caedoctor.repair.rewrite import fewer_training_samples
 
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
@@ -196,11 +207,21 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         model = load_model(model, data.input_shape, **(config_overrides or {}))
     elif config_overrides:
         model = LoadedModel(model.model, model.config.with_overrides(**config_overrides), model.source)
-    loaded = model
+    setup = Setup.of(model, data)
+    for note in setup.config.notes:
+        say(f"note: {note}")
     say("static checks")
-    findings = _static_findings(loaded, data)
+    findings = _static_findings(setup)
     result = Diagnosis(verdict="converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0,
-                       model=loaded.source, data=data.name, profile=data.profile.to_dict())
+                       model=setup.source, data=data.name, profile=data.profile.to_dict(), setup=setup.describe())
+    analysis = model_analysis(setup)
+    if analysis is not None and analysis.opaque:
+        from caedoctor.checks.registry import RULES
+
+        skipped = [r.code for r in RULES if r.reads_graph]
+        result.setup["notes"].append(
+            f"{type(setup.model).__name__} is a subclassed model: the {len(skipped)} static rules that read the "
+            "layer graph were not run, and fixes that rewrite layers are not testable on it")
     blocking = [f for f in findings if f.cause in _BLOCKING_CAUSES and f.severity == "error"]
     for f in findings:
         if f.severity == "error":
@@ -212,7 +233,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
 
     monitor = _make_monitor(data)
     say(f"probe run ({steps} steps)")
-    baseline = P.run_probe(loaded, data, steps=steps, seed=seed, callbacks=[monitor] if monitor else None,
+    baseline = P.run_probe(setup, steps=steps, seed=seed, callbacks=[monitor] if monitor else None,
                            validate_every=VALIDATE_EVERY)
     result.baseline = baseline
     result.probe_results["baseline"] = baseline
@@ -233,25 +254,26 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         from caedoctor.diagnosis.lr_finder import lr_find
 
         try:
-            lr_result = lr_find(loaded, data, steps=lr_find_steps, seed=seed)
+            lr_result = lr_find(setup, steps=lr_find_steps, seed=seed)
         except ValueError as exc:  # e.g. BCE on signed targets: no positive loss to read a curve from
             result.lr_find = {"suggestion": None, "error": str(exc)}
         else:
             suggestion = lr_result.suggestion
             result.lr_find = lr_result.to_dict() if hasattr(lr_result, "to_dict") else dict(lr_result.__dict__)
             result.probe_results["lr_find"] = lr_result
-    findings.extend(_symptom_findings(symptoms, findings, suggestion, loaded.config.learning_rate))
+    findings.extend(_symptom_findings(symptoms, findings, suggestion, setup.config.learning_rate))
     for f in findings:
         if f.fix is not None and f.fix.kind == "learning_rate" and not f.fix.params.get("learning_rate") and suggestion:
             f.fix = Fix("learning_rate", {"learning_rate": float(suggestion)},
-                        f"set the learning rate to {suggestion:.2g} (the LR range test's suggestion)")
+                        f"set {setup.config.optimizer.class_name}'s learning rate to {suggestion:.2g} (the LR range "
+                        "test's suggestion; its other arguments kept)")
     if quick:
         result.elapsed_s = time.perf_counter() - start
         return result
 
-    analysis = model_analysis(loaded, data)
+    context = FixContext(suggested_lr=suggestion, analysis=analysis)
     say("seed-noise probe")
-    reseeded = P.run_probe(loaded, data, steps=steps, seed=seed + 1, label="baseline (seed+1)")
+    reseeded = P.run_probe(setup, steps=steps, seed=seed + 1, label="baseline (seed+1)")
     result.probe_results["reseeded"] = reseeded
     margins = {}
     tested: dict = {}
@@ -266,30 +288,29 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             break
         key = finding.fix.key
         if key not in tested:
-            more_data = _is_more_data(finding.fix)
+            more_data = is_more_data(finding.fix)
             try:
                 if more_data:  # tested in reverse: does training on fewer images hurt?
-                    cf_loaded, cf_data = loaded, fewer_training_samples(data, DATA_FRACTION)
+                    cf = setup.replace(data=fewer_training_samples(data, DATA_FRACTION))
                 else:
-                    cf_loaded, cf_data = apply_fix(loaded, data, finding.fix, suggested_lr=suggestion,
-                                                   analysis=analysis)
+                    cf = apply_fix(setup, finding.fix, context)
             except NotApplicable as exc:
                 finding.evidence = {**finding.evidence, "not_tested": str(exc)}
                 continue
             what = "fewer training images" if more_data else finding.fix.description or finding.fix.kind
             say(f"counterfactual probe: {what}")
-            metric = P.metric_for(finding.fix.kind)
+            metric = metric_for(finding.fix.kind)
             if metric not in margins:
                 margins[metric] = P.noise_margin(baseline, reseeded, metric)
-            ref, ref_reseeded, steps_cf = _reference_for(loaded, data, cf_loaded, baseline, reseeded, steps, seed, say)
-            probe, comparison, replicate = _counterfactual(ref, ref_reseeded, cf_loaded, cf_data, steps_cf, seed,
+            ref, ref_reseeded, steps_cf = _reference_for(setup, cf, baseline, reseeded, steps, seed, say)
+            probe, comparison, replicate = _counterfactual(ref, ref_reseeded, cf, steps_cf, seed,
                                                            metric, margins[metric], finding.fix.kind, more_data, say)
             if ref is not baseline:
                 result.probe_results[f"{finding.code}:baseline at equal samples"] = ref
             tested[key] = (ref if more_data else probe, comparison)
             if more_data:
                 finding.evidence = {**finding.evidence, "tested_as": (
-                    f"trained on {cf_data.train_count} of the {data.train_count} training samples: validation {metric} "
+                    f"trained on {cf.data.train_count} of the {data.train_count} training samples: validation {metric} "
                     f"{probe.score(metric):.4g} against {baseline.score(metric):.4g} with all of them")}
             if replicate is not None:
                 finding.evidence = {**finding.evidence, "replicate": replicate}
@@ -304,13 +325,13 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             finding.status = comparison.status
     result.noise = {metric: {"margin": m, "baseline": baseline.score(metric), "reseeded": reseeded.score(metric)}
                     for metric, m in margins.items()}
-    _explain_away(result, loaded, data, tested, steps, seed, suggestion, say, budget_seconds, start, analysis)
+    _explain_away(result, setup, tested, steps, seed, suggestion, say, budget_seconds, start, analysis)
     result.verdict = _verdict_after_probes(result.verdict, result.findings, baseline.relative_mse)
     result.elapsed_s = time.perf_counter() - start
     return result
 
 
-def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, seed: int, suggestion, say,
+def _explain_away(result: Diagnosis, setup: Setup, tested: dict, steps: int, seed: int, suggestion, say,
                   budget_seconds, start, analysis=None) -> None:
     """Separate independent causes from consequences of the strongest one, and from alternatives; then
     look for causes that only show together with the strongest.
@@ -337,7 +358,7 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
     found for the broken model need not suit the repaired one).
     """
     held = [f for f in result.findings if f.status in ("confirmed", "certain") and f.fix is not None and f.effect
-            and not _is_more_data(f.fix)]  # a data-quantity test has no change to stack
+            and not is_more_data(f.fix)]  # a data-quantity test has no change to stack
     keys: dict = {}
     for f in held:
         key = f.fix.key
@@ -354,19 +375,19 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
     weak = {}
     for f in result.findings:  # refuted alone, but no worse: maybe masked by F's fault
         if (still_slow and f.status == "refuted" and f.fix is not None and f.effect is not None
-                and not _is_more_data(f.fix) and "explained_by" not in f.evidence
+                and not is_more_data(f.fix) and "explained_by" not in f.evidence
                 and math.isfinite(f.effect.after) and f.effect.after <= MASKED_TOLERANCE * f.effect.before
                 and f.fix.key in tested
                 and f.fix.key not in held_keys):
             weak.setdefault(f.fix.key, []).append(f)
     if not rest and not weak:
         return
-    stack = _Stacker(loaded, data, best_findings[0].fix, suggestion, seed, steps, analysis)
-    if stack.best_loaded is None:
+    stack = _Stacker(setup, best_findings[0].fix, suggestion, seed, steps, analysis)
+    if stack.best is None:
         return
     say("seed-noise probe around the strongest fix")
-    monitor = _make_monitor(stack.best_data)
-    reseeded = P.run_probe(stack.best_loaded, stack.best_data, steps=stack.best_steps, seed=seed + 1,
+    monitor = _make_monitor(stack.best.data)
+    reseeded = P.run_probe(stack.best, steps=stack.best_steps, seed=seed + 1,
                            label=f"{stack.best_fix.kind} (seed+1)", callbacks=[monitor] if monitor else None,
                            validate_every=VALIDATE_EVERY)
     symptoms_after = {s["name"] for s in _symptoms(reseeded) if s.get("present")}
@@ -426,73 +447,66 @@ def _explain_away(result: Diagnosis, loaded, data, tested: dict, steps: int, see
 class _Stacker:
     """Applies the strongest fix F, then another fix G on top of it, and probes the pair."""
 
-    def __init__(self, loaded, data, best_fix: Fix, suggestion, seed: int, steps: int, analysis):
-        from caedoctor.repair import NotApplicable, apply_fix
-
-        self.loaded, self.data, self.best_fix = loaded, data, best_fix
-        self.suggestion, self.seed, self.steps, self.analysis = suggestion, seed, steps, analysis
+    def __init__(self, setup: Setup, best_fix: Fix, suggestion, seed: int, steps: int, analysis):
+        self.setup, self.best_fix = setup, best_fix
+        self.suggestion, self.seed, self.steps = suggestion, seed, steps
+        self.context = FixContext(suggested_lr=suggestion, analysis=analysis)
         self.retuned = None
         try:
-            self.best_loaded, self.best_data = apply_fix(loaded, data, best_fix, suggested_lr=suggestion,
-                                                         analysis=analysis)
+            self.best = apply_fix(setup, best_fix, self.context)
         except NotApplicable:
-            self.best_loaded = self.best_data = None
+            self.best = None
             return
-        self.best_steps = equal_samples_steps(steps, loaded.config.batch_size, self.best_loaded.config.batch_size)
+        self.best_steps = equal_samples_steps(steps, setup.batch_size, self.best.batch_size)
 
     def probe_with(self, fix: Fix):
         """The probe of F + `fix`, or None when `fix` cannot be applied on top of F."""
-        from caedoctor.repair import NotApplicable, apply_fix
-
         try:
             if self.best_fix.kind == "learning_rate" and fix.kind != "learning_rate":
                 # G first, then the rate re-tuned for G's model (F's rate was found for the unchanged model)
-                g_loaded, g_data = apply_fix(self.loaded, self.data, fix, suggested_lr=self.suggestion,
-                                             analysis=self.analysis)
-                lr = retuned_lr(g_loaded, g_data, self.seed) or self.best_loaded.config.learning_rate
-                both_loaded, both_data = apply_fix(g_loaded, g_data, Fix("learning_rate", {"learning_rate": lr}))
+                g = apply_fix(self.setup, fix, self.context)
+                lr = retuned_lr(g, self.seed) or self.best.config.learning_rate
+                both = apply_fix(g, Fix("learning_rate", {"learning_rate": lr}))
             else:
                 if fix.kind == "learning_rate" and self.best_fix.kind != "learning_rate":
                     if self.retuned is None:
-                        self.retuned = retuned_lr(self.best_loaded, self.best_data, self.seed) or self.suggestion
+                        self.retuned = retuned_lr(self.best, self.seed) or self.suggestion
                     fix = Fix("learning_rate", {"learning_rate": self.retuned}, fix.description)
-                both_loaded, both_data = apply_fix(self.best_loaded, self.best_data, fix, suggested_lr=self.suggestion,
-                                                   analysis=model_analysis(self.best_loaded, self.best_data))
+                both = apply_fix(self.best, fix, FixContext(self.suggestion, model_analysis(self.best)))
         except NotApplicable:
             return None
-        steps = equal_samples_steps(self.steps, self.loaded.config.batch_size, both_loaded.config.batch_size)
-        return P.run_probe(both_loaded, both_data, steps=steps, seed=self.seed,
-                           label=f"{self.best_fix.kind}+{fix.kind}")
+        steps = equal_samples_steps(self.steps, self.setup.batch_size, both.batch_size)
+        return P.run_probe(both, steps=steps, seed=self.seed, label=f"{self.best_fix.kind}+{fix.kind}")
 
 
-def retuned_lr(loaded, data, seed: int) -> float | None:
-    """The LR range test's suggestion for an already-changed model (None when the test fails)."""
+def retuned_lr(setup: Setup, seed: int) -> float | None:
+    """The LR range test's suggestion for an already-changed set-up (None when the test fails)."""
     from caedoctor.diagnosis.lr_finder import lr_find
 
     try:
-        return lr_find(loaded, data, steps=100, seed=seed).suggestion
+        return lr_find(setup, steps=100, seed=seed).suggestion
     except ValueError:
         return None
 
 
-def _reference_for(loaded, data, cf_loaded, baseline, reseeded, steps: int, seed: int, say):
+def _reference_for(setup: Setup, cf: Setup, baseline, reseeded, steps: int, seed: int, say):
     """(reference probe, its reseeded twin or a callable making it, counterfactual steps).
 
     Probes of two batch sizes are compared at the same number of training samples. A larger batch runs
     fewer steps against the baseline; a smaller one runs the full steps against a shortened rerun of the
     baseline (the large-batch original at steps x new / old), so neither side is handed more data.
     """
-    old_bs, new_bs = loaded.config.batch_size, cf_loaded.config.batch_size
+    old_bs, new_bs = setup.batch_size, cf.batch_size
     if not (old_bs and new_bs) or new_bs >= old_bs:
         return baseline, reseeded, equal_samples_steps(steps, old_bs, new_bs)
     short = equal_samples_steps(steps, new_bs, old_bs)
     say(f"baseline at batch {old_bs} for {short} steps (as many samples as {steps} steps of {new_bs})")
-    ref = P.run_probe(loaded, data, steps=short, seed=seed, label="baseline at equal samples")
-    return ref, (lambda: P.run_probe(loaded, data, steps=short, seed=seed + 1,
+    ref = P.run_probe(setup, steps=short, seed=seed, label="baseline at equal samples")
+    return ref, (lambda: P.run_probe(setup, steps=short, seed=seed + 1,
                                      label="baseline at equal samples (seed+1)")), steps
 
 
-def _counterfactual(baseline, reseeded, cf_loaded, cf_data, steps: int, seed: int, metric: str, margin: float,
+def _counterfactual(baseline, reseeded, cf: Setup, steps: int, seed: int, metric: str, margin: float,
                     label: str, reverse: bool, say):
     """Probe one change and judge it against the baseline; returns (probe, Comparison, replicate or None).
 
@@ -502,14 +516,14 @@ def _counterfactual(baseline, reseeded, cf_loaded, cf_data, steps: int, seed: in
     replicate); the change is confirmed when both seeds show a gain above the floor and their mean gain
     beats the margin / sqrt(2) (the noise of a mean of two pairs).
     """
-    probe = P.run_probe(cf_loaded, cf_data, steps=steps, seed=seed, label=label)
+    probe = P.run_probe(cf, steps=steps, seed=seed, label=label)
     pair = (probe, baseline) if reverse else (baseline, probe)
     comparison = P.compare(*pair, metric, margin)
     floor = -math.log(1.0 - P.MIN_MARGIN)
     if comparison.status == "confirmed" or not (floor < comparison.log_gain <= margin):
         return probe, comparison, None
     say(f"ambiguous gain; repeating {label} with seed {seed + 1}")
-    again = P.run_probe(cf_loaded, cf_data, steps=steps, seed=seed + 1, label=f"{label} (seed+1)")
+    again = P.run_probe(cf, steps=steps, seed=seed + 1, label=f"{label} (seed+1)")
     reseeded = reseeded() if callable(reseeded) else reseeded
     pair2 = (again, reseeded) if reverse else (reseeded, again)
     second = P.compare(*pair2, metric, margin)
@@ -521,10 +535,6 @@ def _counterfactual(baseline, reseeded, cf_loaded, cf_data, steps: int, seed: in
     return probe, comparison, replicate
 
 
-def _is_more_data(fix: Fix) -> bool:
-    return fix.kind == "data" and fix.params.get("action") == "more_data"
-
-
 def equal_samples_steps(steps: int, batch_size: int, new_batch_size: int) -> int:
     """Steps that show a probe with `new_batch_size` as many samples as `steps` steps at `batch_size`:
     a batch-size change is judged at an equal number of training samples (equal epochs), not equal steps,
@@ -534,13 +544,15 @@ def equal_samples_steps(steps: int, batch_size: int, new_batch_size: int) -> int
     return max(1, int(round(steps * batch_size / new_batch_size)))
 
 
-def model_analysis(loaded: LoadedModel, data: Data):
-    """The static model analysis (bottleneck and half layer names for width fixes), or None."""
-    try:
-        from caedoctor.checks.architecture import analyze_model
+def model_analysis(setup: Setup):
+    """The static model analysis (bottleneck and half layer names for width fixes; an opaque one for a
+    subclassed model), or None when the reader refuses the model; a fix that needs it then says so."""
+    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.errors import ModelError
 
-        return analyze_model(loaded.model, data.input_shape)
-    except Exception:  # noqa: BLE001 - a model the reader cannot analyse still gets every other probe
+    try:
+        return analyze_model(setup.model, setup.data.input_shape)
+    except ModelError:  # only the reader's own "cannot read this model"; a bug in it must surface
         return None
 
 

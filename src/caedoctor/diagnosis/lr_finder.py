@@ -201,17 +201,19 @@ def _result(lrs: list, sweep: Sweep, optimizer: str) -> LRFindResult:
                         optimizer=optimizer)
 
 
-def lr_find(loaded, data, *, start: float = 1e-7, end: float = 10.0, steps: int = 100, seed: int = 0,
+def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps: int = 100, seed: int = 0,
             smoothing: float = 0.98, diverge_factor: float = 4.0, batch_size: int | None = None) -> LRFindResult:
     """Run the learning-rate range test on a fresh copy of `loaded.model` and suggest a learning rate.
 
     The user's model is never touched: the sweep trains `keras.models.clone_model(model)` (new weights
-    drawn from `seed`) with a new optimizer of the configured kind. Batches come from `data`'s training
-    split, shuffled with `seed`, so the same seed gives the same sweep.
+    drawn from `seed`) with the user's own optimizer (class and every argument) and loss, at constant rates
+    swept from `start` to `end` (a schedule is set aside for the sweep; the suggestion is the rate of its
+    first step). Batches come from `data`'s training split, shuffled with `seed`, so the same seed gives the
+    same sweep.
 
     Args:
-        loaded: a `LoadedModel` (model + `TrainConfig`: optimizer, loss, batch size).
-        data: a `Data` from `caedoctor.data.load_data`.
+        loaded: a `Setup`, or a `LoadedModel` (model + `TrainConfig`: optimizer, loss, batch size) with `data`.
+        data: a `Data` from `caedoctor.data.load_data` (not needed with a `Setup`).
         start, end: the first and last learning rate (0 < start < end).
         steps: training steps in the sweep (at least 10).
         seed: seeds the copy's weights and the batch order.
@@ -235,23 +237,27 @@ def lr_find(loaded, data, *, start: float = 1e-7, end: float = 10.0, steps: int 
         raise ConfigError(f"smoothing must be in [0, 1). Received smoothing={smoothing!r}")
     if not (isinstance(diverge_factor, (int, float)) and diverge_factor > 1):
         raise ConfigError(f"diverge_factor must be > 1. Received diverge_factor={diverge_factor!r}")
+    from caedoctor.models import fresh_copy
+    from caedoctor.setup import Setup
+
+    if data is None:
+        if not isinstance(loaded, Setup):
+            raise ConfigError("lr_find needs a Setup, or a LoadedModel and its data")
+        data = loaded.data
     validate_trainable(data)
     config = loaded.config
     bs = int(batch_size or config.batch_size)
     seed_everything(seed)
-    try:
-        model = keras.models.clone_model(loaded.model)
-    except Exception as exc:
-        raise ConfigError(f"cannot make a fresh copy of the model for the range test ({type(exc).__name__}: "
-                          f"{str(exc)[:200]})") from None
+    model = fresh_copy(loaded.model)
     target = data.profile.target_stats
-    compile_model(model, config, dynamic_range(target.value_range, target.min, target.max))
+    sweep_config = config.replace(optimizer=config.optimizer.with_constant_learning_rate(float(start)))
+    compile_model(model, sweep_config, dynamic_range(target.value_range, target.min, target.max))
     lrs = lr_schedule(float(start), float(end), steps)
     sweep = Sweep(smoothing, diverge_factor)
     train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
     model.fit(train, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
               callbacks=[_SweepCallback(lrs, sweep)])
-    result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer)
+    result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer.class_name)
     result.extra = {"start": float(start), "end": float(end), "steps": steps, "batch_size": bs, "seed": seed,
                     "configured_lr": config.learning_rate}
     return result

@@ -150,6 +150,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self.record.target_saturated_fraction = self._probe.target_saturated_fraction
             self.record.target_range = self._probe.range
             self.record.baseline_loss = self.baseline_loss or self._probe.baseline_loss
+            self.record.floor_loss = self._probe.floor_loss
         self._csv_file = self._csv = None
         if self.csv_path is not None:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)

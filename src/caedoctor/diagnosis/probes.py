@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from caedoctor.data import Data
 from caedoctor.losses import dynamic_range, reconstruction_metrics
-from caedoctor.models import LoadedModel, compile_model
+from caedoctor.models import compile_model, fresh_copy
+from caedoctor.setup import Setup
 
 DEFAULT_STEPS = 500  # about 15 s with monitor and scoring for a 32x32x3 CAE on 2 CPU cores (measured)
 EVAL_SAMPLES = 1024  # validation samples scored per probe: enough for a stable relative MSE
@@ -88,14 +88,10 @@ class _ChunkRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fresh_copy(model: keras.Model) -> keras.Model:
-    """The same architecture with freshly initialised weights (drawn from the current seed)."""
-    return keras.models.clone_model(model)
-
-
-def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
-              callbacks=None, fresh: bool = True, validate_every: int = 0) -> ProbeResult:
-    """Train a fresh copy of `loaded.model` for `steps` steps with its config and score it on validation data.
+def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
+              callbacks=None, validate_every: int = 0) -> ProbeResult:
+    """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
+    rebuilt with every argument, and their loss) and score it on validation data.
 
     `validate_every` > 0 also computes the validation loss on `VAL_SAMPLES` fixed validation samples every
     that many chunks of `CHUNK` steps (Keras' `validation_freq`), so a monitor sees `val_loss` and the
@@ -105,12 +101,13 @@ def run_probe(loaded: LoadedModel, data: Data, *, steps: int = DEFAULT_STEPS, se
 
     from caedoctor.training import seed_everything
 
+    data = setup.data
     seed_everything(seed)
-    model = fresh_copy(loaded.model) if fresh else loaded.model
+    model = fresh_copy(setup.model)
     target = data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    compile_model(model, loaded.config, max_val)
-    bs = loaded.config.batch_size
+    compile_model(model, setup.config, max_val)
+    bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
     train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
@@ -185,12 +182,6 @@ def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, mar
         1.0 if math.isinf(gain) and gain > 0 else -math.inf)
     status = "confirmed" if gain > margin else "refuted"
     return Comparison(status, metric, before, after, improvement, gain, margin)
-
-
-def metric_for(fix_kind: str) -> str:
-    """Which validation metric judges a change: SSIM for a loss change (MSE would favour MSE training),
-    relative MSE for everything else (scale-free, so input/target rescaling is judged fairly)."""
-    return "dssim" if fix_kind == "loss" else "relative_mse"
 
 
 def subsample_curve(curve, points: int = 50) -> list:

@@ -64,6 +64,7 @@ class MonitorRecord:
     range_violation: list = field(default_factory=list)
     relative_spread: list = field(default_factory=list)
     baseline_loss: float = math.nan
+    floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
     target_range: tuple = (math.nan, math.nan)
     epoch_logs: dict = field(default_factory=dict)
     interval: int = 0
@@ -74,13 +75,23 @@ class MonitorRecord:
         """Training steps seen (the last recorded step + 1)."""
         return self.loss_steps[-1] + 1 if self.loss_steps else 0
 
+    @property
+    def loss_span(self) -> float:
+        """The distance from a perfect reconstruction to predicting the mean image, in the compiled loss."""
+        return self.baseline_loss - self.floor_loss
+
+    def relative(self, losses) -> np.ndarray:
+        """Loss levels as (loss - floor) / (baseline - floor): 0 is a perfect reconstruction, 1 the level of
+        predicting the mean image, whatever the loss (for MSE, MAE and SSIM the floor is 0)."""
+        return (np.asarray(losses, float) - self.floor_loss) / self.loss_span
+
     def relative_losses(self) -> np.ndarray:
-        """Training losses divided by `baseline_loss`: 1.0 is the level of predicting the mean image."""
-        return np.asarray(self.losses, float) / self.baseline_loss
+        """Training losses on the relative scale (`relative`): 1.0 is the level of predicting the mean image."""
+        return self.relative(self.losses)
 
     def relative_probe_losses(self) -> np.ndarray:
-        """Monitor-batch losses divided by `baseline_loss` (measured on the same batch)."""
-        return np.asarray(self.probe_loss, float) / self.baseline_loss
+        """Monitor-batch losses on the relative scale (measured on the same batch)."""
+        return self.relative(self.probe_loss)
 
     def to_dict(self) -> dict:
         from caedoctor.findings import jsonable
@@ -109,7 +120,7 @@ class MonitorRecord:
                     "epoch_logs"):
             if key in kwargs:
                 kwargs[key] = {name: nums(values) for name, values in kwargs[key].items()}
-        for key in ("baseline_loss", "target_saturated_fraction"):
+        for key in ("baseline_loss", "floor_loss", "target_saturated_fraction"):
             if key in kwargs:
                 kwargs[key] = num(kwargs[key])
         if "target_range" in kwargs:

@@ -2,8 +2,9 @@
 
 Every detector is one small function `detect_<name>(record) -> Symptom` with three documented parts:
 what it checks, why it matters, and its threshold (a named constant in `thresholds`, where the
-measurements that chose it are quoted). All of them work on regression losses: levels are judged relative
-to `record.baseline_loss`, the loss of predicting the mean image, never by accuracy. A detector that lacks
+measurements that chose it are quoted). Loss levels are judged on the relative scale of
+`MonitorRecord.relative`: 0 is a perfect reconstruction (the compiled loss of the targets themselves, the
+targets' entropy for binary cross-entropy), 1 the loss of predicting the mean image, so any loss can be read. A detector that lacks
 the data it needs (too few steps or probes, no ReLU layer) reports `present=False` and says so in
 `evidence["skipped"]`.
 
@@ -207,7 +208,7 @@ def detect_diverging(record: MonitorRecord) -> Symptom:
     best = float(rolling.min())
     end = _window_median(losses, 1 - T.END_SHARE, 1)
     rise = end / best if best > 0 else math.inf
-    rise_vs_baseline = (end - best) / record.baseline_loss
+    rise_vs_baseline = (end - best) / record.loss_span
     present = rise > T.DIVERGE_RISE and rise_vs_baseline > T.DIVERGE_MIN_RISE
     evidence = {"end_loss": end, "best_loss": best, "end_over_best": rise, "rise_vs_baseline": rise_vs_baseline,
                 "thresholds": [T.DIVERGE_RISE, T.DIVERGE_MIN_RISE]}
@@ -218,7 +219,7 @@ def detect_diverging(record: MonitorRecord) -> Symptom:
 def detect_stuck(record: MonitorRecord) -> Symptom:
     """The loss is flat near the level of predicting the mean image.
 
-    What: the relative loss (loss / `baseline_loss`) over the last `END_SHARE` of steps is at least
+    What: the relative loss (`MonitorRecord.relative`: 1 = predicting the mean image) over the last `END_SHARE` of steps is at least
     `STUCK_RELATIVE_LOW`, and the second half of training improved it by less than `STUCK_MAX_DROP`.
     Why: a CAE stuck at relative loss 1 has learnt nothing about its input: it outputs (roughly) the
     average image; stuck above 1 it does worse than that (e.g. a sigmoid output pinned at 0 or 1). The
@@ -230,7 +231,7 @@ def detect_stuck(record: MonitorRecord) -> Symptom:
     cause, related = _stall_cause(record)
     if len(losses) < T.MIN_STEPS or not math.isfinite(record.baseline_loss):
         return _skip("stuck", cause, f"{len(losses)} finite losses or no baseline", related)
-    rel = losses / record.baseline_loss
+    rel = record.relative(losses)
     end = _window_median(rel, 1 - T.END_SHARE, 1)
     mid = _window_median(rel, 0.5 - T.END_SHARE, 0.5)
     drop = 1 - end / mid if mid > 0 else 0.0
@@ -277,7 +278,7 @@ def detect_slow(record: MonitorRecord, reference: MonitorRecord | None = None) -
         evidence.update(reference_progress=ref_progress, share_of_reference=share, threshold=T.SLOW_FRACTION)
         present = math.isfinite(share) and share < T.SLOW_FRACTION
     else:
-        rel_end = _window_median(losses / record.baseline_loss, 1 - T.END_SHARE, 1)
+        rel_end = _window_median(record.relative(losses), 1 - T.END_SHARE, 1)
         mid = _window_median(losses, 0.5 - T.END_SHARE, 0.5)
         falling = _window_median(losses, 1 - T.END_SHARE, 1) < (1 - T.STUCK_MAX_DROP) * mid
         evidence.update(relative_end_loss=rel_end, still_falling=bool(falling), threshold=T.SLOW_RELATIVE_END)
@@ -308,7 +309,7 @@ def detect_oscillating(record: MonitorRecord) -> Symptom:
     moves = np.diff(half)
     total = float(np.abs(moves).sum())
     up_share = float(moves[moves > 0].sum() / total) if total > 0 else 0.0
-    move_baseline = float(np.median(np.abs(moves))) / record.baseline_loss
+    move_baseline = float(np.median(np.abs(moves))) / record.loss_span
     move_log = float(np.median(np.abs(np.diff(np.log(half)))))
     present = (up_share > T.OSCILLATION_UP_SHARE and move_baseline > T.OSCILLATION_MOVE_BASELINE
                and move_log > T.OSCILLATION_MOVE_LOG)
@@ -421,7 +422,7 @@ def detect_vanishing_gradients(record: MonitorRecord) -> Symptom:
     end_levels = [float(np.median(_last_probes(v))) for v in rel.values() if len(_last_probes(v))]
     largest_end = max(end_levels) if end_levels else math.nan
     losses = _finite_losses(record)
-    rel_end = _window_median(losses / record.baseline_loss, 1 - T.END_SHARE, 1) if len(losses) else math.nan
+    rel_end = _window_median(record.relative(losses), 1 - T.END_SHARE, 1) if len(losses) else math.nan
     related = ("saturated_activation", "dead_relu")
     if not math.isfinite(ratio) and not math.isfinite(largest_end):
         return _skip("vanishing_gradients", "vanishing_gradients", "no gradient probed", related)

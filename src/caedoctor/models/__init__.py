@@ -4,8 +4,10 @@ MODEL forms:
 - `preset:seed_bad`, `preset:seed_better`, `preset:seed_hyper_bad`: the field notes' three CAEs.
 - `path/model.keras`: loaded with `safe_mode=True`; Lambda layers and unknown custom objects are refused
   unless `unsafe=True` (which runs code stored in the file: only for files you trust).
-- `path/file.py:function`: a factory; called with the input shape if it takes an argument. A compiled
-  model brings its optimizer, learning rate and loss; an uncompiled one takes flags or defaults.
+- `path/file.py:NAME`: imports and runs the file (also for the static `check`; caedoctor says so on stderr:
+  only for code you trust); NAME is a factory (called with the input shape if it takes an argument) or a
+  model object the file builds. A compiled model brings its optimizer (class and every argument) and its
+  loss exactly; an uncompiled one takes flags or defaults, said in `config.notes`.
 - `spec.yaml` / `spec.json`: a declarative CAE (see `caedoctor.models.spec`).
 - From Python, a `keras.Model` object (compiled or not).
 """
@@ -22,12 +24,14 @@ from pathlib import Path
 
 import keras
 
-from caedoctor.config import DEFAULT_LEARNING_RATE, OPTIMIZERS, TrainConfig, normalize_loss_name
-from caedoctor.errors import ConfigError, ModelError, ShapeMismatchError
+from caedoctor.config import (DEFAULT_BATCH_SIZE, DEFAULT_LOSS, DEFAULT_OPTIMIZER, LossSpec, OptimizerSpec,
+                              TrainConfig)
+from caedoctor.errors import ModelError, ShapeMismatchError
 from caedoctor.models.presets import PRESETS, build_preset
 from caedoctor.models.spec import build_from_spec, read_spec_file
 
-__all__ = ["LoadedModel", "load_model", "compile_model", "make_optimizer", "check_autoencoder_shapes", "PRESETS"]
+__all__ = ["LoadedModel", "load_model", "compile_model", "make_optimizer", "fresh_copy", "config_from_compiled",
+           "check_autoencoder_shapes", "PRESETS"]
 
 
 @dataclass
@@ -40,22 +44,39 @@ class LoadedModel:
 
 
 def make_optimizer(config: TrainConfig):
-    """A fresh Keras optimizer for `config` (class, learning rate and kept options)."""
-    classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD,
-               "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad,
-               "nadam": keras.optimizers.Nadam}
-    try:
-        return classes[config.optimizer](learning_rate=config.learning_rate, **config.optimizer_options)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"cannot build optimizer {config.optimizer!r}: {exc}") from None
+    """A fresh Keras optimizer exactly as configured (class, rate or schedule, every argument), with no state."""
+    return config.optimizer.build()
 
 
 def compile_model(model: keras.Model, config: TrainConfig, max_val: float = 1.0) -> keras.Model:
-    """Compile `model` in place with a fresh optimizer and the configured loss; returns it."""
-    from caedoctor.losses import make_loss
+    """Compile `model` in place with a fresh copy of the configured optimizer and loss; returns it.
 
-    model.compile(optimizer=make_optimizer(config), loss=make_loss(config.loss, max_val))
+    `max_val` is the data's dynamic range, used only by caedoctor's own SSIM losses named by string.
+    """
+    model.compile(optimizer=make_optimizer(config), loss=config.loss.build(max_val))
     return model
+
+
+def fresh_copy(model: keras.Model) -> keras.Model:
+    """The same architecture with freshly initialised weights, drawn from the current seed.
+
+    `keras.models.clone_model` rebuilds Sequential and functional models layer by layer, and a subclassed
+    model from its `get_config`. A subclassed model that cannot be rebuilt that way (its constructor needs
+    arguments it does not report) is refused with the reason: training the user's own object would change it.
+    """
+    compiled = getattr(model, "compiled", False)
+    try:
+        # clone_model would also recompile the copy from the model's *serialised* compile config, which loses
+        # arguments (Huber's delta) and fails for an unregistered loss function. Every caller compiles the
+        # copy itself with the exact optimizer and loss, so the copy is made as of an uncompiled model.
+        model.compiled = False
+        return keras.models.clone_model(model)
+    except Exception as exc:  # noqa: BLE001 - any failure to rebuild is the same answer for the user
+        raise ModelError(f"caedoctor cannot make a fresh copy of {type(model).__name__} to train ("
+                         f"{type(exc).__name__}: {str(exc)[:200]}); a subclassed model needs a get_config() that "
+                         "returns its constructor's arguments, or pass a factory (file.py:function)") from None
+    finally:
+        model.compiled = compiled
 
 
 def check_autoencoder_shapes(model: keras.Model, target_shape, input_shape=None) -> None:
@@ -79,30 +100,38 @@ def check_autoencoder_shapes(model: keras.Model, target_shape, input_shape=None)
         raise ShapeMismatchError(f"model {model.name!r} has {len(inp)} inputs; a CAE has one")
 
 
-def _config_from_compiled(model: keras.Model) -> TrainConfig:
-    """Read optimizer, learning rate and loss from a user's compiled model (defaults for what is missing)."""
-    config = TrainConfig(origin={k: "default" for k in ("optimizer", "learning_rate", "loss", "batch_size")})
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and getattr(model, "compiled", False):
-        name = type(optimizer).__name__.lower()
-        if name in OPTIMIZERS:
-            opt_config = optimizer.get_config()
-            lr = opt_config.get("learning_rate", DEFAULT_LEARNING_RATE[name])
-            if not isinstance(lr, (int, float)):  # a schedule: start from its initial value
-                lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-            kept = {k: v for k, v in opt_config.items()
-                    if k in ("beta_1", "beta_2", "epsilon", "momentum", "nesterov", "rho", "weight_decay", "amsgrad")
-                    and v is not None}
-            config = TrainConfig(name, float(lr), config.loss, config.batch_size, kept,
-                                 {**config.origin, "optimizer": "model", "learning_rate": "model"})
-    loss = getattr(model, "loss", None)
+_FIELDS = ("optimizer", "learning_rate", "loss", "batch_size")
+BATCH_SIZE_NOTE = (f"batch size {DEFAULT_BATCH_SIZE} is caedoctor's default (a compiled model does not record the "
+                   "batch size it is fit with): pass --batch-size (batch_size=) to diagnose yours")
+
+
+def config_from_compiled(model: keras.Model) -> TrainConfig:
+    """The training configuration of a user's model exactly as compiled: the optimizer's class and full
+    configuration and the loss object. What the model does not say (it is not compiled; the batch size,
+    which `compile` never sees) is caedoctor's default, marked "default" and said in `TrainConfig.notes`."""
+    compiled = getattr(model, "compiled", False)
+    optimizer = getattr(model, "optimizer", None) if compiled else None
+    loss = getattr(model, "loss", None) if compiled else None
+    origin = {k: "default" for k in _FIELDS}
+    notes = []
+    if optimizer is not None:
+        opt = OptimizerSpec.of(optimizer)
+        origin.update(optimizer="model", learning_rate="model")
+    else:
+        opt = OptimizerSpec.named(DEFAULT_OPTIMIZER)
     if loss is not None:
-        loss_name = loss if isinstance(loss, str) else getattr(loss, "name", None) or type(loss).__name__
-        canonical = normalize_loss_name(str(loss_name).replace(" ", ""))
-        if canonical:
-            config.loss = canonical
-            config.origin["loss"] = "model"
-    return config
+        loss_spec = LossSpec.of(loss)
+        origin["loss"] = "model"
+    else:
+        loss_spec = LossSpec(DEFAULT_LOSS)
+    if optimizer is None or loss is None:
+        missing = [what for what, value in (("optimizer", optimizer), ("loss", loss)) if value is None]
+        notes.append(f"the model is not compiled with {' or '.join(missing)}: caedoctor uses "
+                     + ", ".join(([opt.describe()] if optimizer is None else [])
+                                 + ([f"loss {loss_spec.describe()}"] if loss is None else []))
+                     + " (defaults; compile the model, or pass --optimizer/--lr/--loss, to diagnose your own)")
+    notes.append(BATCH_SIZE_NOTE)
+    return TrainConfig(opt, None, loss_spec, DEFAULT_BATCH_SIZE, origin=origin, notes=notes)
 
 
 def _load_keras_file(path: Path, unsafe: bool) -> keras.Model:
@@ -131,12 +160,16 @@ def _load_keras_file(path: Path, unsafe: bool) -> keras.Model:
         raise ModelError(f"{path}: cannot load the model ({first[:300]})") from None
 
 
-def _load_factory(text: str, input_shape) -> keras.Model:
-    file_part, func_name = text.rsplit(":", 1)
+def _load_from_module(text: str, input_shape) -> tuple[keras.Model, list]:
+    """`file.py:NAME`: NAME is a factory (called with the input shape if it takes an argument) or a model object
+    the file builds (compiled or not). Returns the model and notes for the user."""
+    file_part, name = text.rsplit(":", 1)
     path = Path(file_part).expanduser()
     if not path.is_file():
         raise ModelError(f"model factory file not found: {file_part}")
     module_name = f"caedoctor_user_{abs(hash(str(path.resolve())))}"
+    # Importing the file runs it: never silently (stderr, so `--format json` output stays clean).
+    print(f"caedoctor: running code from {path} to build the model ({name})", file=sys.stderr, flush=True)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -144,20 +177,31 @@ def _load_factory(text: str, input_shape) -> keras.Model:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise ModelError(f"{path}: importing the factory module failed: {type(exc).__name__}: {exc}") from None
-    factory = getattr(module, func_name, None)
-    if not callable(factory):
-        found = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-                 and getattr(v, "__module__", None) == module_name]
-        raise ModelError(f"{path}: no function {func_name!r} (functions defined there: {', '.join(found) or 'none'})")
+    found = getattr(module, name, None)
+    compiled_models = {n: v for n, v in vars(module).items()
+                       if isinstance(v, keras.Model) and getattr(v, "compiled", False) and not n.startswith("_")}
+    if isinstance(found, keras.Model):
+        return found, []
+    if not callable(found):
+        names = [n for n, v in vars(module).items() if not n.startswith("_")
+                 and (isinstance(v, keras.Model) or (callable(v) and getattr(v, "__module__", None) == module_name))]
+        raise ModelError(f"{path}: no function or model {name!r} (defined there: {', '.join(names) or 'none'})")
     try:
-        params = [p for p in inspect.signature(factory).parameters.values()
+        params = [p for p in inspect.signature(found).parameters.values()
                   if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        model = factory(tuple(input_shape)) if params else factory()
+        model = found(tuple(input_shape)) if params else found()
     except Exception as exc:
         raise ModelError(f"{text}: the factory raised {type(exc).__name__}: {exc}") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{text}: the factory returned {type(model).__name__}, not a keras.Model")
-    return model
+    notes = []
+    if not getattr(model, "compiled", False) and compiled_models:
+        # The field notes' pattern: the factory builds, the module compiles outside it. Point at the model
+        # the user actually trains rather than silently diagnosing the factory's uncompiled copy.
+        listed = ", ".join(f"`{file_part}:{n}` ({OptimizerSpec.of(m.optimizer).describe()})"
+                           for n, m in compiled_models.items() if m.optimizer is not None)
+        notes.append(f"{file_part} also compiles {listed}: pass that to diagnose the model as you compiled it")
+    return model, notes
 
 
 def load_model(spec, input_shape, *, unsafe: bool = False, optimizer=None, learning_rate=None, loss=None,
@@ -169,7 +213,7 @@ def load_model(spec, input_shape, *, unsafe: bool = False, optimizer=None, learn
     """
     input_shape = tuple(int(s) for s in input_shape)
     if isinstance(spec, keras.Model):
-        model, config, source = spec, _config_from_compiled(spec), f"model:{spec.name}"
+        model, config, source = spec, config_from_compiled(spec), f"model:{spec.name}"
     elif isinstance(spec, (str, Path)):
         text = str(spec)
         path = Path(text).expanduser()
@@ -182,17 +226,18 @@ def load_model(spec, input_shape, *, unsafe: bool = False, optimizer=None, learn
             if not path.is_file():
                 raise ModelError(f"model file not found: {text}")
             model = _load_keras_file(path, unsafe)
-            config = _config_from_compiled(model)
+            config = config_from_compiled(model)
         elif path.suffix.lower() in (".yaml", ".yml", ".json"):
             if not path.is_file():
                 raise ModelError(f"spec file not found: {text}")
             model, config = build_from_spec(read_spec_file(path), input_shape)
         elif ":" in text and text.rsplit(":", 1)[0].endswith(".py"):
-            model = _load_factory(text, input_shape)
-            config = _config_from_compiled(model)
+            model, notes = _load_from_module(text, input_shape)
+            config = config_from_compiled(model)
+            config.notes.extend(notes)
         else:
             raise ModelError(f"cannot read MODEL {text!r}; expected preset:NAME, a .keras file, a spec "
-                             ".yaml/.json, or file.py:function")
+                             ".yaml/.json, or file.py:NAME (a factory function or a model object)")
         source = text
     else:
         raise ModelError(f"MODEL must be a string, a path or a keras.Model; got {type(spec).__name__}")

@@ -42,14 +42,14 @@ def build_seed_cae(input_shape, leaky: bool, output_activation: str, name: str) 
 
 
 def build_preset(name: str, input_shape) -> tuple[keras.Model, TrainConfig]:
-    origin = {k: "preset" for k in ("optimizer", "learning_rate", "loss", "batch_size")}
+    # compile(optimizer="adam", loss="mse") in the notes: Keras' Adam with its defaults, the string "mse".
     if name == "seed_bad":
         model = build_seed_cae(input_shape, leaky=False, output_activation="linear", name=name)
-        return model, TrainConfig("adam", 1e-3, "mse", 32, origin=origin)
+        return model, TrainConfig.create("adam", None, "mse", 32, origin="preset")
     if name == "seed_better":
         model = build_seed_cae(input_shape, leaky=True, output_activation="sigmoid", name=name)
-        return model, TrainConfig("adam", 1e-3, "mse", 32, origin=origin)
+        return model, TrainConfig.create("adam", None, "mse", 32, origin="preset")
     if name == "seed_hyper_bad":
         model = build_seed_cae(input_shape, leaky=True, output_activation="sigmoid", name=name)
-        return model, TrainConfig("adam", 0.1, "mse", 32, origin=origin)
+        return model, TrainConfig.create("adam", 0.1, "mse", 32, origin="preset")
     raise KeyError(name)

@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from caedoctor.config import DEFAULT_LEARNING_RATE, TrainConfig, normalize_loss_name
+from caedoctor.config import TrainConfig
 from caedoctor.errors import ConfigError, ModelError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "swish", "tanh", "sigmoid", "linear")
@@ -187,19 +187,19 @@ def validate_spec(spec: dict) -> dict:
         raise ConfigError(f"spec decoder must be 'mirror' or a non-empty list of blocks, got {decoder!r}")
     clean["output_activation"] = _activation("output_activation", spec.get("output_activation"), "sigmoid")
     optimizer = str(spec.get("optimizer", "adam")).lower()
-    lr = spec.get("learning_rate", DEFAULT_LEARNING_RATE.get(optimizer, 1e-3))
+    lr = spec.get("learning_rate")  # None: the optimizer's Keras default
     if isinstance(lr, str):
         try:
             lr = float(lr)
         except ValueError:
             raise ConfigError(f"spec learning_rate must be a number, got {lr!r}") from None
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))):
+        raise ConfigError(f"spec learning_rate must be a number, got {lr!r}")
     loss = spec.get("loss", "mse")
-    canonical = normalize_loss_name(loss)
-    if canonical is None:
-        raise ConfigError(f"spec loss must be one of mse, mae, ssim, ssim_l1, bce; got {loss!r}")
+    if not isinstance(loss, str):
+        raise ConfigError(f"spec loss must be a loss name (mse, mae, huber, bce, ssim, ...), got {loss!r}")
     try:
-        clean["config"] = TrainConfig(optimizer, lr, canonical, spec.get("batch_size", 32),
-                                      origin={k: "spec" for k in ("optimizer", "learning_rate", "loss", "batch_size")})
+        clean["config"] = TrainConfig.create(optimizer, lr, loss, spec.get("batch_size", 32), origin="spec")
     except ConfigError as exc:
         raise ConfigError(f"spec: {exc}") from None
     return clean

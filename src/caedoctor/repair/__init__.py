@@ -1,5 +1,20 @@
-"""Apply fixes described as data (`caedoctor.findings.Fix`) to a model, its configuration and its data."""
+"""Repair: apply the fixes that measurably helped (verified by probes), retrain, and show before and after.
 
-from caedoctor.repair.rewrite import NotApplicable, apply_fix, apply_fixes
+The package is also callable: `caedoctor.repair(model, data, ...)` is `caedoctor.api.repair` (diagnose, apply the
+fixes that measurably helped, verify them together, retrain). A module and a function cannot share the name
+`caedoctor.repair` any other way: importing `caedoctor.repair.fix` sets the package as that attribute.
+"""
 
-__all__ = ["apply_fix", "apply_fixes", "NotApplicable"]
+import sys
+import types
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        """`caedoctor.repair(model, data, ...)`: see `caedoctor.api.repair`."""
+        from caedoctor.api import repair
+
+        return repair(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -2,6 +2,8 @@
 
 Order of application (each step changes what the next one sees, so the order is fixed and explained):
 1. data (drop non-finite samples, normalise inputs, then targets): every later probe must see clean data;
+   when the diagnosis found the set-up invalid (NaN samples, a shape mismatch), it stopped there, so once the
+   blocking fixes make it trainable the repaired set-up is diagnosed again and its confirmed fixes follow;
 2. shape (crop or pad the output): nothing trains until output and target agree;
 3. architecture (output activation, hidden activations, BatchNorm, kernels, bottleneck, capacity);
 4. loss;
@@ -25,13 +27,12 @@ from dataclasses import dataclass, field
 import keras
 
 from caedoctor.data import Data
+from caedoctor.display import RepairDisplay
+from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
+from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.models import LoadedModel
-
-_ORDER = ["data", "normalize_inputs", "normalize_targets", "crop_or_pad_output", "input_padding",
-          "output_activation", "hidden_activation", "add_batchnorm", "kernel_size", "transpose_kernel",
-          "bottleneck", "capacity", "receptive_field", "remove_skip", "regularize", "loss", "optimizer",
-          "learning_rate", "batch_size"]
+from caedoctor.setup import Setup
 
 
 @dataclass
@@ -51,8 +52,19 @@ class Change:
 
 
 @dataclass
-class RepairResult:
-    """The repaired model and the evidence: what changed, why, and what it measurably did."""
+class RepairResult(RepairDisplay):
+    """The repaired model and the evidence: what changed, why, and what it measurably did.
+
+    `print(result)` shows before and after with each change; a notebook shows the report with the repaired
+    reconstructions. `result.model` is the repaired, trained Keras model.
+
+    Example, continuing the example of `caedoctor.repair` (which made `result`)::
+
+        for change in result.changes:   # each change: why, and what the verification probe measured
+            print(change.what, "kept" if change.kept else "rolled back", change.effect)
+        print(result.repaired_metrics.get("relative_mse"), result.original_metrics.get("relative_mse"))
+        result.model.save("repaired.keras")   # maps raw inputs to raw-scale outputs; loads with safe_mode
+    """
 
     diagnosis: object
     changes: list
@@ -69,6 +81,7 @@ class RepairResult:
     preprocessing: list = field(default_factory=list)
     budget: dict = field(default_factory=dict)
     original_model: keras.Model | None = field(default=None, repr=False)  # the original, trained for the budget
+    original: LoadedModel | None = field(default=None, repr=False)  # the user's model and configuration, as given
 
     def kept_changes(self) -> list:
         return [c for c in self.changes if c.kept]
@@ -89,7 +102,7 @@ class RepairResult:
 
 
 def _rank(fix: Fix) -> int:
-    return _ORDER.index(fix.kind) if fix.kind in _ORDER else len(_ORDER)
+    return repair_rank(fix.kind)
 
 
 def candidate_fixes(diagnosis) -> list:
@@ -136,7 +149,6 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     from caedoctor.diagnosis import probes as P
     from caedoctor.diagnosis.diagnose import diagnose, equal_samples_steps, model_analysis
     from caedoctor.models import load_model
-    from caedoctor.repair.rewrite import NotApplicable, apply_fix
 
     say = progress or (lambda _m: None)
     start = time.perf_counter()
@@ -145,9 +157,9 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         data = load_data(data, seed=seed)
     if not isinstance(model, LoadedModel):
         model = load_model(model, data.input_shape, **(config_overrides or {}))
-    original = model
+    original = Setup.of(model, data)
     if diagnosis is None:
-        diagnosis = diagnose(original, data, steps=steps, seed=seed, progress=say)
+        diagnosis = diagnose(model, data, steps=steps, seed=seed, progress=say)
     if diagnosis.verdict == "invalid" and not any(f.fix for f in diagnosis.findings if f.status == "certain"):
         return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
 
@@ -158,38 +170,36 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         baseline = P.ProbeResult(label="baseline (cannot train)", steps=steps, steps_run=0, seconds=0.0,
                                  loss_curve=[], metrics={"relative_mse": math.inf, "ssim": 0.0, "mse": math.inf},
                                  stopped="nan")
-    best_loaded, best_data, best_probe = original, data, baseline
     changes: list = []
     margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [-math.log(1 - P.MIN_MARGIN)])
-    state = {"loaded": original, "data": data, "probe": baseline, "margin": margin}
+    state = {"setup": original, "probe": baseline, "margin": margin}
 
     def attempt(finding, fix, why, retry=False) -> Change:
         """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps."""
-        best_loaded, best_data, best_probe = state["loaded"], state["data"], state["probe"]
+        best, best_probe = state["setup"], state["probe"]
         try:
-            if fix.kind == "learning_rate" and (best_loaded is not original or best_data is not data):
-                fix = _retuned_lr(best_loaded, best_data, seed, fix, say)
-            cand_loaded, cand_data = apply_fix(best_loaded, best_data, fix,
-                                               suggested_lr=(diagnosis.lr_find or {}).get("suggestion"),
-                                               analysis=model_analysis(best_loaded, best_data))
+            if fix.kind == "learning_rate" and best is not original:
+                fix = _retuned_lr(best, seed, fix, say)
+            context = FixContext((diagnosis.lr_find or {}).get("suggestion"), model_analysis(best))
+            cand = apply_fix(best, fix, context)
         except NotApplicable as exc:
             return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
         say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
-        cand_steps = equal_samples_steps(steps, original.config.batch_size, cand_loaded.config.batch_size)
-        probe = P.run_probe(cand_loaded, cand_data, steps=cand_steps, seed=seed, label=f"+{fix.kind}")
+        cand_steps = equal_samples_steps(steps, original.batch_size, cand.batch_size)
+        probe = P.run_probe(cand, steps=cand_steps, seed=seed, label=f"+{fix.kind}")
         comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
         if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
             # The diagnosis measured its seed noise around the *original* model; a stuck original is far
             # noisier than a repaired one. Re-measure the noise around the current best before rejecting.
             say("re-measuring seed noise around the repaired model")
-            best_steps = equal_samples_steps(steps, original.config.batch_size, best_loaded.config.batch_size)
-            reseeded = P.run_probe(best_loaded, best_data, steps=best_steps, seed=seed + 1, label="best (seed+1)")
+            best_steps = equal_samples_steps(steps, original.batch_size, best.batch_size)
+            reseeded = P.run_probe(best, steps=best_steps, seed=seed + 1, label="best (seed+1)")
             state["margin"] = P.noise_margin(best_probe, reseeded, "relative_mse")
             comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
             if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
                 # Ambiguous, as in the diagnosis: repeat with the second seed, keep it when both seeds gain
                 # and the mean gain beats margin / sqrt(2).
-                again = P.run_probe(cand_loaded, cand_data, steps=cand_steps, seed=seed + 1,
+                again = P.run_probe(cand, steps=cand_steps, seed=seed + 1,
                                     label=f"+{fix.kind} (seed+1)")
                 second = P.compare(reseeded, again, "relative_mse", state["margin"])
                 floor = -math.log(1 - P.MIN_MARGIN)
@@ -199,7 +209,7 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         effect = {"metric": "relative_mse", "before": _num(best_probe.relative_mse), "after": _num(probe.relative_mse)}
         blocking = finding.status == "certain" and finding.severity == "error"
         if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score("relative_mse"))):
-            state.update(loaded=cand_loaded, data=cand_data, probe=probe)
+            state.update(setup=cand, probe=probe)
             return Change(fix.kind, fix.params, why, effect, True,
                           "kept on a second try, on top of the fixes after it" if retry else "")
         return Change(fix.kind, fix.params, why, effect, False,
@@ -208,6 +218,18 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     candidates = candidate_fixes(diagnosis)
     for finding, fix in candidates:
         changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+    if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
+        # The diagnosis stopped at the blocking error (NaN samples, a shape mismatch), so nothing else was
+        # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
+        # inputs with a few NaN samples need the samples dropped *and* the inputs scaled).
+        say("diagnosing the set-up the blocking fixes made trainable")
+        again = diagnose(state["setup"].loaded, state["setup"].data, steps=steps, seed=seed, progress=say)
+        state["margin"] = max([state["margin"]] + [v["margin"] for v in (again.noise or {}).values()])
+        done = {fix.key for _, fix in candidates}
+        more = [(f, fix) for f, fix in candidate_fixes(again) if fix.key not in done]
+        for finding, fix in more:
+            changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+        candidates = candidates + more
     # Faults can hide each other (dead ReLUs at a rate of 1e-5: neither fix helps alone), so a fix rolled back
     # in the first pass is tried once more on top of everything kept since.
     first = list(changes)
@@ -217,26 +239,26 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         again = attempt(finding, fix, change.why, retry=True)
         if again.kept:
             changes.append(again)
-    best_loaded, best_data, best_probe = state["loaded"], state["data"], state["probe"]
+    best, best_probe = state["setup"], state["probe"]
     if diagnosis.verdict == "invalid" and not any(c.kept for c in changes):
         notes = "; ".join(f"{c.what}: {c.note}" for c in changes) or "no fix to apply"
         result = _unrepairable(diagnosis, start,
                                f"the model cannot be trained on this data and no fix worked ({notes})")
         result.changes = changes
         return result
-    return _train_and_compare(diagnosis, original, data, best_loaded, best_data, changes, baseline, best_probe,
-                              epochs, budget_seconds, seed, start, say)
+    return _train_and_compare(diagnosis, original, best, changes, baseline, best_probe, epochs, budget_seconds, seed,
+                              start, say)
 
 
 def _num(v):
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
-def _retuned_lr(loaded, data, seed, fix, say) -> Fix:
+def _retuned_lr(setup: Setup, seed, fix, say) -> Fix:
     from caedoctor.diagnosis.diagnose import retuned_lr
 
     say("re-running the LR range test on the repaired model")
-    lr = retuned_lr(loaded, data, seed)
+    lr = retuned_lr(setup, seed)
     if not lr:
         return fix
     return Fix("learning_rate", {"learning_rate": float(lr)},
@@ -249,12 +271,13 @@ def _unrepairable(diagnosis, start, reason) -> RepairResult:
                         seconds=time.perf_counter() - start, converged=False, reason=reason)
 
 
-def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseline, probe, epochs, budget_seconds,
+def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baseline, probe, epochs, budget_seconds,
                        seed, start, say) -> RepairResult:
     from caedoctor.diagnosis.diagnose import SLOW_RELATIVE_MSE
-    from caedoctor.diagnosis.probes import fresh_copy
+    from caedoctor.models import fresh_copy
     from caedoctor.training import seed_everything, train
 
+    data, loaded, rdata = original.data, best.loaded, best.data
     budget = {"epochs": epochs, "budget_seconds": budget_seconds}
     steps_per_epoch = None
     if epochs is None and budget_seconds is not None:
@@ -281,7 +304,7 @@ def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseli
             original_metrics = orig.metrics
             original_curve = orig.history.get("val_loss", original_curve)
             original_model = orig.model
-        except Exception as exc:  # the original may not even train (e.g. shape mismatch)
+        except CaedoctorError as exc:  # the original may not even train (a shape mismatch, NaN samples)
             original_metrics = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     else:
         original_metrics, original_model = result.metrics, result.model
@@ -297,4 +320,4 @@ def _train_and_compare(diagnosis, original, data, loaded, rdata, changes, baseli
                         original_curve=original_curve, repaired_curve=result.history.get("val_loss", []),
                         seconds=time.perf_counter() - start, converged=converged, reason=reason,
                         preprocessing=list(getattr(rdata, "preprocessing", [])), budget=budget,
-                        original_model=original_model)
+                        original_model=original_model, original=original.loaded)

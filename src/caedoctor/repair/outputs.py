@@ -13,11 +13,19 @@ from caedoctor.repair.code import changes_as_code
 from caedoctor.training import atomic_write_text
 
 
-def write_repair_outputs(result, out: Path, data) -> dict:
-    """Write the repair's files into `out`; returns {name: path}."""
-    from caedoctor import plots
+REPAIR_OUTPUTS = ("repair.json", "repaired.keras", "changes.py", "before_after.png")
 
-    out = Path(out)
+
+def write_repair_outputs(result, out: Path, data) -> dict:
+    """Write the repair's files into `out`; returns {name: path}.
+
+    Raises:
+        OutputFolderError: one of those files exists in `out` and caedoctor did not write it.
+    """
+    from caedoctor import plots
+    from caedoctor.out_folder import claim
+
+    out = claim(Path(out), REPAIR_OUTPUTS)
     paths = {}
     report = result.to_dict()
     report["diagnosis"] = result.diagnosis.to_dict() if result.diagnosis is not None else None
@@ -32,12 +40,9 @@ def write_repair_outputs(result, out: Path, data) -> dict:
         paths["changes_code"] = out / "changes.py"
         x, _ = data.sample(8)
         rows, labels = [], ["input"]
-        if result.original_model is not None:
-            try:
-                rows.append(np.asarray(result.original_model(x, training=False)))
-                labels.append("original")
-            except Exception:  # noqa: BLE001 - an original that cannot even run (shape mismatch) has no row
-                pass
+        if result.original_model is not None:  # set only when the original trained on this data, so it runs
+            rows.append(np.asarray(result.original_model(x, training=False)))
+            labels.append("original")
         rows.append(np.asarray(result.model(x, training=False)))
         labels.append("repaired")
         target = data.profile.target_stats

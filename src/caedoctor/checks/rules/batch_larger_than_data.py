@@ -36,4 +36,5 @@ RULE = Rule(
     fix="Use a batch of about a sixteenth of the training set or less. Fix-as-data: `batch_size` with the "
         "proposed `batch_size`.",
     run=run,
+    reads_graph=False,
 )

@@ -8,7 +8,7 @@ TOLERANCE = 1e-6
 
 def run(ctx):
     t = ctx.target
-    if ctx.config.loss != "bce" or (t.min >= -TOLERANCE and t.max <= 1 + TOLERANCE):
+    if ctx.config.loss_name != "bce" or (t.min >= -TOLERANCE and t.max <= 1 + TOLERANCE):
         return []
     return [RULE.finding(
         f"binary cross-entropy needs targets in [0, 1], but the targets span {span_text(t.min, t.max)}: for a "
@@ -29,4 +29,5 @@ RULE = Rule(
             "in [0, 1], but the targets span [0, 255]: ...`.",
     fix="Scale the targets into [0, 1], or use MSE/MAE. Fix-as-data: `loss` with `loss: mse`.",
     run=run,
+    reads_graph=False,
 )

@@ -7,8 +7,8 @@ from caedoctor.findings import Fix
 def run(ctx):
     a = ctx.analysis
     lo, hi = a.output_range
-    if ctx.config.loss != "bce" or (lo >= 0 and hi <= 1):
-        return []
+    if ctx.config.loss_name != "bce" or ctx.config.loss.from_logits or (lo >= 0 and hi <= 1):
+        return []  # BinaryCrossentropy(from_logits=True) expects an unbounded output: nothing to flag
     return [RULE.finding(
         f"binary cross-entropy expects outputs in [0, 1], but the output is {a.output_activation} with range "
         f"{range_text(a.output_range)}: Keras clips predictions to [1e-7, 1 - 1e-7], and every pixel whose "
@@ -20,7 +20,7 @@ def run(ctx):
 RULE = Rule(
     code="CAE206", name="bce-without-sigmoid", cause="loss_choice", severity="warning",
     summary="Binary cross-entropy on an output that can leave [0, 1] (no sigmoid).",
-    what="Fires when the loss is binary cross-entropy and the output's propagated range is not inside "
+    what="Fires when the loss is binary cross-entropy on probabilities (not `from_logits=True`) and the output's propagated range is not inside "
          "[0, 1] (a linear, ReLU or tanh last layer).",
     why="Keras' binary cross-entropy (from probabilities) clips the prediction to [1e-7, 1 - 1e-7] before the "
         "logarithm. A clipped value has zero gradient, so pixels whose prediction starts outside [0, 1] (about "

@@ -43,4 +43,5 @@ RULE = Rule(
     fix="Deduplicate before splitting (hash the files or the arrays). Fix-as-data: `data` with "
         "`action: deduplicate`.",
     run=run,
+    reads_graph=False,
 )

@@ -31,4 +31,5 @@ RULE = Rule(
     fix="Resize or convert the data, or rebuild the model for the data. Fix-as-data: `input_shape` with "
         "`data_shape` and `model_shape`.",
     run=run,
+    reads_graph=False,
 )

@@ -44,4 +44,5 @@ RULE = Rule(
     fix="Divide uint8 images by 255 (`--normalize unit`), or standardise other data. Fix-as-data: "
         "`normalize_inputs` with `method: unit` (0-255 data) or `method: standard`.",
     run=run,
+    reads_graph=False,
 )

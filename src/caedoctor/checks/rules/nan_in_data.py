@@ -34,4 +34,5 @@ RULE = Rule(
     fix="Drop or repair the samples (`np.isfinite(x).all(axis=(1, 2, 3))` selects the clean ones). "
         "Fix-as-data: `data` with `action: drop_nonfinite`.",
     run=run,
+    reads_graph=False,
 )

@@ -10,7 +10,7 @@ MAX_RATIO = 2.0
 def run(ctx):
     from caedoctor.losses import dynamic_range  # imports TensorFlow: only when a rule needs it
 
-    if ctx.ssim_max_val is None or ctx.config.loss not in ("ssim", "ssim_l1"):
+    if ctx.ssim_max_val is None or ctx.config.loss_name not in ("ssim", "ssim_l1"):
         return []
     t = ctx.target
     expected = dynamic_range(t.value_range, t.min, t.max)
@@ -26,7 +26,7 @@ def run(ctx):
         f"(dynamic range {num(expected)}): {effect}",
         {"max_val": ctx.ssim_max_val, "dynamic_range": expected, "ratio": ratio, "target_min": t.min,
          "target_max": t.max},
-        Fix("loss", {"loss": ctx.config.loss, "max_val": expected}, f"set SSIM's max_val to {num(expected)}"))]
+        Fix("loss", {"loss": ctx.config.loss_name, "max_val": expected}, f"set SSIM's max_val to {num(expected)}"))]
 
 
 RULE = Rule(
@@ -43,4 +43,5 @@ RULE = Rule(
             "targets span [0, 1] (dynamic range 1): its stabilising constants are 65,025x too large, ...`.",
     fix="Set max_val to the data's dynamic range. Fix-as-data: `loss` with the same loss and `max_val`.",
     run=run,
+    reads_graph=False,
 )

@@ -39,4 +39,5 @@ RULE = Rule(
     fix="Apply the same normalisation to inputs and targets. Fix-as-data: `normalize_targets` with "
         "`method: like_inputs`.",
     run=run,
+    reads_graph=False,
 )

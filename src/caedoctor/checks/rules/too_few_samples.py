@@ -36,4 +36,5 @@ RULE = Rule(
             "for a model of 75,651 parameters (840.6 per sample): ...`.",
     fix="Collect more images or augment them. Fix-as-data: `data` with `action: more_data`.",
     run=run,
+    reads_graph=False,
 )

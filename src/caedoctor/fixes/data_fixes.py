@@ -1,0 +1,158 @@
+"""Data fixes: drop non-finite samples, scale inputs and targets (`normalize_inputs`, `normalize_targets`),
+and the more-data test (`fewer_training_samples`).
+
+Data fixes map the `tf.data` pipelines and record each step in `Data.preprocessing`, with the linear map from
+the raw values in `Data.scales`, so the same preprocessing can be saved with a repaired model; every data
+fix keeps the steps and scales of the fixes before it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from caedoctor.data import Data
+from caedoctor.data.profile import DataProfile, profile_batches
+from caedoctor.fixes.kind import FixKind, NotApplicable
+
+
+def transform_data(data: Data, fn_x=None, fn_y=None, step: str = "", counts: tuple | None = None) -> Data:
+    """A new `Data` whose pipelines apply `fn_x` to inputs and `fn_y` to targets, re-profiled; every other
+    field (earlier preprocessing steps, scales) is kept. `counts` = (train, validation) when they changed."""
+    def mapper(x, y):
+        return (fn_x(x) if fn_x else x), (fn_y(y) if fn_y else y)
+
+    train = data.train.map(mapper) if (fn_x or fn_y) else data.train
+    val = data.val.map(mapper) if (fn_x or fn_y) else data.val
+    separate = data.profile.target is not None
+    batches = (b for ds in (train, val) for b in ds.batch(1024).as_numpy_iterator())
+    inputs, target = profile_batches(batches, "float32", "float32" if separate else None, separate)
+    train_count, val_count = counts or (data.profile.train_count, data.profile.val_count)
+    profile = DataProfile(name=data.profile.name, inputs=inputs, target=target,
+                          train_count=train_count, val_count=val_count,
+                          notes=list(data.profile.notes) + ([step] if step else []))
+    return dataclasses.replace(data, train=train, val=val, profile=profile,
+                               preprocessing=list(data.preprocessing) + ([step] if step else []))
+
+
+def _scaler(stats, method: str):
+    """(scale, offset) so that x * scale + offset is normalised by `method`, from streamed statistics."""
+    if method == "unit":
+        return 1.0 / 255.0, 0.0
+    if method == "minmax":
+        span = stats.max - stats.min
+        if not span > 0:
+            raise NotApplicable("the data is constant; it cannot be scaled to [0, 1]")
+        return 1.0 / span, -stats.min / span
+    if method == "standard":
+        if not stats.std > 0:
+            raise NotApplicable("the data is constant; it cannot be standardised")
+        return 1.0 / stats.std, -stats.mean / stats.std
+    raise NotApplicable(f"unknown normalisation method {method!r}")
+
+
+def _onto(stats, reference):
+    """(scale, offset) mapping the range of `stats` onto the range of `reference` (targets onto inputs)."""
+    span, ref_span = stats.max - stats.min, reference.max - reference.min
+    if not (span > 0 and ref_span > 0):
+        raise NotApplicable("constant data cannot be rescaled onto another range")
+    scale = ref_span / span
+    return scale, reference.min - stats.min * scale
+
+
+def normalize(data: Data, inputs_method: str | None, targets_method: str | None) -> Data:
+    """Rescale inputs and/or targets linearly; `Data.scales` keeps the map from raw values for saving."""
+    x_map = _scaler(data.profile.inputs, inputs_method) if inputs_method else None
+    if targets_method == "like_inputs":
+        y_map = x_map or _onto(data.profile.target_stats, data.profile.inputs)
+    elif targets_method:
+        y_map = _scaler(data.profile.target_stats, targets_method)
+    else:
+        y_map = x_map if data.profile.target is None else None  # the target is the input: scale it alike
+    steps = []
+    if x_map:
+        steps.append(f"inputs: x * {x_map[0]:.6g} + {x_map[1]:.6g} ({inputs_method})")
+    if y_map and (targets_method or data.profile.target is not None):
+        steps.append(f"targets: y * {y_map[0]:.6g} + {y_map[1]:.6g} ({targets_method or inputs_method})")
+
+    def linear(m):
+        return None if m is None else (lambda t, s=m[0], o=m[1]: t * s + o)
+
+    new = transform_data(data, linear(x_map), linear(y_map), "; ".join(steps))
+    (sx, ox), (sy, oy) = data.scales
+    if x_map:
+        sx, ox = sx * x_map[0], ox * x_map[0] + x_map[1]
+    if y_map:
+        sy, oy = sy * y_map[0], oy * y_map[0] + y_map[1]
+    new.scales = ((sx, ox), (sy, oy))
+    return new
+
+
+def fewer_training_samples(data: Data, fraction: float = 0.5) -> Data:
+    """The same data with only the first `fraction` of the training samples (validation unchanged).
+
+    This is how a probe tests "more data would help" without more data: if training on a fraction of the images
+    makes the validation error clearly worse, the model is still limited by the amount of data (a point
+    on its learning curve); if it makes no difference, more images of the same kind will not help either.
+    """
+    keep = max(1, int(data.train_count * fraction))
+    if keep >= data.train_count:
+        raise NotApplicable(f"only {data.train_count} training samples; cannot train on fewer")
+    profile = dataclasses.replace(data.profile, train_count=keep)
+    step = f"training on the first {keep} of {data.train_count} samples"
+    return dataclasses.replace(data, train=data.train.take(keep), profile=profile,
+                               preprocessing=list(data.preprocessing) + [step])
+
+
+def drop_nonfinite(data: Data) -> Data:
+    """The same data without the samples whose input or target holds NaN or Inf.
+
+    Earlier preprocessing and `scales` are kept: a normalisation applied before this step must still be saved
+    with the repaired model (it once was reset here, and the saved model then expected normalised inputs).
+    """
+    import tensorflow as tf
+
+    def finite(x, y):
+        return tf.logical_and(tf.reduce_all(tf.math.is_finite(x)), tf.reduce_all(tf.math.is_finite(y)))
+
+    def kept(ds):
+        # Counted once, so the pipelines keep a known length (Keras warns "ran out of data" on every pass over
+        # a dataset of unknown length) and the profile's sample counts stay true.
+        ds = ds.filter(finite)
+        n = int(ds.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+        return ds.apply(tf.data.experimental.assert_cardinality(n)), n
+
+    (train, n_train), (val, n_val) = kept(data.train), kept(data.val)
+    if n_train == 0:
+        raise NotApplicable("every training sample holds NaN or Inf; there is nothing left to train on")
+    step = (f"dropped {data.train_count - n_train} training and {data.val_count - n_val} validation samples "
+            "holding NaN or Inf")
+    return transform_data(dataclasses.replace(data, train=train, val=val), step=step, counts=(n_train, n_val))
+
+
+def _normalize_inputs(setup, fix, context):
+    return setup.replace(data=normalize(setup.data, fix.params.get("method", "unit"), None))
+
+
+def _normalize_targets(setup, fix, context):
+    return setup.replace(data=normalize(setup.data, None, fix.params.get("method", "like_inputs")))
+
+
+def _data(setup, fix, context):
+    action = fix.params.get("action")
+    if action == "drop_nonfinite":
+        return setup.replace(data=drop_nonfinite(setup.data))
+    raise NotApplicable(f"'{action}' is a change to the data that only you can make (caedoctor tests it "
+                        "without making it)")
+
+
+NORMALIZE_INPUTS = FixKind("normalize_inputs", "method (unit: /255 | minmax: to [0,1] | standard: zero mean, unit "
+                           "std); the targets follow when they are the inputs", stage=11, apply=_normalize_inputs)
+NORMALIZE_TARGETS = FixKind("normalize_targets", "method (like_inputs | unit | minmax)", stage=12,
+                            apply=_normalize_targets)
+DATA = FixKind("data", "action (drop_nonfinite | deduplicate | more_data), a change to the data; only "
+               "drop_nonfinite is applied automatically (more_data is tested on the learning curve)", stage=10,
+               apply=_data)
+
+
+def is_more_data(fix) -> bool:
+    """A "more data would help" fix: tested in reverse (fewer images), never applied."""
+    return fix.kind == "data" and fix.params.get("action") == "more_data"

@@ -1,0 +1,79 @@
+"""Helpers for rewriting a Keras model through `keras.models.clone_model`: the user's model is never changed.
+
+Cloned layers get fresh weights: a rewritten model is trained from scratch, like the original probe it is
+compared with. A subclassed model has no graph of layers to rewrite, so every rewrite refuses it with
+`NotApplicable` ("not testable on a subclassed model"), never a crash."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from caedoctor.fixes.kind import NotApplicable
+
+
+CONV_TYPES = (layers.Conv2D, layers.Conv2DTranspose)
+ACTIVATION_LAYERS = (layers.Activation, layers.ReLU, layers.LeakyReLU, layers.ELU, layers.PReLU)
+
+
+def is_graph_model(model) -> bool:
+    """True for Sequential and functional models (a graph of layers); False for a subclassed model."""
+    try:
+        from keras.src.models.functional import Functional
+    except ImportError:  # pragma: no cover - Keras moved it
+        Functional = None
+    return isinstance(model, keras.Sequential) or (Functional is not None and isinstance(model, Functional))
+
+
+def require_graph(model: keras.Model) -> None:
+    """Refuse a subclassed model: its layers are called by its own Python code, not a graph caedoctor can edit."""
+    if not is_graph_model(model):
+        raise NotApplicable(f"not testable on a subclassed model ({type(model).__name__}): this fix rewrites "
+                            "the graph of layers, which only Sequential and functional models have")
+
+
+def output_layer(model: keras.Model):
+    """The layer that produces the model's output (a conv layer or a trailing activation layer)."""
+    require_graph(model)
+    return model.get_layer(model.outputs[0]._keras_history[0].name) if hasattr(model.outputs[0], "_keras_history") \
+        else model.layers[-1]
+
+
+def clone(model: keras.Model, clone_function=None, call_function=None) -> keras.Model:
+    """`keras.models.clone_model` with the given hooks; `NotApplicable` when the model cannot be cloned."""
+    require_graph(model)
+    kwargs = {}
+    if clone_function is not None:
+        kwargs["clone_function"] = clone_function
+    if call_function is not None:
+        kwargs["call_function"] = call_function
+    try:
+        return keras.models.clone_model(model, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - e.g. a custom layer without get_config
+        raise NotApplicable(f"the model cannot be rewritten layer by layer ({type(exc).__name__}: {exc})") from None
+
+
+def fresh(layer, **changes):
+    """A new layer of the same class and config, with `changes` applied (fresh weights)."""
+    config = layer.get_config()
+    config.update(changes)
+    return layer.__class__.from_config(config)
+
+
+def activation_name(layer) -> str | None:
+    act = getattr(layer, "activation", None)
+    if act is None:
+        return None
+    return getattr(act, "__name__", None) or str(act)
+
+
+def is_output(model, layer) -> bool:
+    return layer.name == output_layer(model).name
+
+
+def has_layer(model: keras.Model, name: str) -> bool:
+    try:
+        model.get_layer(name)
+        return True
+    except ValueError:
+        return False
