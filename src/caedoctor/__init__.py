@@ -40,7 +40,7 @@ _LAZY = {
     "run_demo": "caedoctor.demo",
     "CaedoctorError": "caedoctor.errors",
     "check": "caedoctor.checks",
-    "ConvergenceMonitor": "caedoctor.diagnosis",
+    "ConvergenceMonitor": "caedoctor.monitor",
     "lr_find": "caedoctor.diagnosis",
 }
 

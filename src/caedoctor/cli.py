@@ -165,7 +165,7 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
         out = dist.output_dir(out_dir, lambda: prepare_out_dir(out_dir, force=force, resume=resume), resume=resume)
         # The monitor's signals (gradient norms, dead/saturated units, collapse) go to TensorBoard beside
         # Keras' own logs, at about 1% extra time (bench/monitor_overhead.py).
-        from caedoctor.diagnosis.monitor import ConvergenceMonitor
+        from caedoctor.monitor.callback import ConvergenceMonitor
 
         monitor = ConvergenceMonitor(monitor_data=data.sample(min(32, data.train_count), split="train"),
                                      log_dir=Path(out) / "logs" / "monitor")

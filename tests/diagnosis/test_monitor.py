@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from caedoctor.diagnosis import ConvergenceMonitor, detect_symptoms
-from caedoctor.diagnosis.symptoms import detect_collapsed_to_mean, detect_dead_units, detect_saturation
+from caedoctor.monitor.symptoms import detect_collapsed_to_mean, detect_dead_units, detect_saturation
 
 from .conftest import tiny_cae
 
@@ -106,7 +106,7 @@ def test_probing_does_not_change_training(images):
 
 
 def test_batchnorm_statistics_are_restored_after_a_probe(images):
-    from caedoctor.diagnosis.batch_probe import BatchProbe
+    from caedoctor.monitor.batch_probe import BatchProbe
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(4, 3, padding="same"),
@@ -121,7 +121,7 @@ def test_batchnorm_statistics_are_restored_after_a_probe(images):
 
 
 def test_compiled_probe_measures_the_same_as_eager(images):
-    from caedoctor.diagnosis.batch_probe import BatchProbe
+    from caedoctor.monitor.batch_probe import BatchProbe
 
     keras.utils.set_random_seed(0)
     model = tiny_cae()

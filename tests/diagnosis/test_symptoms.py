@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from caedoctor.diagnosis import MonitorRecord, detect_symptoms
-from caedoctor.diagnosis import symptoms as S
-from caedoctor.diagnosis import thresholds as T
+from caedoctor.monitor import symptoms as S
+from caedoctor import thresholds as T
 from caedoctor.findings import CAUSES
 
 STEPS = 300

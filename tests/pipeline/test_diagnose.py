@@ -172,7 +172,7 @@ def test_a_failure_inside_the_static_checks_surfaces_and_is_never_a_clean_result
 
 
 def test_model_analysis_returns_none_only_for_a_model_the_reader_refuses(monkeypatch):
-    from caedoctor.checks import architecture
+    from caedoctor.models import analysis as architecture
     from caedoctor.diagnosis.diagnose import model_analysis
     from caedoctor.errors import ModelError
 

@@ -175,7 +175,7 @@ def test_fewer_training_samples_halves_training_only(data):
 
 
 def test_capacity_fix_gives_a_layerless_decoder_the_mirror_of_the_encoder(data, tmp_path):
-    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.models.analysis import analyze_model
 
     inputs = keras.Input((16, 16, 1))
     x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="enc1")(inputs)

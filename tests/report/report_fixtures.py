@@ -84,7 +84,7 @@ def build_tiny_run():
     from caedoctor.data import load_data
     from caedoctor.diagnosis import probes as P
     from caedoctor.diagnosis.diagnose import Diagnosis
-    from caedoctor.diagnosis.monitor import ConvergenceMonitor
+    from caedoctor.monitor.callback import ConvergenceMonitor
     from caedoctor.findings import Fix
     from caedoctor.models import LoadedModel
     from caedoctor.fixes import apply_fix

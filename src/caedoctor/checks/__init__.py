@@ -5,7 +5,7 @@ and runs every rule in `RULES`; each returns `Finding`s with a code, a cause, a 
 numbers and a fix as data. `caedoctor check`, `caedoctor rules` and `caedoctor rule CODE` are the CLI.
 """
 
-from caedoctor.checks.architecture import LayerInfo, ModelAnalysis, analyze_model
+from caedoctor.models.analysis import LayerInfo, ModelAnalysis, analyze_model
 from caedoctor.checks.engine import DEFAULT_INPUT_SHAPE, build_context, check, run_rules
 from caedoctor.checks.registry import RULES, get_rule, select_rules
 from caedoctor.checks.rule import CheckContext, Rule

@@ -19,6 +19,8 @@ from caedoctor.fixes import FixContext, NotApplicable, apply_fix, is_more_data, 
 from caedoctor.fixes.data_fixes import fewer_training_samples
 from caedoctor.models import LoadedModel
 from caedoctor.setup import Setup
+from caedoctor.thresholds import (DATA_FRACTION, MASKED_TOLERANCE, SLOW_GAIN, SLOW_RELATIVE_MSE,
+                                  STUCK_RELATIVE_MSE)
 
 VERDICTS = ("converging", "slow", "not_converging", "diverging", "unstable", "overfitting", "invalid")
 
@@ -123,22 +125,6 @@ def _verdict_from_probe(baseline: P.ProbeResult, symptoms: list) -> str:
     return "converging"
 
 
-# A probe that ends no better than ~predicting the mean image has not converged; one that explains less
-# than ~75% of the target variance after DEFAULT_STEPS steps learns slowly. Both are measured in
-# bench/faults (healthy controls end between 0.01 and 0.12 on our data sets).
-STUCK_RELATIVE_MSE = 0.9
-SLOW_RELATIVE_MSE = 0.25
-
-
-# The joint stage retries a refuted fix on top of the strongest when it did no more than this much harm
-# alone (a fault masked by another shows no effect alone: a narrow code behind a saturated output).
-MASKED_TOLERANCE = 1.1
-
-# A run that looks fine on its own but that one confirmed change cuts by 40% or more (same steps) is
-# learning slowly: "converging" would hide such a fix (1x1 strided encoder kernels that skip 3 of 4 pixels:
-# 0.209 -> 0.110 at 500 steps, 12x at 2,000).
-SLOW_GAIN = 0.6
-
 
 def _verdict_after_probes(verdict: str, findings: list, relative_mse: float = math.nan) -> str:
     """The verdict, revised with what the counterfactual probes measured.
@@ -162,7 +148,7 @@ def _verdict_after_probes(verdict: str, findings: list, relative_mse: float = ma
 
 def _symptoms(baseline: P.ProbeResult) -> list:
     """Symptom dicts {name, present, cause, evidence, message} from the detectors over the monitor's record."""
-    from caedoctor.diagnosis.symptoms import detect_symptoms
+    from caedoctor.monitor.symptoms import detect_symptoms
 
     if baseline.monitor is None:
         return []
@@ -547,7 +533,7 @@ def equal_samples_steps(steps: int, batch_size: int, new_batch_size: int) -> int
 def model_analysis(setup: Setup):
     """The static model analysis (bottleneck and half layer names for width fixes; an opaque one for a
     subclassed model), or None when the reader refuses the model; a fix that needs it then says so."""
-    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.models.analysis import analyze_model
     from caedoctor.errors import ModelError
 
     try:
@@ -563,10 +549,6 @@ def _order_for_testing(findings: list) -> list:
 
 
 MONITOR_SAMPLES = 32
-# "More data would help" is tested on the learning curve: the probe trains on this share of the images.
-# A quarter rather than a half: at probe length a 2x change hid the effect the ground truth measures at
-# 2,000 steps (108 vs 54 Fashion-MNIST images: 0.1411 vs 0.1416 relative MSE).
-DATA_FRACTION = 0.25
 # The baseline probe computes the validation loss every VALIDATE_EVERY chunks of probes.CHUNK steps (every
 # 50 steps by default): the overfitting detector reads it. Counterfactual probes do not need the curve.
 VALIDATE_EVERY = 2
@@ -577,7 +559,7 @@ MONITOR_INTERVAL = 10
 
 def _make_monitor(data: Data):
     """A ConvergenceMonitor on a fixed batch of training samples (the same batch for every probe)."""
-    from caedoctor.diagnosis.monitor import ConvergenceMonitor
+    from caedoctor.monitor.callback import ConvergenceMonitor
 
     x, y = data.sample(min(MONITOR_SAMPLES, data.train_count), split="train")
     return ConvergenceMonitor(monitor_data=(x, y), interval=MONITOR_INTERVAL)

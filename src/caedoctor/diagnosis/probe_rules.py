@@ -1,7 +1,7 @@
 """Docs of the findings the probe run raises (CAE7xx), in the same four-part form as the static rules.
 
 They are not run by `caedoctor check` (they need a probe run); `caedoctor diagnose` raises them from the
-symptom detectors (`caedoctor.diagnosis.symptoms`) through `symptom_findings`, and `caedoctor rules` /
+symptom detectors (`caedoctor.monitor.symptoms`) through `symptom_findings`, and `caedoctor rules` /
 `caedoctor rule CODE` list and print them beside the static rules.
 """
 

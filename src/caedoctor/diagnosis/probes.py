@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from caedoctor.thresholds import DIVERGED_FACTOR, MIN_MARGIN, NOISE_K
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.setup import Setup
@@ -24,7 +25,6 @@ DEFAULT_STEPS = 500  # about 15 s with monitor and scoring for a 32x32x3 CAE on 
 EVAL_SAMPLES = 1024  # validation samples scored per probe: enough for a stable relative MSE
 CHUNK = 25  # steps per Keras "epoch": the loss curve gets one point per chunk (mean over its steps)
 VAL_SAMPLES = 256  # validation samples behind each point of a probe's validation curve (overfitting)
-DIVERGED_FACTOR = 10.0  # stop a probe whose chunk loss exceeds 10x its first chunk's: it has diverged
 
 
 @dataclass
@@ -146,10 +146,6 @@ class Comparison:
     improvement: float  # relative: 1 - after / before; > 0 means the change helped
     log_gain: float  # log(before / after): the improvement on the scale the noise is measured on
     margin: float  # the log gain needed to call it beyond seed noise
-
-
-MIN_MARGIN = 0.05  # a change must improve the metric by at least 5% to count, however quiet the seeds
-NOISE_K = 3.0  # ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous)
 
 
 def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = MIN_MARGIN,

@@ -11,6 +11,7 @@ learning-rate finding in the direction the test points, and the probes decide be
 from __future__ import annotations
 
 from caedoctor.findings import Finding, Fix
+from caedoctor.thresholds import LR_AGREEMENT_FACTOR
 
 SYMPTOM_CODES = {
     "nan_inf": "CAE701",
@@ -28,9 +29,6 @@ SYMPTOM_CODES = {
 # Symptoms of a run that fails to make progress, or makes it erratically: the learning rate is always a
 # suspect for these when the LR range test disagrees with the configured rate.
 _LR_SENSITIVE = ("nan_inf", "diverging", "stuck", "collapsed_to_mean", "slow", "oscillating", "exploding_gradients")
-# Within this factor of the configured rate, the LR range test is no evidence either way (its suggestion
-# varies about 2x between seeds on our data, bench/README.md).
-LR_AGREEMENT_FACTOR = 3.0
 
 
 def _lr_direction(current: float | None, suggestion: float | None):

@@ -273,7 +273,7 @@ def _unrepairable(diagnosis, start, reason) -> RepairResult:
 
 def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baseline, probe, epochs, budget_seconds,
                        seed, start, say) -> RepairResult:
-    from caedoctor.diagnosis.diagnose import SLOW_RELATIVE_MSE
+    from caedoctor.thresholds import SLOW_RELATIVE_MSE
     from caedoctor.models import fresh_copy
     from caedoctor.training import seed_everything, train
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from caedoctor.diagnosis import thresholds as T
+from caedoctor import thresholds as T
 
 _RELU = {"relu", "relu6"}
 _SIGMOID = {"sigmoid", "hard_sigmoid"}

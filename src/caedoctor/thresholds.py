@@ -1,9 +1,14 @@
-"""Every number the monitor and the symptom detectors judge by, in one place, with where it comes from.
+"""Every number caedoctor judges by, in one place, with where it was measured.
+
+Three groups: what the monitor counts as saturated or out of range; the symptom thresholds the detectors
+(`caedoctor.monitor.symptoms`) compare its traces with; and the numbers that judge probes (the verdict
+levels, the seed-noise margin, the replicate, explain-away, the LR range test's agreement).
 
 The symptom thresholds were measured, not copied from classifier tools: `bench/symptom_probes.py` runs
 300-step probes of the field notes' CAEs and of injected faults on bundled:patches32 and prints each
 signal; `bench/README-symptoms.md` holds the table. A threshold sits between the values of the healthy
 probes and those of the faulty ones, with a margin on both sides; the comments quote the measurements.
+The probe-judging numbers were measured by the fault benchmark (`bench/faults`, `bench/README.md`).
 """
 
 # ---------------------------------------------------------------- monitor definitions
@@ -113,3 +118,39 @@ RANGE_VIOLATION_FRACTION = 0.02
 # lr 10: 2-191. Late (median, last probes): healthy 2.7e-4-7e-3; SGD 1e-2 4.4e-5, SGD 1e-6 4e-9.
 UPDATE_RATIO_HIGH = 0.3
 UPDATE_RATIO_LOW = 1e-4
+
+
+# ---------------------------------------------------------------- judging probes (caedoctor.diagnosis, repair)
+
+# A probe that ends no better than ~predicting the mean image has not converged; one that explains less
+# than ~75% of the target variance after DEFAULT_STEPS steps learns slowly. Both are measured in
+# bench/faults (healthy controls end between 0.01 and 0.12 on our data sets). A repaired model converges
+# when it ends below SLOW_RELATIVE_MSE.
+STUCK_RELATIVE_MSE = 0.9
+SLOW_RELATIVE_MSE = 0.25
+
+# A probe whose chunk loss exceeds 10x its first chunk's has diverged: it is stopped.
+DIVERGED_FACTOR = 10.0
+
+# A change must improve the metric by at least 5% to count, however quiet the seeds ...
+MIN_MARGIN = 0.05
+# ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous).
+NOISE_K = 3.0
+
+# The joint stage retries a refuted fix on top of the strongest when it did no more than this much harm
+# alone (a fault masked by another shows no effect alone: a narrow code behind a saturated output).
+MASKED_TOLERANCE = 1.1
+
+# A run that looks fine on its own but that one confirmed change cuts by 40% or more (same steps) is
+# learning slowly: "converging" would hide such a fix (1x1 strided encoder kernels that skip 3 of 4 pixels:
+# 0.209 -> 0.110 at 500 steps, 12x at 2,000).
+SLOW_GAIN = 0.6
+
+# "More data would help" is tested on the learning curve: the probe trains on this share of the images.
+# A quarter rather than a half: at probe length a 2x change hid the effect the ground truth measures at
+# 2,000 steps (108 vs 54 Fashion-MNIST images: 0.1411 vs 0.1416 relative MSE).
+DATA_FRACTION = 0.25
+
+# Within this factor of the configured rate, the LR range test is no evidence either way (its suggestion
+# varies about 2x between seeds on our data, bench/README.md).
+LR_AGREEMENT_FACTOR = 3.0

@@ -11,8 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from caedoctor.diagnosis import thresholds as T
-from caedoctor.diagnosis.record import MonitorRecord
+from caedoctor import thresholds as T
+from caedoctor.monitor.record import MonitorRecord
 
 # Steps between two probes of the monitor batch. An eager probe costs about two training steps of
 # seed_better on 2 CPU cores (35-45 ms against 18-21 ms), and every fit also pays for a first and a last
@@ -38,7 +38,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
     size of one optimizer step |dW|/|W| per layer, the fraction of dead ReLU units and of saturated
     sigmoid/tanh units, how much of the output falls outside the target's range, and the spread of the
     outputs across the batch (near zero when the autoencoder returns the same image for every input,
-    the commonest CAE failure). `caedoctor.diagnosis.symptoms` turns these traces into symptoms.
+    the commonest CAE failure). `caedoctor.monitor.symptoms` turns these traces into symptoms.
 
     At the defaults it adds about 1.5% to the time of `fit` (`bench/monitor_overhead.py`): the loss comes
     from the logs Keras already computes, and the probe (one forward and backward pass on the monitor
@@ -165,7 +165,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         self.record.monitor_seconds += time.perf_counter() - t0
 
     def _make_probe(self, compiled: bool):
-        from caedoctor.diagnosis.batch_probe import BatchProbe
+        from caedoctor.monitor.batch_probe import BatchProbe
 
         model = self.model
         if len(getattr(model, "outputs", None) or [None]) != 1:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from caedoctor.diagnosis import thresholds as T
-from caedoctor.diagnosis.record import MonitorRecord
+from caedoctor import thresholds as T
+from caedoctor.monitor.record import MonitorRecord
 from caedoctor.findings import CAUSES, jsonable
 
 
