@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from caedoctor.diagnosis.symptom_findings import SYMPTOM_CODES, findings_from_symptoms, fix_for
+from caedoctor.checks.probe_findings import SYMPTOM_CODES, findings_from_symptoms
+from caedoctor.checks.probe_rule import fix_for
 from caedoctor.findings import CAUSES, Finding
 
 

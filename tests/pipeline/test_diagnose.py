@@ -125,8 +125,8 @@ def test_each_symptom_raises_the_probe_finding_documented_for_it():
     """SYMPTOM_CODES and the CAE7xx docs are one-to-one, and a present symptom becomes a finding with its
     own code and doc reference (not, say, the first symptom's)."""
     from caedoctor.checks import get_rule
-    from caedoctor.diagnosis.probe_rules import PROBE_RULES
-    from caedoctor.diagnosis.symptom_findings import SYMPTOM_CODES, findings_from_symptoms
+    from caedoctor.checks.registry import PROBE_RULES
+    from caedoctor.checks.probe_findings import SYMPTOM_CODES, findings_from_symptoms
 
     assert sorted(SYMPTOM_CODES.values()) == sorted(r.code for r in PROBE_RULES)
     assert len(set(SYMPTOM_CODES.values())) == len(SYMPTOM_CODES)

@@ -14,7 +14,7 @@ from caedoctor.checks import check
 from caedoctor.config import NotRescalable, OptimizerSpec
 from caedoctor.data import load_data
 from caedoctor.diagnosis import probes as P
-from caedoctor.diagnosis.symptom_findings import fix_for
+from caedoctor.checks.probe_rule import fix_for
 from caedoctor.findings import CAUSES, Fix
 from caedoctor.fixes import FIX_KINDS, FixContext, NotApplicable, apply_fix, get_fix_kind
 from caedoctor.models import load_model

@@ -123,8 +123,8 @@ def check_command(model_spec, data_spec, image_size, normalize, input_shape, uns
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
 def rules_command(fmt):
-    """List every static rule: code, severity, cause and summary."""
-    from caedoctor.checks import RULES
+    """List every rule: the static ones (code, severity, cause, summary), then the probe findings (CAE7xx)."""
+    from caedoctor.checks import PROBE_RULES, RULES
 
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "cause": r.cause, "severity": r.severity,
@@ -141,8 +141,6 @@ def rules_command(fmt):
         line.append(f"{r.severity:<8}", style=SEVERITY_STYLE[r.severity])
         line.append(f" {r.cause:<{width}}  {r.summary}{' (needs data)' if r.needs_data else ''}")
         console.print(line)
-    from caedoctor.diagnosis.probe_rules import PROBE_RULES
-
     console.print(Text(f"\n{len(PROBE_RULES)} probe findings, raised by `caedoctor diagnose` from the probe run",
                        style="bold"))
     for r in PROBE_RULES:

@@ -157,7 +157,7 @@ def _symptoms(baseline: P.ProbeResult) -> list:
 
 def _symptom_findings(symptoms: list, existing: list, lr_suggestion: float | None, current_lr: float) -> list:
     """Turn present symptoms into findings for causes the static checks did not already raise."""
-    from caedoctor.diagnosis.symptom_findings import findings_from_symptoms
+    from caedoctor.checks.probe_findings import findings_from_symptoms
 
     return findings_from_symptoms(symptoms, existing, lr_suggestion, current_lr)
 
