@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "diagnose": "caedoctor.api",
     "write_report": "caedoctor.report_html",
-    "Diagnosis": "caedoctor.diagnosis.diagnose",
+    "Diagnosis": "caedoctor.diagnosis",
     "RepairResult": "caedoctor.repair.fix",
     "Finding": "caedoctor.findings",
     "Fix": "caedoctor.findings",

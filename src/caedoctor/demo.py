@@ -52,7 +52,7 @@ def run_demo(out_dir="runs/demo", *, data="bundled:patches32", epochs: int = DEM
         row = DemoRow(f"preset:{name}", m["train_loss"], m["val_loss"], m["relative_mse"], m["psnr"],
                       m["ssim"], time.perf_counter() - start, out / name)
         if diagnose:
-            from caedoctor.diagnosis.diagnose import diagnose as run_diagnosis
+            from caedoctor.diagnosis import diagnose as run_diagnosis
 
             if progress:
                 progress(f"diagnosing preset:{name}")

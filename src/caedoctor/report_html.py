@@ -13,7 +13,7 @@ so layer names, paths and messages (all user-controlled) cannot inject markup. A
 Example:
 
 ```python
-from caedoctor.diagnosis.diagnose import diagnose
+from caedoctor.diagnosis import diagnose
 from caedoctor.report_html import write_report
 
 result = diagnose("preset:seed_hyper_bad", "bundled:patches32")
@@ -85,7 +85,7 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
     """Write `out_dir/report.html` for `diagnosis` and return its path.
 
     Args:
-        diagnosis: a `caedoctor.diagnosis.diagnose.Diagnosis`.
+        diagnosis: a `caedoctor.diagnosis.Diagnosis`.
         out_dir: folder to write into (created when missing); a report.html caedoctor wrote there is replaced.
         data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured");
             default: the data `caedoctor.diagnose` kept on the diagnosis.

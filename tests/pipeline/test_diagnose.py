@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis.diagnose import diagnose
+from caedoctor.diagnosis import diagnose
 from caedoctor.models import load_model
 
 from .tiny import blobs, compiled, tiny_cae
@@ -172,15 +172,13 @@ def test_a_failure_inside_the_static_checks_surfaces_and_is_never_a_clean_result
 
 
 def test_model_analysis_returns_none_only_for_a_model_the_reader_refuses(monkeypatch):
-    from caedoctor.models import analysis as architecture
-    from caedoctor.diagnosis.diagnose import model_analysis
     from caedoctor.errors import ModelError
-
+    from caedoctor.models import analysis as architecture
     from caedoctor.setup import Setup
 
     data = load_data(blobs(32))
     setup = Setup.of(load_model(compiled(tiny_cae()), data.input_shape), data)
-    assert model_analysis(setup).bottleneck_layer
+    assert setup.analysis().bottleneck_layer
     for error, expect_none in ((ModelError("subclassed: cannot read the graph"), True),
                                (KeyError("a bug in the reader"), False)):
         def broken(*_args, error=error):
@@ -188,7 +186,7 @@ def test_model_analysis_returns_none_only_for_a_model_the_reader_refuses(monkeyp
 
         monkeypatch.setattr(architecture, "analyze_model", broken)
         if expect_none:
-            assert model_analysis(setup) is None
+            assert setup.analysis() is None
         else:
             with pytest.raises(KeyError, match="a bug in the reader"):
-                model_analysis(setup)
+                setup.analysis()

@@ -1,4 +1,4 @@
-"""_explain_away: with scripted probe results (the logic, not the training), a fix that only treats a
+"""explain_away: with scripted probe results (the logic, not the training), a fix that only treats a
 consequence of the strongest cause is refuted, an independent one is kept, and two alternative fixes of one
 defect both stay confirmed."""
 
@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis import diagnose as D
-from caedoctor.diagnosis.probes import ProbeResult, compare
+from caedoctor.diagnosis import Diagnosis, lr_finder, probes
+from caedoctor.diagnosis.explain_away import explain_away
+from caedoctor.diagnosis.judge import compare
+from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Finding, Fix
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
@@ -26,7 +29,7 @@ def _probe(label, rel):
 
 def _measured(specs):
     """Findings and their `tested` probes from (code, cause, fix, relative MSE alone, evidence) against a
-    baseline of 1.0, judged with a margin of 0.1 (as `diagnose` leaves them for `_explain_away`)."""
+    baseline of 1.0, judged with a margin of 0.1 (as `diagnose` leaves them for `explain_away`)."""
     baseline = _probe("baseline", 1.0)
     findings, tested = [], {}
     for code, cause, fix, rel, evidence in specs:
@@ -36,6 +39,13 @@ def _measured(specs):
         findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
                                 fix=fix, evidence=dict(evidence), effect=Effect("relative_mse", cmp.before, cmp.after)))
     return findings, tested
+
+
+def _explain(setup, findings, tested):
+    """`explain_away` on these measured findings: 100 steps, seed 0, LR suggestion 1e-3, no budget."""
+    result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
+    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None, start=0.0,
+                          suggestion=1e-3, tested=tested))
 
 
 def _set_up(lr):
@@ -56,10 +66,9 @@ def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
             return _probe(label, reseeded_best)
         return _probe(label, combined)
 
-    monkeypatch.setattr(D.P, "run_probe", fake_probe)
-    monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
-    result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    _explain(Setup.of(loaded, data), findings, tested)
     return {f.fix.kind: f for f in findings}, calls
 
 
@@ -95,10 +104,9 @@ def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypa
     findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
                                   ("CAE707", "dead_relu", leaky, 0.97, {})])
     assert [f.status for f in findings] == ["confirmed", "refuted"]
-    monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label else 0.02))
-    monkeypatch.setattr(D, "retuned_lr", lambda *a, **k: 1e-3)
-    result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    monkeypatch.setattr(probes, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label else 0.02))
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    _explain(Setup.of(loaded, data), findings, tested)
     assert findings[1].status == "confirmed"
     assert findings[1].evidence["confirmed_on_top_of"] == "CAE502"
     assert findings[1].effect.before == pytest.approx(0.9) and findings[1].effect.after == pytest.approx(0.02)
@@ -117,10 +125,9 @@ def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_sym
         calls.append(label)
         return _probe(label, 0.101 if "seed+1" in label else 0.05)  # BN still adds on top: 0.1 -> 0.05
 
-    monkeypatch.setattr(D.P, "run_probe", fake_probe)
-    monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "saturation", "present": still_there}])
-    result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    monkeypatch.setattr(ProbeResult, "symptoms", lambda _p: [{"name": "saturation", "present": still_there}])
+    _explain(Setup.of(loaded, data), findings, tested)
     if still_there:  # the symptom persists with the init fix: an independent cause
         assert findings[1].status == "confirmed"
         assert len(calls) == 2  # the seed-noise probe and the stacked probe
@@ -136,9 +143,8 @@ def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(mon
     findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
                                   ("CAE703", "dead_relu", leaky, 0.97, {"symptom": "stuck"})])
     calls = []
-    monkeypatch.setattr(D.P, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
-    monkeypatch.setattr(D, "_symptoms", lambda _p: [{"name": "stuck", "present": False}])
-    result = D.Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    D._explain_away(result, Setup.of(loaded, data), tested, 100, 0, 1e-3, lambda _m: None, None, 0.0)
+    monkeypatch.setattr(probes, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
+    monkeypatch.setattr(ProbeResult, "symptoms", lambda _p: [{"name": "stuck", "present": False}])
+    _explain(Setup.of(loaded, data), findings, tested)
     assert findings[1].status == "refuted"
     assert len(calls) == 1  # only the seed-noise probe around the strongest fix

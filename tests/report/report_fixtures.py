@@ -82,8 +82,9 @@ def build_tiny_run():
     """(diagnosis, data, loaded, repair) from a real tiny run: a CAE whose learning rate is far too low."""
     from caedoctor.config import TrainConfig
     from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis import judge as J
     from caedoctor.diagnosis import probes as P
-    from caedoctor.diagnosis.diagnose import Diagnosis
     from caedoctor.monitor.callback import ConvergenceMonitor
     from caedoctor.findings import Fix
     from caedoctor.models import LoadedModel
@@ -112,13 +113,13 @@ def build_tiny_run():
     import keras
 
     keep = keras.callbacks.Callback()  # keeps the model the LR probe trained (probes train a fresh copy)
-    margin = P.noise_margin(baseline, reseeded, "relative_mse")
+    margin = J.noise_margin(baseline, reseeded, "relative_mse")
     for code, cause, severity, message, fix, callbacks in (
             ("CAE201", "learning_rate_too_low", "warning", "the loss barely moves in 100 steps", lr_fix, [keep]),
             ("CAE110", "dead_relu", "info", f"ReLU in {EVIL_LAYER} may die", act_fix, None)):
         cf = apply_fix(Setup.of(loaded, data), fix)
         probe = P.run_probe(cf, steps=STEPS, seed=0, label=fix.kind, callbacks=callbacks)
-        comparison = P.compare(baseline, probe, "relative_mse", margin)
+        comparison = J.compare(baseline, probe, "relative_mse", margin)
         findings.append(_finding(code, cause, severity, message, fix, comparison, {"lr": config.learning_rate}))
         results[f"{code}:{fix.kind}"] = probe
         counterfactuals.append({"finding": code, "cause": cause, "fix": fix.to_dict(), "probe": probe.to_dict(),

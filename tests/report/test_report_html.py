@@ -119,7 +119,7 @@ def test_verdict_causes_and_evidence_are_shown(report_path, tiny_run):
 
 def test_missing_parts_say_not_measured(tmp_path):
     """An invalid model: no probe, no monitor, no data, no repair; an LR result given as JSON-shaped data."""
-    from caedoctor.diagnosis.diagnose import Diagnosis
+    from caedoctor.diagnosis import Diagnosis
     from caedoctor.findings import Finding, Fix
     from caedoctor.report_html import write_report
 
@@ -144,7 +144,7 @@ def test_missing_parts_say_not_measured(tmp_path):
 
 def test_report_of_a_real_diagnose_call(tiny_run, tmp_path):
     """`diagnose()` itself (quick: one probe), whatever the checks and detectors currently find."""
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis import diagnose
     from caedoctor.report_html import write_report
 
     _, data, loaded, _ = tiny_run
@@ -168,7 +168,7 @@ def test_repair_result_satisfies_the_protocol():
 
 
 def test_write_report_refuses_a_file_as_folder(tmp_path):
-    from caedoctor.diagnosis.diagnose import Diagnosis
+    from caedoctor.diagnosis import Diagnosis
     from caedoctor.errors import CaedoctorError
     from caedoctor.report_html import write_report
 

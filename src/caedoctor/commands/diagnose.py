@@ -30,7 +30,7 @@ def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
     """
-    from caedoctor.diagnosis.diagnose import diagnose as run
+    from caedoctor.diagnosis import diagnose as run
     from caedoctor.diagnosis.probes import DEFAULT_STEPS
     from caedoctor.report_text import print_diagnosis
     from caedoctor.training import seed_everything

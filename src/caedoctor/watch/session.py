@@ -266,7 +266,7 @@ class Watcher:
 
     def diagnose(self, watched: WatchedFit) -> None:
         """Diagnose the recorded set-up on copies; show the verdict and write the report."""
-        from caedoctor.diagnosis.diagnose import diagnose
+        from caedoctor.diagnosis import diagnose
         from caedoctor.diagnosis.probes import DEFAULT_STEPS
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
