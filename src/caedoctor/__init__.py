@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "diagnose": "caedoctor.api",
-    "write_report": "caedoctor.report_html",
+    "write_report": "caedoctor.report",
     "Diagnosis": "caedoctor.diagnosis",
     "RepairResult": "caedoctor.repair.fix",
     "Finding": "caedoctor.findings",

@@ -199,7 +199,7 @@ def train(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, l
 def demo(out_dir, force, seed, as_json, no_diagnose):
     """Train the field notes' three CAEs on bundled:patches32, compare them, and diagnose each."""
     from caedoctor.demo import run_demo
-    from caedoctor.report_text import demo_table
+    from caedoctor.report.text import demo_table
 
     out = prepare_out_dir(out_dir, force=force)
     progress = (lambda m: click.echo(f"  ... {m}", err=True)) if not as_json else None

@@ -59,7 +59,7 @@ def run_demo(out_dir="runs/demo", *, data="bundled:patches32", epochs: int = DEM
             fresh = load_model(f"preset:{name}", dataset.input_shape)
             row.diagnosis = run_diagnosis(fresh, dataset, seed=seed, progress=progress)
             if report:
-                from caedoctor.report_html import write_report
+                from caedoctor.report.html import write_report
 
                 row.report = write_report(row.diagnosis, out / name / "report", data=dataset, loaded=fresh)
         rows.append(row)

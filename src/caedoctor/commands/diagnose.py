@@ -32,12 +32,12 @@ def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr
     """
     from caedoctor.diagnosis import diagnose as run
     from caedoctor.diagnosis.probes import DEFAULT_STEPS
-    from caedoctor.report_text import print_diagnosis
+    from caedoctor.report.text import print_diagnosis
     from caedoctor.training import seed_everything
 
     if report_dir is not None:  # refuse before the run, not after it, when report.html is not ours
         from caedoctor.out_folder import check_claim
-        from caedoctor.report_html import REPORT_NAME
+        from caedoctor.report.html import REPORT_NAME
 
         check_claim(report_dir, [REPORT_NAME])
     seed_everything(seed)
@@ -49,7 +49,7 @@ def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr
     result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick, budget_seconds=budget_seconds,
                  progress=progress)
     if report_dir is not None:
-        from caedoctor.report_html import write_report
+        from caedoctor.report.html import write_report
 
         result.report_path = write_report(result, report_dir, data=data, loaded=loaded)
     if fmt == "json":

@@ -289,7 +289,7 @@ class Watcher:
                 attach_inputs(result, data=data, loaded=loaded)
                 watched.diagnosis = self.last = result
                 if self.report_dir is not None:
-                    from caedoctor.report_html import write_report
+                    from caedoctor.report.html import write_report
 
                     watched.report = write_report(result, self._report_folder(rec), data=data, loaded=loaded)
         except CaedoctorError as exc:

@@ -1,4 +1,4 @@
-"""Terminal output with rich: tables a person reads at a glance."""
+"""The report as text: the diagnosis, the repair and the demo's table for a terminal (rich), read at a glance."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def demo_table(rows, console: Console | None = None) -> None:
                       f"{r.psnr:.2f}", f"{r.ssim:.3f}", f"{r.seconds:.1f}")
     console.print(table)
     console.print("relative MSE: validation MSE / variance of the targets; 1.0 = no better than the mean image.")
-    diagnosed = [r for r in rows if getattr(r, "diagnosis", None) is not None]
+    diagnosed = [r for r in rows if r.diagnosis is not None]
     if not diagnosed:
         return
     table = Table(title="caedoctor diagnose: verdicts and causes (each tested by a counterfactual probe)")
@@ -36,7 +36,7 @@ def demo_table(rows, console: Console | None = None) -> None:
         table.add_row(r.model, d.verdict, confirmed, refuted)
     console.print(table)
     for r in diagnosed:
-        if getattr(r, "report", None):
+        if r.report:
             console.print(f"report: {r.report}", highlight=False)
 
 
@@ -121,7 +121,7 @@ def print_diagnosis(result, console: Console | None = None) -> None:
 def print_repair(result, paths: dict, console: Console | None = None) -> None:
     """Before and after, the changes kept and rolled back, and where the files are."""
     console = console or _console()
-    verdict = getattr(result.diagnosis, "verdict", "?")
+    verdict = result.diagnosis.verdict if result.diagnosis is not None else "?"
     ok = "[bold green]repaired[/]" if result.converged else "[bold red]not repaired[/]"
     console.print(f"{ok}  (verdict before: {verdict}; {result.seconds:.1f} s)")
     if result.reason:

@@ -1,7 +1,7 @@
-"""The HTML report as a notebook output: the same page `report_html` writes, with its CSS scoped to the
+"""The HTML report as a notebook output: the same page `report.html` writes, with its CSS scoped to the
 report so it cannot restyle the notebook around it, and the findings of `check` as a small table.
 
-`report_html.render_report` makes a whole page (`<html>`, a `<style>` that sets `body`, `table`, `h1`...).
+`report.html.render_report` makes a whole page (`<html>`, a `<style>` that sets `body`, `table`, `h1`...).
 Pasted into a notebook cell as it is, that style would apply to the whole notebook. So the page's `<style>`
 is rewritten to apply inside `<div class="caedoctor-report">` only, and the `<body>` content goes inside that
 div. Images stay inline `data:` URIs; there is no JavaScript.
@@ -57,8 +57,8 @@ def notebook_html(page: str) -> str:
 
 
 def report_fragment(diagnosis, *, data=None, loaded=None, repair=None) -> str:
-    """The diagnosis (and repair) report as a notebook fragment."""
-    from caedoctor.report_html import render_report
+    """The diagnosis (and repair) report as a notebook fragment (arguments as for `render_report`)."""
+    from caedoctor.report.html import render_report
 
     return notebook_html(render_report(diagnosis, data=data, loaded=loaded, repair=repair))
 

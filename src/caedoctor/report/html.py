@@ -1,4 +1,5 @@
-"""`write_report(diagnosis, out_dir)`: the diagnosis as one self-contained HTML page a person can read.
+"""The HTML report: `write_report(diagnosis, out_dir)` writes the diagnosis as one self-contained page a person
+can read.
 
 People would rather look at a loss curve and a grid of reconstructions than read numbers, so the page shows
 the verdict, the causes with the measurements that confirm or refute each one, and the figures behind them:
@@ -10,11 +11,14 @@ can be mailed, attached to an issue or opened from an air-gapped machine. Jinja2
 so layer names, paths and messages (all user-controlled) cannot inject markup. A part that was not measured
 (no monitor, no LR range test, no repair) is shown as "not measured" instead of failing the report.
 
+It reads the typed results as they are: a `Diagnosis` (with its `ProbeResult`s, the baseline's
+`MonitorRecord` and the `LRFindResult`), a `RepairResult` and its `Change`s, the `Data` and `LoadedModel`.
+
 Example:
 
 ```python
 from caedoctor.diagnosis import diagnose
-from caedoctor.report_html import write_report
+from caedoctor.report import write_report
 
 result = diagnose("preset:seed_hyper_bad", "bundled:patches32")
 print(write_report(result, "runs/report"))  # runs/report/report.html
@@ -30,9 +34,16 @@ import os
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from caedoctor.data import Data
+from caedoctor.diagnosis import Diagnosis, LRFindResult
+from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.findings import Finding
+from caedoctor.models import LoadedModel
+from caedoctor.monitor import MonitorRecord
+from caedoctor.repair.fix import RepairResult
 
 REPORT_NAME = "report.html"
 RECONSTRUCTION_SAMPLES = 8
@@ -51,37 +62,8 @@ _METRIC_NAMES = {"relative_mse": "relative MSE", "dssim": "1 − SSIM", "mse": "
                  "psnr": "PSNR (dB)", "ssim": "SSIM"}
 
 
-@runtime_checkable
-class ReportChange(Protocol):
-    """One change a repair made (or tried): `caedoctor.repair.fix.Change` satisfies it.
-
-    Required: `what` (the fix kind or a short name), `why` (the finding that motivated it), `effect` (a dict
-    {metric, before, after} measured by a probe, or None). Read when present: `params` (dict), `kept` (bool;
-    False = rolled back), `note` (str).
-    """
-
-    what: str
-    why: str
-    effect: dict | None
-
-
-@runtime_checkable
-class Repair(Protocol):
-    """What `write_report(..., repair=...)` needs from a repair: `caedoctor.repair.fix.RepairResult` satisfies it.
-
-    Required: `model`, the trained repaired `keras.Model` mapping raw inputs to outputs on the targets' raw
-    scale (None when nothing could be repaired), and `changes`, a sequence of `ReportChange`. Read when
-    present: `original_model` (the original trained for the same budget, for the reconstruction row),
-    `original_metrics` / `repaired_metrics` (dicts of validation metrics), `original_curve` /
-    `repaired_curve` (validation loss per epoch), `converged` (bool), `reason` (str), `preprocessing` (list
-    of str: data steps saved with the model).
-    """
-
-    model: Any
-    changes: Sequence[ReportChange]
-
-
-def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair | None = None) -> Path:
+def write_report(diagnosis: Diagnosis, out_dir, *, data: Data | None = None, loaded: LoadedModel | None = None,
+                 repair: RepairResult | None = None) -> Path:
     """Write `out_dir/report.html` for `diagnosis` and return its path.
 
     Args:
@@ -90,8 +72,8 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
         data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured");
             default: the data `caedoctor.diagnose` kept on the diagnosis.
         loaded: the `LoadedModel` diagnosed, for the model and configuration tables (default: as `data`).
-        repair: a `Repair` (e.g. `RepairResult` from `caedoctor fix`), for the repaired reconstructions and
-            the changes made.
+        repair: the `RepairResult` of `caedoctor fix` / `caedoctor.repair`, for the repaired reconstructions
+            and the changes made.
 
     Raises:
         CaedoctorError: `out_dir` is a file or cannot be written, or holds a `report.html` caedoctor did not
@@ -127,11 +109,12 @@ def write_report(diagnosis, out_dir, *, data=None, loaded=None, repair: Repair |
     return path
 
 
-def render_report(diagnosis, *, data=None, loaded=None, repair: Repair | None = None) -> str:
+def render_report(diagnosis: Diagnosis, *, data: Data | None = None, loaded: LoadedModel | None = None,
+                  repair: RepairResult | None = None) -> str:
     """The report as an HTML string (see `write_report`)."""
     import jinja2
 
-    template_text = resources.files("caedoctor").joinpath("templates", "report.html.j2").read_text("utf-8")
+    template_text = resources.files("caedoctor.report").joinpath("templates", "report.html.j2").read_text("utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["num"] = _num
@@ -142,21 +125,22 @@ def render_report(diagnosis, *, data=None, loaded=None, repair: Repair | None = 
 
 # ------------------------------------------------------------------ context
 
-def build_context(diagnosis, *, data=None, loaded=None, repair=None) -> dict:
+def build_context(diagnosis: Diagnosis, *, data: Data | None = None, loaded: LoadedModel | None = None,
+                  repair: RepairResult | None = None) -> dict:
     """Everything the template shows, as plain data (strings, numbers, lists, dicts, data URIs)."""
     from caedoctor import __version__
 
-    verdict = str(getattr(diagnosis, "verdict", "") or "unknown")
+    verdict = diagnosis.verdict or "unknown"
     tone, sentence = VERDICT_TEXT.get(verdict, ("warn", ""))
-    record = _monitor_record(getattr(diagnosis, "baseline", None))
+    record = _monitor_record(diagnosis.baseline)
     return {
         "verdict": verdict,
         "verdict_label": verdict.replace("_", " "),
         "verdict_tone": tone,
         "verdict_sentence": sentence,
-        "model_name": str(getattr(diagnosis, "model", "") or getattr(loaded, "source", "") or "model"),
-        "data_name": str(getattr(diagnosis, "data", "") or getattr(data, "name", "") or "data"),
-        "elapsed_s": _float(getattr(diagnosis, "elapsed_s", None)),
+        "model_name": diagnosis.model or (loaded.source if loaded is not None else "") or "model",
+        "data_name": diagnosis.data or (data.name if data is not None else "") or "data",
+        "elapsed_s": _float(diagnosis.elapsed_s),
         "version": __version__,
         "generated": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "probe": _probe_summary(diagnosis),
@@ -186,29 +170,21 @@ def _section(name: str, build, *args) -> dict:
 
 # ------------------------------------------------------------------ causes
 
-def _causes(diagnosis) -> dict:
-    findings = list(getattr(diagnosis, "findings", []) or [])
-    if hasattr(diagnosis, "confirmed"):
-        confirmed, refuted, suspected = diagnosis.confirmed(), diagnosis.refuted(), diagnosis.suspected()
-    else:
-        confirmed = [f for f in findings if f.status in ("certain", "confirmed")]
-        refuted = [f for f in findings if f.status == "refuted"]
-        suspected = [f for f in findings if f.status == "suspected"]
-    return {"confirmed": [_finding(f) for f in confirmed], "refuted": [_finding(f) for f in refuted],
-            "suspected": [_finding(f) for f in suspected], "total": len(findings)}
+def _causes(diagnosis: Diagnosis) -> dict:
+    return {"confirmed": [_finding(f) for f in diagnosis.confirmed()],
+            "refuted": [_finding(f) for f in diagnosis.refuted()],
+            "suspected": [_finding(f) for f in diagnosis.suspected()], "total": len(diagnosis.findings)}
 
 
-def _finding(f) -> dict:
-    effect = getattr(f, "effect", None)
-    fix = getattr(f, "fix", None)
-    evidence = dict(getattr(f, "evidence", {}) or {})
+def _finding(f: Finding) -> dict:
+    evidence = dict(f.evidence)
     not_tested = evidence.pop("not_tested", None)
     return {
-        "code": str(f.code), "cause": str(f.cause).replace("_", " "), "severity": str(f.severity),
-        "status": str(f.status), "message": str(f.message),
-        "effect": _effect(effect.metric, effect.before, effect.after) if effect is not None else None,
-        "fix": (fix.description or fix.kind) if fix is not None else None,
-        "fix_kind": fix.kind if fix is not None else None,
+        "code": f.code, "cause": f.cause.replace("_", " "), "severity": f.severity,
+        "status": f.status, "message": f.message,
+        "effect": _effect(f.effect.metric, f.effect.before, f.effect.after) if f.effect is not None else None,
+        "fix": (f.fix.description or f.fix.kind) if f.fix is not None else None,
+        "fix_kind": f.fix.kind if f.fix is not None else None,
         "evidence": [(str(k), _value(v)) for k, v in evidence.items()],
         "not_tested": str(not_tested) if not_tested else None,
     }
@@ -223,201 +199,175 @@ def _effect(metric, before, after) -> dict:
             "better": change is not None and change < 0}
 
 
-def _symptoms(diagnosis) -> dict:
-    rows = []
-    for s in getattr(diagnosis, "symptoms", []) or []:
-        s = s if isinstance(s, dict) else getattr(s, "__dict__", {})
-        rows.append({"name": str(s.get("name", "")).replace("_", " "), "present": bool(s.get("present")),
-                     "cause": str(s.get("cause") or ""), "evidence": _value(s.get("evidence", {}))})
-    noise = [{"metric": _METRIC_NAMES.get(m, m), "margin": _float(v.get("margin")),
-              "baseline": _float(v.get("baseline")), "reseeded": _float(v.get("reseeded"))}
-             for m, v in (getattr(diagnosis, "noise", None) or {}).items()]
+def _symptoms(diagnosis: Diagnosis) -> dict:
+    """The detectors' verdicts (`Symptom.to_dict()`s) and the seed-noise margins."""
+    rows = [{"name": s["name"].replace("_", " "), "present": bool(s["present"]), "cause": s.get("cause") or "",
+             "evidence": _value(s.get("evidence", {}))} for s in diagnosis.symptoms]
+    noise = [{"metric": _METRIC_NAMES.get(m, m), "margin": _float(v["margin"]),
+              "baseline": _float(v["baseline"]), "reseeded": _float(v["reseeded"])}
+             for m, v in (diagnosis.noise or {}).items()]
     return {"rows": rows, "noise": noise}
 
 
 # ------------------------------------------------------------------ probes
 
-def _probe_summary(diagnosis) -> dict | None:
-    probe = getattr(diagnosis, "probe", None)
+def _probe_summary(diagnosis: Diagnosis) -> dict | None:
+    probe = diagnosis.probe  # `ProbeResult.summary()` of the baseline
     if not probe:
         return None
-    return {"steps_run": probe.get("steps_run", probe.get("steps")), "seconds": _float(probe.get("seconds")),
-            "relative": _float(probe.get("relative_loss")), "stopped": probe.get("stopped") or ""}
+    return {"steps_run": probe["steps_run"], "seconds": _float(probe["seconds"]),
+            "relative": _float(probe["relative_loss"]), "stopped": probe["stopped"] or ""}
 
 
-def _is_probe(result) -> bool:
-    return hasattr(result, "loss_curve") and hasattr(result, "metrics")
-
-
-def _probes(diagnosis) -> dict:
-    results = {k: v for k, v in (getattr(diagnosis, "probe_results", None) or {}).items() if _is_probe(v)}
-    baseline = getattr(diagnosis, "baseline", None)
-    if "baseline" not in results and _is_probe(baseline):
-        results = {"baseline": baseline, **results}
+def _probes(diagnosis: Diagnosis) -> dict:
+    results = {k: v for k, v in diagnosis.probe_results.items() if isinstance(v, ProbeResult)}
+    if "baseline" not in results and diagnosis.baseline is not None:
+        results = {"baseline": diagnosis.baseline, **results}
     if not results:
         return {"image": None, "rows": []}
-    described = {}
-    for cf in getattr(diagnosis, "counterfactuals", []) or []:
-        fix = cf.get("fix") or {}
-        described[f"{cf.get('finding')}:{fix.get('kind')}"] = fix.get("description") or fix.get("kind")
+    described = {f"{cf['finding']}:{cf['fix']['kind']}": cf["fix"]["description"] or cf["fix"]["kind"]
+                 for cf in diagnosis.counterfactuals}
     curves, rows = [], []
     for key, result in results.items():
         kind = "baseline" if key == "baseline" else "reseeded" if key == "reseeded" else "counterfactual"
-        code, _, kind_of_fix = str(key).partition(":")
+        code, _, kind_of_fix = key.partition(":")
         label = {"baseline": "original (baseline)", "reseeded": "original, another seed (noise)"}.get(
-            key, f"{code}: {described.get(key) or kind_of_fix or getattr(result, 'label', '')}")
+            key, f"{code}: {described.get(key) or kind_of_fix or result.label}")
         curve = list(result.loss_curve)
-        chunk = (result.steps_run / len(curve)) if curve and getattr(result, "steps_run", 0) else 25
+        chunk = (result.steps_run / len(curve)) if curve and result.steps_run else 25
         curves.append({"label": label, "steps": [chunk * (i + 1) for i in range(len(curve))], "loss": curve,
                        "kind": kind})
-        m = result.metrics or {}
-        rows.append({"label": label, "kind": kind, "steps_run": getattr(result, "steps_run", None),
-                     "seconds": _float(getattr(result, "seconds", None)),
+        m = result.metrics
+        rows.append({"label": label, "kind": kind, "steps_run": result.steps_run, "seconds": _float(result.seconds),
                      "relative_mse": _float(m.get("relative_mse")), "psnr": _float(m.get("psnr")),
-                     "ssim": _float(m.get("ssim")), "stopped": getattr(result, "stopped", "") or ""})
-    from caedoctor import report_figures as fig
+                     "ssim": _float(m.get("ssim")), "stopped": result.stopped})
+    from caedoctor.report import figures as fig
 
     drawable = any(np.isfinite(np.asarray(c["loss"], float)).any() for c in curves)
     return {"image": fig.probe_curves(curves) if drawable else None, "rows": rows}
 
 
-def _get(obj, *names):
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
+# The parts of an LR range test drawn as its figure; the rest of `LRFindResult.to_dict()` is listed.
+_LR_CURVE = ("lrs", "losses", "smoothed", "suggestion")
 
 
-def _lr(diagnosis) -> dict:
-    result = (getattr(diagnosis, "probe_results", None) or {}).get("lr_find") or getattr(diagnosis, "lr_find", None)
-    if not result:
+def _lr(diagnosis: Diagnosis) -> dict:
+    """The LR range test: the `LRFindResult` the diagnosis ran, else its JSON form in `Diagnosis.lr_find`
+    (`LRFindResult.to_dict()`, or {"suggestion": None, "error": ...} when the test could not run)."""
+    result = diagnosis.probe_results.get("lr_find")
+    found = result.to_dict() if isinstance(result, LRFindResult) else dict(diagnosis.lr_find or {})
+    if not found:
         return {"image": None, "suggestion": None, "details": []}
-    lrs = _get(result, "lrs", "learning_rates")
-    losses = _get(result, "losses", "loss")
-    smoothed = _get(result, "smoothed", "smoothed_losses", "smooth_losses", "smoothed_loss")
-    suggestion = _float(_get(result, "suggestion"))
+    lrs, losses, smoothed = found.get("lrs"), found.get("losses"), found.get("smoothed")
+    suggestion = _float(found.get("suggestion"))
     image = None
-    if lrs is not None and losses is not None and len(lrs) and len(losses):
-        from caedoctor import report_figures as fig
+    if lrs and losses:
+        from caedoctor.report import figures as fig
 
         image = fig.lr_range(lrs, losses, smoothed, suggestion)
-    as_dict = result if isinstance(result, dict) else (result.to_dict() if hasattr(result, "to_dict")
-                                                       else dict(getattr(result, "__dict__", {})))
-    skip = {"lrs", "learning_rates", "losses", "loss", "smoothed", "smoothed_losses", "smooth_losses",
-            "smoothed_loss", "suggestion"}
-    details = [(str(k), _value(v)) for k, v in as_dict.items() if k not in skip]
+    details = [(str(k), _value(v)) for k, v in found.items() if k not in _LR_CURVE]
     return {"image": image, "suggestion": suggestion, "details": details}
 
 
 # ------------------------------------------------------------------ monitor
 
-def _monitor_record(baseline):
-    """The baseline's `MonitorRecord` (the monitor's `.record`, or a record given directly), or None."""
-    monitor = getattr(baseline, "monitor", None)
-    if monitor is None:
+def _monitor_record(baseline: ProbeResult | None) -> MonitorRecord | None:
+    """The baseline probe's `MonitorRecord`, or None when it ran without a monitor (or did not run)."""
+    if baseline is None or baseline.monitor is None:
         return None
-    record = getattr(monitor, "record", monitor)
-    return record if hasattr(record, "grad_norms") else None
+    return baseline.monitor.record
 
 
-def _layer_order(record, names) -> list:
-    order = list(getattr(record, "layers", []) or [])
+def _layer_order(record: MonitorRecord, names) -> list:
+    order = list(record.layers)
     return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
-def _gradients(record) -> dict:
-    norms = dict(getattr(record, "grad_norms", {}) or {}) if record is not None else {}
-    steps = list(getattr(record, "probe_steps", []) or []) if record is not None else []
-    if not norms or not steps:
+def _gradients(record: MonitorRecord | None) -> dict:
+    if record is None or not record.grad_norms or not record.probe_steps:
         return {"image": None, "rows": []}
-    from caedoctor import report_figures as fig
+    from caedoctor.report import figures as fig
 
-    names = _layer_order(record, list(norms))
-    ordered = {n: norms[n] for n in names}
+    names = _layer_order(record, list(record.grad_norms))
+    ordered = {n: record.grad_norms[n] for n in names}
     rows = []
     for n in names:
-        values = [_float(v) for v in ordered[n]]
-        finite = [v for v in values if v is not None]
-        ratios = [_float(v) for v in (getattr(record, "update_ratios", {}) or {}).get(n, [])]
-        ratios = [v for v in ratios if v is not None]
+        finite = [v for v in (_float(x) for x in ordered[n]) if v is not None]
+        ratios = [v for v in (_float(x) for x in record.update_ratios.get(n, [])) if v is not None]
         rows.append({"layer": n, "first": finite[0] if finite else None, "last": finite[-1] if finite else None,
                      "update_ratio": ratios[-1] if ratios else None})
-    return {"image": fig.grad_norms([s + 1 for s in steps], ordered), "rows": rows}
+    return {"image": fig.grad_norms([s + 1 for s in record.probe_steps], ordered), "rows": rows}
 
 
-def _units(record) -> dict:
+def _units(record: MonitorRecord | None) -> dict:
     if record is None:
         return {"image": None, "rows": []}
     panels, rows = [], []
-    for key, title, colour, kind in (("dead_fraction", "dead ReLU units", "#dc2626", "dead (ReLU)"),
-                                     ("saturated_fraction", "saturated sigmoid/tanh units", "#d97706",
-                                      "saturated (sigmoid/tanh)")):
-        traces = dict(getattr(record, key, {}) or {})
+    for traces, title, colour, kind in (
+            (record.dead_fraction, "dead ReLU units", "#dc2626", "dead (ReLU)"),
+            (record.saturated_fraction, "saturated sigmoid/tanh units", "#d97706", "saturated (sigmoid/tanh)")):
         panel_rows = []
         for name in _layer_order(record, list(traces)):
-            values = [_float(v) for v in traces[name]]
-            finite = [v for v in values if v is not None]
+            finite = [v for v in (_float(x) for x in traces[name]) if v is not None]
             if not finite:
                 continue
             panel_rows.append((name, finite[0], finite[-1]))
-            output = name == getattr(record, "output_layer", None)
             rows.append({"layer": name, "kind": kind, "first": finite[0], "last": finite[-1], "max": max(finite),
-                         "output": output})
+                         "output": name == record.output_layer})
         if panel_rows:
             panels.append({"title": title, "rows": panel_rows, "colour": colour})
     if not panels:
         return {"image": None, "rows": []}
-    from caedoctor import report_figures as fig
+    from caedoctor.report import figures as fig
 
     return {"image": fig.unit_fractions(panels), "rows": rows}
 
 
-def _output_signals(record) -> dict:
+def _output_signals(record: MonitorRecord | None) -> dict:
     if record is None:
         return {"rows": []}
     rows = []
     for label, values, note in (
-            ("output spread across the batch (relative to the targets')", getattr(record, "relative_spread", []),
+            ("output spread across the batch (relative to the targets')", record.relative_spread,
              "near 0: the same image for every input (collapse to the mean)"),
-            ("outputs outside the target range", getattr(record, "range_violation", []),
+            ("outputs outside the target range", record.range_violation,
              "the output activation cannot reach (or overshoots) the targets"),
     ):
-        finite = [v for v in (_float(x) for x in values or []) if v is not None]
+        finite = [v for v in (_float(x) for x in values) if v is not None]
         if finite:
             rows.append({"label": label, "first": finite[0], "last": finite[-1], "note": note})
-    base = _float(getattr(record, "baseline_loss", None))
+    base = _float(record.baseline_loss)
     rel = []
-    if base and base > 0 and math.isfinite(base) and hasattr(record, "relative_probe_losses"):
+    if base and base > 0 and math.isfinite(base):
         rel = [v for v in (_float(x) for x in record.relative_probe_losses()) if v is not None]
     if rel:
         rows.append({"label": "monitor-batch loss / predict-the-mean loss", "first": rel[0], "last": rel[-1],
                      "note": "1.0 = no better than predicting the mean image"})
-    seconds = _float(getattr(record, "monitor_seconds", None))
-    return {"rows": rows, "monitor_seconds": seconds, "interval": getattr(record, "interval", None)}
+    return {"rows": rows, "monitor_seconds": _float(record.monitor_seconds), "interval": record.interval}
 
 
 # ------------------------------------------------------------------ reconstructions
 
-def _reconstructions(diagnosis, data, repair) -> dict:
-    if data is None or not hasattr(data, "sample"):
+def _reconstructions(diagnosis: Diagnosis, data: Data | None, repair: RepairResult | None) -> dict:
+    if data is None:
         return {"image": None, "note": "no data was given to the report"}
     x, y = data.sample(RECONSTRUCTION_SAMPLES)
     rows = [("input", x)]
-    profile = getattr(data, "profile", None)
-    if profile is not None and getattr(profile, "target", None) is not None:
+    if data.profile.target is not None:
         rows.append(("target", y))
     inputs_rows = len(rows)
     notes = []
-    original = getattr(repair, "original_model", None) if repair is not None else None
+    original = repair.original_model if repair is not None else None
     label = "original (trained for the budget)"
     if original is None:
-        original = getattr(getattr(getattr(diagnosis, "baseline", None), "monitor", None), "model", None)
-        steps = getattr(getattr(diagnosis, "baseline", None), "steps_run", None)
+        baseline = diagnosis.baseline
+        monitor = baseline.monitor if baseline is not None else None
+        original = monitor.model if monitor is not None else None  # the probe's trained copy
+        steps = baseline.steps_run if baseline is not None else None
         label = f"original (after the {steps}-step probe)" if steps else "original (after the probe)"
     models = [(label, original)]
     if repair is not None:
-        models.append(("repaired", getattr(repair, "model", None)))
+        models.append(("repaired", repair.model))
     for name, model in models:
         if model is None:
             notes.append(f"{name}: not measured")
@@ -429,12 +379,10 @@ def _reconstructions(diagnosis, data, repair) -> dict:
     if len(rows) == inputs_rows:
         why = f" ({'; '.join(notes)})" if notes else ""
         return {"image": None, "note": f"no trained model to reconstruct with{why}"}
-    stats = profile.target_stats if profile is not None else None
-    lo = float(stats.min) if stats is not None else float(np.nanmin(x))
-    hi = float(stats.max) if stats is not None else float(np.nanmax(x))
-    from caedoctor import report_figures as fig
+    stats = data.profile.target_stats
+    from caedoctor.report import figures as fig
 
-    return {"image": fig.reconstructions(rows, lo, hi), "note": "; ".join(notes)}
+    return {"image": fig.reconstructions(rows, float(stats.min), float(stats.max)), "note": "; ".join(notes)}
 
 
 # ------------------------------------------------------------------ data, model, changes
@@ -445,14 +393,13 @@ _PROFILE_ROWS = (("shape", "shape"), ("dtype", "dtype"), ("samples", "count"), (
                  ("near duplicates", "near_duplicates"))
 
 
-def _profile(diagnosis, data) -> dict:
-    profile = getattr(diagnosis, "profile", None)
-    if not profile and data is not None and getattr(data, "profile", None) is not None:
-        profile = data.profile.to_dict()
+def _profile(diagnosis: Diagnosis, data: Data | None) -> dict:
+    """The data profile (`DataProfile.to_dict()`) the diagnosis kept, else the given data's."""
+    profile = diagnosis.profile or (data.profile.to_dict() if data is not None else None)
     if not profile:
         return {"rows": [], "splits": None, "notes": []}
-    inputs = profile.get("inputs") or {}
-    target = profile.get("target")
+    inputs = profile["inputs"]
+    target = profile["target"]
     rows = []
     for label, key in _PROFILE_ROWS:
         rows.append({"label": label, "inputs": _value(inputs.get(key)),
@@ -461,63 +408,55 @@ def _profile(diagnosis, data) -> dict:
         rows.append({"label": "mean per channel", "inputs": _value(inputs.get("channel_mean")),
                      "target": _value(target.get("channel_mean")) if target else None})
     return {"rows": rows, "target_is_input": target is None,
-            "splits": {"train": profile.get("train_count"), "val": profile.get("val_count")},
-            "notes": [str(n) for n in profile.get("notes", []) or []]}
+            "splits": {"train": profile["train_count"], "val": profile["val_count"]},
+            "notes": [str(n) for n in profile["notes"]]}
 
 
-def _model(loaded) -> dict:
-    if loaded is None or getattr(loaded, "model", None) is None:
+def _model(loaded: LoadedModel | None) -> dict:
+    if loaded is None:
         return {"config": [], "layers": []}
-    config = getattr(loaded, "config", None)
     items = []
-    if config is not None:
-        for line in config.describe():
-            label, _, value = line.partition(": ")
-            items.append((label, value))
-        items.extend(("note", note) for note in config.notes)
+    for line in loaded.config.describe():
+        label, _, value = line.partition(": ")
+        items.append((label, value))
+    items.extend(("note", note) for note in loaded.config.notes)
     layers = []
     for layer in loaded.model.layers:
         try:
             shape = str(layer.output.shape)
         except (AttributeError, ValueError):  # nested or not-yet-built layers have no single output
             shape = ""
-        act = getattr(layer, "activation", None)
+        act = getattr(layer, "activation", None)  # a Keras layer's own attribute, when it has one
         layers.append({"name": layer.name, "type": type(layer).__name__, "output": shape,
                        "activation": getattr(act, "__name__", str(act)) if act is not None else "",
                        "params": int(layer.count_params()) if layer.built else 0})
-    return {"config": items, "layers": layers, "name": str(getattr(loaded.model, "name", "")),
+    return {"config": items, "layers": layers, "name": loaded.model.name,
             "params": int(loaded.model.count_params())}
 
 
-def _changes(diagnosis, repair) -> dict:
-    proposed = []
-    for f in (diagnosis.confirmed() if hasattr(diagnosis, "confirmed") else []):
-        if getattr(f, "fix", None) is not None:
-            proposed.append({"code": str(f.code), "fix": f.fix.description or f.fix.kind})
+def _changes(diagnosis: Diagnosis, repair: RepairResult | None) -> dict:
+    proposed = [{"code": f.code, "fix": f.fix.description or f.fix.kind}
+                for f in diagnosis.confirmed() if f.fix is not None]
     if repair is None:
         return {"repair": None, "proposed": proposed}
     rows = []
-    for c in getattr(repair, "changes", []) or []:
-        eff = getattr(c, "effect", None) or {}
-        rows.append({"what": str(getattr(c, "what", "")), "params": _value(getattr(c, "params", {}) or {}),
-                     "why": str(getattr(c, "why", "")),
+    for c in repair.changes:
+        eff = c.effect or {}
+        rows.append({"what": c.what, "params": _value(c.params),
+                     "why": c.why,
                      "effect": _effect(eff.get("metric"), eff.get("before"), eff.get("after")) if eff else None,
-                     "kept": bool(getattr(c, "kept", True)), "note": str(getattr(c, "note", "") or "")})
-    before = dict(getattr(repair, "original_metrics", {}) or {})
-    after = dict(getattr(repair, "repaired_metrics", {}) or {})
+                     "kept": c.kept, "note": c.note})
+    before, after = repair.original_metrics, repair.repaired_metrics
     metrics = [{"metric": _METRIC_NAMES.get(k, k), "before": _float(before.get(k)), "after": _float(after.get(k))}
                for k in ("relative_mse", "mse", "psnr", "ssim") if k in before or k in after]
     image = None
-    oc, rc = getattr(repair, "original_curve", None), getattr(repair, "repaired_curve", None)
-    if (oc is not None and len(oc)) or (rc is not None and len(rc)):
-        from caedoctor import report_figures as fig
+    if repair.original_curve or repair.repaired_curve:
+        from caedoctor.report import figures as fig
 
-        image = fig.before_after(list(oc or []), list(rc or []))
-    converged = getattr(repair, "converged", None)
+        image = fig.before_after(list(repair.original_curve), list(repair.repaired_curve))
     return {"proposed": proposed, "repair": {
-        "rows": rows, "metrics": metrics, "image": image, "converged": converged,
-        "reason": str(getattr(repair, "reason", "") or ""),
-        "preprocessing": [str(p) for p in getattr(repair, "preprocessing", []) or []],
+        "rows": rows, "metrics": metrics, "image": image, "converged": repair.converged,
+        "reason": repair.reason, "preprocessing": [str(p) for p in repair.preprocessing],
         "error": str(before.get("error")) if before.get("error") else None}}
 
 
@@ -558,7 +497,7 @@ def _value(value) -> str:
     """Evidence values (numbers, lists, dicts) as short readable text."""
     if isinstance(value, (bool, int, float)) or value is None:
         return _num(value)
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+    if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
         return _num(value.item())
     if isinstance(value, str):
         return value

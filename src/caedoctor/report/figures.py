@@ -1,4 +1,4 @@
-"""The figures of the HTML report, drawn with matplotlib (Agg) and returned as `data:image/png;base64` URIs.
+"""The report's figures: drawn with matplotlib (Agg) and returned as `data:image/png;base64` URIs.
 
 Each function takes plain data (lists, dicts, arrays) and returns one self-contained image, so the report is a
 single file that opens without a network. User-controlled text (layer names, labels) reaches matplotlib only
