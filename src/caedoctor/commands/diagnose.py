@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import config_options, data_options, handle_errors, load_inputs
+from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs
 
 
-@click.command()
+@click.command(name="diagnose")
 @click.argument("model_spec", metavar="MODEL")
 @data_options
 @config_options
@@ -24,7 +24,7 @@ from caedoctor.cli import config_options, data_options, handle_errors, load_inpu
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write an HTML report into this folder.")
 @handle_errors
-def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
+def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
              budget_seconds, quick, report_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 

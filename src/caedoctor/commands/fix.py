@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import config_options, data_options, handle_errors, load_inputs, prepare_out_dir
+from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs, prepare_out_dir
 
 
 @click.command(name="fix")
