@@ -3,8 +3,8 @@ in Jupyter (`_repr_html_`).
 
 `Diagnosis` (diagnosis/), `RepairResult` (repair/) and `CheckResult` (checks/) take these mixins. The text
 and HTML come from `caedoctor.report`, layers above the results: they are imported when a result is
-displayed, never at import time. These three late imports are the one exception the import contract
-(`.importlinter`) states, as deepchecks' results carry their own display: a result shows itself.
+displayed, never at import time. These late imports are an exception the import contract (pyproject.toml,
+`[tool.importlinter]`) states, as deepchecks' results carry their own display: a result shows itself.
 
 - `str(result)` / `print(result)` and IPython's terminal (`_repr_pretty_`): a few lines, the verdict first.
 - `_repr_html_`: in a notebook, the same self-contained report `write_report` writes (images inline as
