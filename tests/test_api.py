@@ -93,7 +93,7 @@ def test_continued_examples_printed(example_namespaces):
 
 @pytest.fixture(scope="module")
 def diagnosis():
-    from pipeline.tiny import blobs, compiled, tiny_cae
+    from tiny import blobs, compiled, tiny_cae
 
     import keras
 

@@ -13,7 +13,7 @@ from caedoctor.data import load_data
 from caedoctor.diagnosis import diagnose
 from caedoctor.models import load_model
 
-from .tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, tiny_cae
 
 STEPS = 100
 

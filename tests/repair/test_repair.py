@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from .tiny import blobs
+from tiny import blobs
 
 
 def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
@@ -62,7 +62,7 @@ def test_repair_makes_a_shape_mismatched_cae_trainable():
     from caedoctor.models import load_model
     from caedoctor.repair.fix import repair
 
-    from .tiny import compiled, tiny_cae
+    from tiny import compiled, tiny_cae
 
     data = load_data(blobs(160, size=14))
     loaded = load_model(compiled(tiny_cae(size=14, pools=2)), data.input_shape)  # 14x14 in, 16x16 out
@@ -81,7 +81,7 @@ def test_repair_gives_a_grey_output_the_targets_three_channels():
     from caedoctor.models import load_model
     from caedoctor.repair.fix import repair
 
-    from .tiny import compiled
+    from tiny import compiled
 
     x = np.repeat(blobs(160), 3, axis=-1) * np.array([1.0, 0.6, 0.3], np.float32)
     data = load_data(x)
@@ -101,7 +101,7 @@ def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
     from caedoctor.models import load_model
     from caedoctor.repair.fix import repair
 
-    from .tiny import compiled
+    from tiny import compiled
 
     data = load_data(np.repeat(blobs(64), 3, axis=-1))  # RGB targets
     inputs = keras.Input((16, 16, 3))
@@ -123,7 +123,7 @@ def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_mo
     from caedoctor.repair.fix import repair
     from caedoctor.repair.outputs import write_repair_outputs
 
-    from .tiny import compiled, tiny_cae
+    from tiny import compiled, tiny_cae
 
     x = blobs(200) * 255.0
     x[[3, 50, 120]] = np.nan

@@ -16,7 +16,7 @@ from caedoctor.findings import Effect, Finding, Fix
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from .tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, tiny_cae
 
 LR = Fix("learning_rate", {"learning_rate": 1e-3}, "lower the rate")
 BN = Fix("add_batchnorm", {}, "add BatchNorm")

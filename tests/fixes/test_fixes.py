@@ -13,7 +13,7 @@ from caedoctor.fixes import apply_fix as apply_to_setup
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from .tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, tiny_cae
 
 
 @pytest.fixture(scope="module")

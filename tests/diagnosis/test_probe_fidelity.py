@@ -19,7 +19,7 @@ from caedoctor.models import load_model
 from caedoctor.setup import Setup
 from caedoctor.training import seed_everything
 
-from .tiny import blobs
+from tiny import blobs
 
 STEPS = 20
 SEED = 3

@@ -14,7 +14,7 @@ import tensorflow as tf
 from caedoctor.diagnosis import ConvergenceMonitor, detect_symptoms
 from caedoctor.monitor.symptoms import detect_collapsed_to_mean, detect_dead_units, detect_saturation
 
-from .conftest import tiny_cae
+from smooth_cae import tiny_cae
 
 
 def fit(model, x, monitor, epochs=1, batch_size=16, lr=1e-3, optimizer="adam", validation=False):

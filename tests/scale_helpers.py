@@ -1,4 +1,4 @@
-"""Helpers for the scale and reliability tests: tiny data and models on disk, the real CLI in a subprocess."""
+"""Helpers for the training, data and hostile-input tests: tiny data and models on disk, the real CLI in a subprocess."""
 
 from __future__ import annotations
 

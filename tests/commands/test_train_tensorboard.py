@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from click.testing import CliRunner
 
-from .tiny import blobs
+from tiny import blobs
 
 
 def test_train_writes_monitor_scalars_to_tensorboard(tmp_path):

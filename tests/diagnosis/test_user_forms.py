@@ -20,7 +20,7 @@ from caedoctor.fixes import FIX_KINDS, FixContext, NotApplicable, apply_fix, get
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from .tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, tiny_cae
 
 # The field notes' three examples, verbatim from ../shared/field-notes.md (LeakyReLU(alpha=...) included:
 # that is the user's code), with the one `import tensorflow as tf` at the top.
