@@ -217,27 +217,38 @@ def _flatten(model, input_ids: list, nodes: list, seen_names: dict) -> list:
         raise ModelError(f"model {model.name!r} ({type(model).__name__}) is subclassed; caedoctor reads "
                          "functional and sequential models only")
     ids_of = {id(t): i for t, i in zip(model.inputs, input_ids)}
-    # Iterative post-order walk from the outputs back to the inputs: parents are placed before children.
+    for operation, inputs, outputs in graph_calls(model):
+        outs = _apply(operation, [ids_of[id(t)] for t in inputs], nodes, seen_names)
+        for t, o in zip(outputs, outs if len(outs) == len(outputs) else outs * len(outputs)):
+            ids_of[id(t)] = o
+    return [ids_of[id(t)] for t in model.outputs]
+
+
+def graph_calls(model) -> list:
+    """(operation, input tensors, output tensors) of each call in a functional model's graph, parents first.
+
+    An iterative post-order walk from the outputs back to the inputs (no recursion limit on deep models); a
+    nested model is one call. Raises `ModelError` for a tensor without Keras history.
+    """
+    seen = {id(t) for t in model.inputs}  # the inputs, then the outputs of every call placed
+    calls = []
     for out in model.outputs:
         stack = [(out, False)]
         while stack:
             tensor, expanded = stack.pop()
-            if id(tensor) in ids_of:
+            if id(tensor) in seen:
                 continue
             history = getattr(tensor, "_keras_history", None)
             if history is None:
                 raise ModelError(f"model {model.name!r}: a tensor without Keras history; cannot read the graph")
             node = history.operation._inbound_nodes[history.node_index]
             if expanded:
-                parents = [ids_of[id(t)] for t in node.input_tensors]
-                outs = _apply(history.operation, parents, nodes, seen_names)
-                for t, o in zip(node.output_tensors, outs if len(outs) == len(node.output_tensors)
-                                else outs * len(node.output_tensors)):
-                    ids_of[id(t)] = o
+                calls.append((history.operation, list(node.input_tensors), list(node.output_tensors)))
+                seen.update(id(t) for t in node.output_tensors)
                 continue
             stack.append((tensor, True))
-            stack.extend((t, False) for t in node.input_tensors if id(t) not in ids_of)
-    return [ids_of[id(t)] for t in model.outputs]
+            stack.extend((t, False) for t in node.input_tensors if id(t) not in seen)
+    return calls
 
 
 def _apply(layer, parent_ids: list, nodes: list, seen_names: dict) -> list:

@@ -18,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from caedoctor.plots import displayable, finite, log_scale_if_positive  # noqa: E402
+
 DPI = 110
 _BASELINE_STYLE = {"color": "#111827", "linewidth": 2.4, "zorder": 5}
 _RESEEDED_STYLE = {"color": "#6b7280", "linewidth": 1.4, "linestyle": "--", "zorder": 4}
@@ -41,15 +43,18 @@ def to_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _finite(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=float).ravel()
-    return arr[np.isfinite(arr)]
+def _labelled(ax, xlabel: str, ylabel: str, grid: str = "both") -> None:
+    """Axis labels and a light grid (on the major ticks only, or on the minor ones of a log axis too)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which=grid)
 
 
-def _log_if_positive(ax, *series) -> None:
-    finite = np.concatenate([_finite(s) for s in series] or [np.array([])])
-    if len(finite) and finite.min() > 0:
-        ax.set_yscale("log")
+def _legend_inside(fig, ax) -> str:
+    """A small legend inside the axes, a tight layout, and the figure as a data URI."""
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return to_data_uri(fig)
 
 
 def _legend_below(fig, ax, entries: int, fontsize: int = 8, columns: int = 2, title: str | None = None) -> None:
@@ -78,10 +83,8 @@ def probe_curves(curves: list) -> str:
         if n and not ok[-1]:  # the probe ended in NaN/Inf: mark where
             last = x[ok][-1] if ok.any() else x[0]
             ax.axvline(last, color=style["color"], alpha=0.35, linestyle=":")
-    _log_if_positive(ax, *[c["loss"] for c in curves])
-    ax.set_xlabel("training step")
-    ax.set_ylabel("training loss (mean per chunk)")
-    ax.grid(alpha=0.3, which="both")
+    log_scale_if_positive(ax, *[c["loss"] for c in curves])
+    _labelled(ax, "training step", "training loss (mean per chunk)")
     _legend_below(fig, ax, len(curves), fontsize=8)
     return to_data_uri(fig)
 
@@ -105,13 +108,9 @@ def lr_range(lrs, losses, smoothed=None, suggestion: float | None = None) -> str
         ax.axvline(suggestion, color="#dc2626", linewidth=1.8, linestyle="--",
                    label=f"suggestion {suggestion:.2g}")
     ax.set_xscale("log")
-    _log_if_positive(ax, *series)
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("training loss")
-    ax.grid(alpha=0.3, which="major")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return to_data_uri(fig)
+    log_scale_if_positive(ax, *series)
+    _labelled(ax, "learning rate", "training loss", grid="major")
+    return _legend_inside(fig, ax)
 
 
 def grad_norms(steps, norms: dict) -> str:
@@ -122,7 +121,7 @@ def grad_norms(steps, norms: dict) -> str:
     x_all = np.asarray(steps, float)
     # Log scale, because vanishing gradients span orders of magnitude; a norm of exactly 0 (no gradient at all)
     # is drawn on a dotted floor a decade below the smallest positive norm instead of being dropped.
-    values = np.concatenate([_finite(v) for v in norms.values()] or [np.array([])])
+    values = np.concatenate([finite(v) for v in norms.values()] or [np.array([])])
     positive = values[values > 0]
     floor = positive.min() / 10 if len(positive) and (values <= 0).any() else None
     for i, name in enumerate(names):
@@ -140,9 +139,7 @@ def grad_norms(steps, norms: dict) -> str:
         ax.axhline(floor, color="#9ca3af", linestyle=":", linewidth=1.0)
         ax.annotate("exactly 0", (0.005, floor), xycoords=("axes fraction", "data"), fontsize=7, color="#6b7280",
                     va="bottom")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("gradient L2 norm (monitor batch)")
-    ax.grid(alpha=0.3, which="both")
+    _labelled(ax, "training step", "gradient L2 norm (monitor batch)")
     _legend_below(fig, ax, len(names), fontsize=7, columns=3, title="layers, input → output")
     return to_data_uri(fig)
 
@@ -179,24 +176,18 @@ def before_after(original_curve, repaired_curve) -> str:
         y = np.asarray(curve, float)
         ok = np.isfinite(y)
         ax.plot(np.arange(1, len(y) + 1)[ok], y[ok], marker="o", color=colour, label=label)
-    _log_if_positive(ax, original_curve, repaired_curve)
+    log_scale_if_positive(ax, original_curve, repaired_curve)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation loss")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return to_data_uri(fig)
+    _labelled(ax, "epoch", "validation loss")
+    return _legend_inside(fig, ax)
 
 
 def reconstructions(rows: list, lo: float, hi: float) -> str:
     """A grid of images: one row per (label, images) pair, all shown on the target's value range."""
     n = max(len(images) for _, images in rows)
     fig, axes = plt.subplots(len(rows), n, figsize=(1.15 * n + 1.2, 1.2 * len(rows) + 0.2), squeeze=False)
-    span = hi - lo if math.isfinite(hi - lo) and hi > lo else 1.0
     for r, (label, images) in enumerate(rows):
-        shown = np.clip(np.nan_to_num((np.asarray(images, float) - lo) / span, nan=0.0, posinf=1.0, neginf=0.0),
-                        0.0, 1.0)
+        shown = displayable(images, lo, hi)
         for c in range(n):
             ax = axes[r][c]
             ax.set_xticks([])
