@@ -39,3 +39,16 @@ def compiled(model, optimizer: str = "adam", lr: float = 3e-3, loss: str = "mse"
     opt = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[optimizer](learning_rate=lr)
     model.compile(optimizer=opt, loss=loss)
     return model
+
+
+def leaf_configs(model) -> list:
+    """(class name, config) of every leaf layer, nested models flattened: two models built alike compare equal."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out += leaf_configs(layer)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            out.append((type(layer).__name__, layer.get_config()))
+    return out

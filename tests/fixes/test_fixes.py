@@ -13,7 +13,7 @@ from caedoctor.fixes import apply_fix as apply_to_setup
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, leaf_configs, tiny_cae
 
 
 @pytest.fixture(scope="module")
@@ -241,16 +241,6 @@ def test_dropping_nonfinite_samples_keeps_an_earlier_normalisation():
                                atol=1e-3)
 
 
-def _leaf_configs(model):
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out += _leaf_configs(layer)
-        elif not isinstance(layer, keras.layers.InputLayer):
-            out.append((type(layer).__name__, layer.get_config()))
-    return out
-
-
 def _changes_py(original, fixes, data):
     """changes.py for `fixes` applied in turn to `original` (as a repair keeping all of them would write)."""
     from types import SimpleNamespace
@@ -280,8 +270,8 @@ def test_changes_py_rebuilds_the_repaired_model_layer_for_layer(tmp_path):
     namespace = {}
     exec(compile(code, "changes.py", "exec"), namespace)
     rebuilt = namespace["model"]
-    assert _leaf_configs(rebuilt) == _leaf_configs(saved)
-    assert len(_leaf_configs(saved)) == 21 and "(...)" not in code
+    assert leaf_configs(rebuilt) == leaf_configs(saved)
+    assert len(leaf_configs(saved)) == 21 and "(...)" not in code
     x = np.asarray(data.sample(2)[0])
     assert rebuilt(x).shape == saved(x).shape == x.shape
     # Each change is marked where it is made, and the training set-up is the repaired one.
@@ -300,7 +290,7 @@ def test_changes_py_for_a_sequential_dense_code_and_for_a_model_it_cannot_write(
                                                                                 "factor": 2.0})], data)
     namespace = {}
     exec(compile(code, "changes.py", "exec"), namespace)
-    assert _leaf_configs(namespace["model"]) == _leaf_configs(model)
+    assert leaf_configs(namespace["model"]) == leaf_configs(model)
     assert "units 8 -> 16" in code
 
     inputs = keras.Input((16, 16, 1))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tiny import blobs
+from tiny import blobs, leaf_configs
 
 
 def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
@@ -45,9 +45,7 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     # changes.py runs and rebuilds it layer for layer (its weights stay in repaired.keras).
     namespace = {}
     exec(compile((out / "changes.py").read_text(), "changes.py", "exec"), namespace)
-    from .test_rewrite import _leaf_configs
-
-    assert _leaf_configs(namespace["model"]) == _leaf_configs(model)
+    assert leaf_configs(namespace["model"]) == leaf_configs(model)
     compiled_models = [v for v in namespace.values() if isinstance(v, keras.Model) and v.compiled]
     assert len(compiled_models) == 1  # the core, compiled as caedoctor trained it
     assert float(compiled_models[0].optimizer.learning_rate) == pytest.approx(payload["config"]["learning_rate"],
