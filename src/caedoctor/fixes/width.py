@@ -82,7 +82,7 @@ def analysis_of(setup, context: FixContext):
     """The model reader's analysis (computed when the context has none)."""
     if context is not None and context.analysis is not None:
         return context.analysis
-    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.models.analysis import analyze_model
 
     try:
         return analyze_model(setup.model, setup.data.input_shape)
