@@ -93,11 +93,29 @@ def _diagnosis_record(d) -> dict:
             "probe_seconds": (d.probe or {}).get("seconds"),
             "lr_suggestion": (d.lr_find or {}).get("suggestion"),
             "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
-            "noise": d.noise}
+            "noise": d.noise, "timings": d.timings, "plan": d.plan,
+            "counterfactuals": [{"finding": c["finding"], "kind": c["fix"]["kind"], "on_top_of": c.get("on_top_of"),
+                                 "status": c["comparison"]["status"], "decided_at": c["comparison"].get("decided_at"),
+                                 "log_gain": c["comparison"]["log_gain"], "margin": c["comparison"]["margin"],
+                                 "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"],
+                                 "early_rule": c.get("early_rule")}
+                                for c in d.counterfactuals]}
 
 
 def _overrides(variant) -> dict | None:
     return {"batch_size": variant.batch_size} if variant.batch_size != 32 else None
+
+
+def _diagnose_options(args) -> dict:
+    """`--no-sequential` runs every probe to its last step without a budget (recording what the early rule
+    would have decided: bench/sequential.py scores it); `--budget-seconds` sets the budget (default: the
+    diagnosis' own)."""
+    options = {}
+    if getattr(args, "no_sequential", False):
+        options.update(sequential=False, budget_seconds=None)
+    if getattr(args, "budget_seconds", None) is not None:
+        options["budget_seconds"] = args.budget_seconds or None
+    return options
 
 
 def run_case(case, args, healthy_refs: dict) -> dict:
@@ -111,7 +129,8 @@ def run_case(case, args, healthy_refs: dict) -> dict:
     diagnosis = None
     try:
         cpu = time.process_time()
-        diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant))
+        diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant),
+                             **_diagnose_options(args))
         rec["full"] = {**_diagnosis_record(diagnosis), "cpu_s": round(time.process_time() - cpu, 2)}
     except Exception as exc:  # a crash is a result too
         rec["full"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
@@ -120,7 +139,8 @@ def run_case(case, args, healthy_refs: dict) -> dict:
         keras.utils.clear_session()
         try:
             cpu = time.process_time()
-            q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant))
+            q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant),
+                         **_diagnose_options(args))
             rec["quick"] = {**_diagnosis_record(q), "cpu_s": round(time.process_time() - cpu, 2)}
         except Exception as exc:
             rec["quick"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
@@ -374,6 +394,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="also run diagnose(quick=True)")
     parser.add_argument("--repair", action="store_true", help="also run repair on every faulty case")
     parser.add_argument("--repair-epochs", type=int, default=3, help="training budget of repair and reference")
+    parser.add_argument("--no-sequential", action="store_true",
+                        help="run every probe to its last step, no budget; record the early rule's decisions")
+    parser.add_argument("--budget-seconds", type=float, default=None, help="the diagnosis' budget (0: none)")
     parser.add_argument("--shard", help="i/n: run only every n-th case starting at i (parallel processes)")
     parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")

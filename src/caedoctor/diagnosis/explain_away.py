@@ -20,6 +20,8 @@ F's probe no longer shows (then nothing is masked: a higher rate that speeds up 
 an improvement, not a cause).
 When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate found
 for the broken model need not suit the repaired one).
+Stacking compares probes at their last step: a probe it needs that was decided early (`sequential`) is run
+again to the end first, only when there is something to stack.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def explain_away(state: RunState) -> None:
     (best_key, best_findings), rest = ranked[0], ranked[1:]
     rest = [(k, fs) for k, fs in rest if any(f.status == "confirmed" for f in fs)]  # `certain` stays certain
     best_probe, _ = state.tested[best_key]
+    if not rest and best_probe.score("relative_mse") < SLOW_RELATIVE_MSE:
+        # One cause, and its fix leaves nothing masked (for a probe decided early: already at its last
+        # step, and the error only falls further): nothing to stack.
+        return
+    best_probe = _full_probe(state, best_key)
+    if best_probe is None:
+        return
     masked = _maybe_masked(state, best_probe, {k for k, _ in ranked})
     if not rest and not masked:
         return
@@ -69,8 +78,23 @@ def explain_away(state: RunState) -> None:
         _stack_and_judge(state, stack, key, findings, best_probe, reseeded, best_code)
 
 
+def _full_probe(state: RunState, key):
+    """The probe of fix `key` run to its last step: the tested one, or (when it was decided early) a rerun
+    to the end, which then replaces it; None when the budget has no room for the rerun."""
+    probe, comparison = state.tested[key]
+    if probe.complete or probe.stopped in ("nan", "diverged") or key not in state.setups:
+        return probe
+    state.say(f"{probe.label} again, to its last step (it was decided early)")
+    full = state.probe(state.setups[key], steps=probe.steps, seed=state.seed, label=probe.label)
+    if full.stopped == "out_of_time":
+        return None
+    state.tested[key] = (full, comparison)
+    return full
+
+
 def _ranked_fixes(state: RunState) -> list:
-    """[(fix key, findings)] of the held findings whose fix was probed, best probe first."""
+    """[(fix key, findings)] of the held findings whose fix was probed, the largest gain over the baseline
+    first (gains, unlike final scores, compare probes decided at different steps)."""
     tested = state.tested
     keys: dict = {}
     for f in state.result.findings:
@@ -78,7 +102,7 @@ def _ranked_fixes(state: RunState) -> list:
                 and not is_more_data(f.fix)  # a data-quantity test has no change to stack
                 and f.fix.key in tested):
             keys.setdefault(f.fix.key, []).append(f)
-    return sorted(keys.items(), key=lambda kv: tested[kv[0]][0].score(tested[kv[0]][1].metric))
+    return sorted(keys.items(), key=lambda kv: -tested[kv[0]][1].log_gain)
 
 
 def _maybe_masked(state: RunState, best_probe, held_keys: set) -> dict:
@@ -110,8 +134,10 @@ def _stack_and_judge(state: RunState, stack: "_Stacker", key, findings: list, be
                      best_code: str) -> None:
     """Probe G (`findings`' fix) on top of F and revise G's findings: independent, consequence, alternative, or
     (for a finding refuted alone) confirmed on top of F."""
-    alone_probe, alone_cmp = state.tested[key]
-    metric = alone_cmp.metric
+    alone_probe = _full_probe(state, key)
+    if alone_probe is None:
+        return
+    metric = state.tested[key][1].metric
     fix = findings[0].fix
     state.say(f"does {fix.kind} still help once {stack.best_fix.kind} is applied?")
     both = stack.probe_with(fix)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import keras
 
+from caedoctor.diagnosis.checkpoints import CheckSet, Checkpoints, ProbeClock
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
@@ -50,6 +52,20 @@ class ProbeResult:
     stopped: str = ""  # why it stopped early ("nan", "diverged"), or ""
     monitor: ConvergenceMonitor | None = field(default=None, repr=False)
     val_curve: list = field(default_factory=list)  # (step, validation loss) when the probe validated
+    # (step, {"relative_mse", "dssim"}) on the diagnosis' fixed check batch (`checkpoints.CheckSet`)
+    checkpoints: list = field(default_factory=list)
+    decision: object = None  # what the probe's `decide` answered (`sequential.EarlyDecision`), or None
+    decided_at: int | None = None  # the step it answered at (the probe stopped there when told to)
+    timing: dict = field(default_factory=dict)  # seconds: build, tracing, steps, validation, checkpoints, scoring
+
+    @property
+    def complete(self) -> bool:
+        """Ran all its steps (not stopped by a decision, the clock, NaN or divergence)."""
+        return self.steps_run >= self.steps and not self.stopped
+
+    def checkpoint(self, step: int) -> dict | None:
+        """The check-batch metrics at `step`, or None when the probe has no checkpoint there."""
+        return next((values for s, values in self.checkpoints if s == step), None)
 
     @property
     def relative_mse(self) -> float:
@@ -81,7 +97,11 @@ class ProbeResult:
         return {"label": self.label, "steps": self.steps, "steps_run": self.steps_run,
                 "seconds": round(self.seconds, 3), "loss_curve": [finite_or_none(v) for v in self.loss_curve],
                 "metrics": {k: finite_or_none(v) for k, v in self.metrics.items()}, "stopped": self.stopped,
-                **({"val_curve": [[s, finite_or_none(v)] for s, v in self.val_curve]} if self.val_curve else {})}
+                **({"val_curve": [[s, finite_or_none(v)] for s, v in self.val_curve]} if self.val_curve else {}),
+                **({"checkpoints": [[s, {k: finite_or_none(v) for k, v in values.items()}]
+                                    for s, values in self.checkpoints]} if self.checkpoints else {}),
+                **({"decided_at": self.decided_at} if self.decided_at is not None else {}),
+                **({"timing": {k: round(v, 3) for k, v in self.timing.items()}} if self.timing else {})}
 
 
 def finite_or_none(v):
@@ -90,10 +110,12 @@ def finite_or_none(v):
 
 
 class _ChunkRecorder(keras.callbacks.Callback):
-    """Records the mean loss of each chunk and stops on NaN/Inf or divergence."""
+    """Records the mean loss of each chunk and stops on NaN/Inf or divergence, or once `stop_at()` steps
+    are done."""
 
-    def __init__(self):
+    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None):
         super().__init__()
+        self.chunk, self.stop_at, self.clock = chunk, stop_at, clock
         self.curve: list = []
         self.val: list = []
         self.stopped = ""
@@ -112,22 +134,34 @@ class _ChunkRecorder(keras.callbacks.Callback):
         elif self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
             self.stopped = "diverged"
             self.model.stop_training = True
+        elif self.stop_at is not None and len(self.curve) * self.chunk >= self.stop_at(self.clock, self.chunk):
+            self.model.stop_training = True
 
 
 def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
-              callbacks=None, validate_every: int = 0) -> ProbeResult:
+              callbacks=None, validate_every: int = 0, checks: CheckSet | None = None, check_every: int = 0,
+              decide=None, stop_on_decision: bool = True, deadline: float | None = None,
+              stop_at: Callable[[ProbeClock, int], int] | None = None) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
     rebuilt with every argument, and their loss) and score it on validation data.
 
     `validate_every` > 0 also computes the validation loss on `VAL_SAMPLES` fixed validation samples every
     that many chunks of `CHUNK` steps (Keras' `validation_freq`), so a monitor sees `val_loss` and the
     overfitting detector can compare it with the training loss.
+
+    `checks` and `check_every` > 0 score the model on the check batch every that many chunks
+    (`ProbeResult.checkpoints`); `decide(step, points)` may answer a decision there, which stops the probe
+    when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
+    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(clock, chunk)`, asked at
+    every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
+    plan made from the time of its first chunks).
     """
     import tensorflow as tf
 
     from caedoctor.training import seed_everything
 
     data = setup.data
+    t_build = time.perf_counter()
     seed_everything(seed)
     model = fresh_copy(setup.model)
     target = data.profile.target_stats
@@ -137,13 +171,20 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
     train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
-    recorder = _ChunkRecorder()
-    cbs = [recorder] + list(callbacks or [])
+    clock = ProbeClock(deadline)
+    recorder = _ChunkRecorder(chunk, stop_at, clock)
+    cbs = [clock, recorder]
+    checkpoints = None
+    if checks is not None and check_every > 0:
+        checkpoints = Checkpoints(checks, check_every, chunk, decide=decide, stop=stop_on_decision)
+        cbs.append(checkpoints)
+    cbs += list(callbacks or [])
     fit_val = {}
     if validate_every > 0 and data.val_count > 0:
         fit_val = {"validation_data": data.val.take(VAL_SAMPLES).batch(bs).cache(),
                    "validation_freq": int(validate_every)}
     start = time.perf_counter()
+    build = start - t_build
     try:
         model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False, **fit_val)
     except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
@@ -151,14 +192,26 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         recorder.curve.append(math.nan)
         del exc
     seconds = time.perf_counter() - start
+    if clock.out_of_time and not recorder.stopped and len(recorder.curve) * chunk < steps:
+        recorder.stopped = "out_of_time"
+    t_score = time.perf_counter()
     val = data.val.take(EVAL_SAMPLES).batch(256)
     metrics = reconstruction_metrics(model, val.as_numpy_iterator(), max_val)
     if not all(math.isfinite(v) for v in (metrics["mse"],)):
         recorder.stopped = recorder.stopped or "nan"
+    checked = checkpoints.seconds if checkpoints is not None else 0.0
+    timing = {"build": build, "tracing": clock.tracing(), "steps": sum(clock.chunks) - clock.tracing(),
+              "validation": clock.validation, "checkpoints": checked, "scoring": time.perf_counter() - t_score}
+    if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
+        steps = min(steps, max(chunk, stop_at(clock, chunk)))
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
                        loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
                        monitor=next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None),
-                       val_curve=[(k * chunk, v) for k, v in recorder.val])
+                       val_curve=[(k * chunk, v) for k, v in recorder.val],
+                       checkpoints=checkpoints.points if checkpoints is not None else [],
+                       decision=checkpoints.decision if checkpoints is not None else None,
+                       decided_at=checkpoints.decided_at if checkpoints is not None else None,
+                       timing=timing)
 
 
 def make_monitor(data) -> ConvergenceMonitor:
