@@ -585,6 +585,14 @@ def _split_halves(analysis: ModelAnalysis, nodes: list) -> None:
     infos = analysis.layers
     tail = _output_tail(analysis)
     inner = [(idx, i) for idx, i in enumerate(infos) if i.kind != "InputLayer" and i.size and i.name not in tail]
+    # A code is something a learned layer computed: the input passed through noise, dropout or rescaling is
+    # as large as the input and would otherwise be "the bottleneck" of an overcomplete CAE, with no layer
+    # that sets its width (CAE302 and the bottleneck fix then disagreed about it).
+    learned: set = set()
+    for i in infos:
+        if i.weighted or any(p in learned for p in i.parents):
+            learned.add(i.name)
+    inner = [(idx, i) for idx, i in inner if i.name in learned] or inner
     if not inner:
         for i in infos[1:]:
             i.half = "decoder"

@@ -169,11 +169,12 @@ def _symptoms(baseline: P.ProbeResult) -> list:
     return [s.to_dict() for s in detect_symptoms(baseline.monitor.record)]
 
 
-def _symptom_findings(symptoms: list, existing: list, lr_suggestion: float | None, current_lr: float) -> list:
+def _symptom_findings(symptoms: list, existing: list, lr_suggestion: float | None, current_lr: float,
+                      analysis=None) -> list:
     """Turn present symptoms into findings for causes the static checks did not already raise."""
     from caedoctor.diagnosis.symptom_findings import findings_from_symptoms
 
-    return findings_from_symptoms(symptoms, existing, lr_suggestion, current_lr)
+    return findings_from_symptoms(symptoms, existing, lr_suggestion, current_lr, analysis)
 
 
 def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int = P.DEFAULT_STEPS,
@@ -261,7 +262,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             suggestion = lr_result.suggestion
             result.lr_find = lr_result.to_dict() if hasattr(lr_result, "to_dict") else dict(lr_result.__dict__)
             result.probe_results["lr_find"] = lr_result
-    findings.extend(_symptom_findings(symptoms, findings, suggestion, setup.config.learning_rate))
+    findings.extend(_symptom_findings(symptoms, findings, suggestion, setup.config.learning_rate, analysis))
     for f in findings:
         if f.fix is not None and f.fix.kind == "learning_rate" and not f.fix.params.get("learning_rate") and suggestion:
             f.fix = Fix("learning_rate", {"learning_rate": float(suggestion)},

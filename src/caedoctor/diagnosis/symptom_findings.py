@@ -83,14 +83,23 @@ def _finding(code: str, cause: str, name: str, symptom: dict, fix: Fix | None, n
 
 
 def findings_from_symptoms(symptoms: list, existing: list, lr_suggestion: float | None,
-                           current_lr: float | None = None) -> list:
+                           current_lr: float | None = None, analysis=None) -> list:
     """Findings (status `suspected`) for the causes the present symptoms point at, one per cause not in
-    `existing`. `lr_suggestion` and `current_lr` add learning-rate findings as described above."""
+    `existing`. `lr_suggestion` and `current_lr` add learning-rate findings as described above.
+
+    `analysis` (the model reader's) keeps these findings consistent with the static ones: a stall is not
+    blamed on a narrow bottleneck when the bottleneck does not compress or no layer sets its width
+    (`caedoctor.checks.bottleneck`), where CAE302 says the model could copy its input."""
     have = {f.cause for f in existing}
     out = []
+    narrowable = True
+    if analysis is not None:
+        from caedoctor.checks.bottleneck import bottleneck_of
+
+        narrowable = bottleneck_of(analysis).narrowable
 
     def add(code, cause, name, symptom, note=""):
-        if cause in have:
+        if cause in have or (cause == "bottleneck_too_narrow" and not narrowable):
             return
         have.add(cause)
         out.append(_finding(code, cause, name, symptom, fix_for(cause, lr_suggestion), note))
