@@ -119,3 +119,18 @@ def test_hidden_activation_swaps_every_form_the_reader_names(form, act, old, dat
     assert after == (["elu"] * 3 if act == "leaky_relu" else ["leaky_relu"] * 3), (before, after)
     with pytest.raises(NotApplicable, match="no hidden layer uses"):
         apply_fix(setup, Fix("hidden_activation", {"from": "hard_sigmoid", "to": "relu"}))
+
+
+def test_a_pooling_kernel_larger_than_its_map_gets_a_fix_that_applies(data):
+    inputs = keras.Input((16, 16, 1))
+    x = layers.Conv2D(4, 3, strides=4, padding="same", activation="relu", name="c1")(x := inputs)
+    x = layers.MaxPooling2D(pool_size=7, strides=1, padding="same", name="wide_pool")(x)  # 7x7 on a 4x4 map
+    x = layers.UpSampling2D(4, name="up")(x)
+    model = compiled(keras.Model(inputs, layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(x)))
+    setup = _setup(model, data)
+    finding = next(f for f in check(setup.loaded, setup.data, config=setup.config)
+                   if f.code == "CAE305" and f.evidence["layer"] == "wide_pool")
+    new = apply_fix(setup, finding.fix)  # was "no conv layer to change"
+    pool = new.model.get_layer("wide_pool")
+    assert tuple(pool.pool_size) == (3, 3) and tuple(pool.strides) == (1, 1)
+    assert new.model.output_shape == model.output_shape
