@@ -134,3 +134,18 @@ def test_a_pooling_kernel_larger_than_its_map_gets_a_fix_that_applies(data):
     pool = new.model.get_layer("wide_pool")
     assert tuple(pool.pool_size) == (3, 3) and tuple(pool.strides) == (1, 1)
     assert new.model.output_shape == model.output_shape
+
+
+def test_the_initializer_fix_reinitialises_every_kernel_the_reader_flagged(data):
+    init = keras.initializers.RandomNormal(stddev=1.0)
+    inputs = keras.Input((16, 16, 1))
+    x = layers.Reshape((16, 16), name="rows")(inputs)  # a row-wise 1-D conv encoder
+    x = layers.Conv1D(8, 3, padding="same", activation="relu", kernel_initializer=init, name="c1")(x)
+    x = layers.Conv1D(16, 3, padding="same", activation="relu", kernel_initializer=init, name="c2")(x)
+    x = layers.Reshape((16, 16, 1), name="image")(x)
+    model = compiled(keras.Model(inputs, layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(x)))
+    setup = _setup(model, data)
+    finding = next(f for f in check(setup.loaded, setup.data, config=setup.config) if f.code == "CAE404")
+    assert set(finding.evidence["layers"]) == {"c1", "c2"}
+    new = apply_fix(setup, finding.fix)  # was "every kernel already uses glorot_uniform": Conv1D was skipped
+    assert all(type(new.model.get_layer(n).kernel_initializer).__name__ == "GlorotUniform" for n in ("c1", "c2"))
