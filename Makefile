@@ -37,7 +37,9 @@ browser:
 	  fi; \
 	fi
 
+# lint-imports checks the layer contract in pyproject.toml ([tool.importlinter]) before any test runs.
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 clean:

@@ -42,7 +42,7 @@ def main() -> None:
 
     from caedoctor.data import load_data
     from caedoctor.diagnosis import ConvergenceMonitor
-    from caedoctor.diagnosis.monitor import DEFAULT_INTERVAL
+    from caedoctor.monitor.callback import DEFAULT_INTERVAL
     from caedoctor.models import compile_model, load_model
 
     keras.utils.set_random_seed(0)

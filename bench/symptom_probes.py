@@ -2,7 +2,7 @@
 
 Each probe trains from seed 0 for a few hundred steps on bundled:patches32 (batch 32; 50 steps per Keras
 epoch, validated on 512 samples after each) with a `ConvergenceMonitor` probing every 10 steps, then
-prints what each detector measured. The thresholds in `caedoctor.diagnosis.thresholds` sit between the
+prints what each detector measured. The thresholds in `caedoctor.thresholds` sit between the
 healthy probes' values and the faulty ones'; `bench/README-symptoms.md` keeps the table.
 
     .venv/bin/python bench/symptom_probes.py                 # all probes (about 3 minutes on 2 cores)
@@ -208,7 +208,7 @@ def _fmt(v) -> str:
 
 
 def analyse(name, record):
-    from caedoctor.diagnosis.symptoms import detect_symptoms
+    from caedoctor.monitor.symptoms import detect_symptoms
 
     symptoms = {s.name: s for s in detect_symptoms(record)}
     row = {col: symptoms[det].evidence.get(key) for col, det, key in COLUMNS}

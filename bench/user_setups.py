@@ -49,7 +49,7 @@ def _summary(d) -> dict:
 def notes(out: dict) -> None:
     import warnings
 
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis import diagnose
 
     folder = Path(tempfile.mkdtemp())
     path = folder / "notes.py"
@@ -69,7 +69,7 @@ def adadelta(out: dict) -> None:
     import numpy as np
 
     from caedoctor.data import load_data
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis import diagnose
     from caedoctor.training import seed_everything
 
     data = load_data("bundled:patches32")
@@ -112,7 +112,7 @@ def sum_loss(out: dict) -> None:
     import keras
     import numpy as np
 
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis import diagnose
     from caedoctor.training import seed_everything
 
     with gzip.open(SHARED / "fashion-mnist" / "train-images-idx3-ubyte.gz") as fh:

@@ -93,7 +93,7 @@ def test_continued_examples_printed(example_namespaces):
 
 @pytest.fixture(scope="module")
 def diagnosis():
-    from pipeline.tiny import blobs, compiled, tiny_cae
+    from tiny import blobs, compiled, tiny_cae
 
     import keras
 
@@ -127,7 +127,7 @@ def test_diagnosis_html_is_the_report_scoped_with_images_and_no_script(diagnosis
 
 
 def test_scope_css_handles_root_body_and_media():
-    from caedoctor.report_notebook import scope_css
+    from caedoctor.report.notebook import scope_css
 
     css = ":root { --a: 1; } body { margin: 0; } h1, .x p { color: red; } @media (max-width: 9px) { .g { a: b; } }"
     scoped = scope_css(css)

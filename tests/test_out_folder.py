@@ -95,14 +95,14 @@ def test_a_damaged_marker_proves_nothing(tmp_path):
 
 
 def test_write_report_refuses_to_replace_a_users_report(tmp_path):
-    from types import SimpleNamespace
-
-    from caedoctor.report_html import write_report
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.report import write_report
 
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "report.html").write_text("<p>the user's</p>")
-    diagnosis = SimpleNamespace(verdict="converging", findings=[], model="m", data="d")
+    diagnosis = Diagnosis(verdict="converging", findings=[], probe=None, lr_find=None, elapsed_s=0.0, model="m",
+                          data="d")
     with pytest.raises(OutputFolderError, match="report.html already exists"):
         write_report(diagnosis, folder)
     assert (folder / "report.html").read_text() == "<p>the user's</p>"

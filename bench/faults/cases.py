@@ -37,7 +37,7 @@ CACHE = ROOT / "runs" / "bench-cache"
 N_IMAGES = 6600  # -> 5,940 train / 660 validation after the 10% split
 VAL_FRACTION = 0.1  # as caedoctor.data.sources.VAL_FRACTION
 
-# Verdict sets (caedoctor.diagnosis.diagnose.VERDICTS)
+# Verdict sets (caedoctor.diagnosis.verdict.VERDICTS)
 CONVERGING = ("converging",)
 INVALID = ("invalid",)
 BROKEN = ("not_converging", "diverging", "unstable")  # training fails outright

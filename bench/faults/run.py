@@ -89,7 +89,7 @@ def _overrides(variant) -> dict | None:
 def run_case(case, args, healthy_refs: dict) -> dict:
     import keras
 
-    from caedoctor.diagnosis.diagnose import diagnose
+    from caedoctor.diagnosis import diagnose
 
     rec = {**_case_info(case), "code": _package_hash(), "load_start": _load(), "started": time.strftime("%H:%M:%S")}
     variant = case.variant(())

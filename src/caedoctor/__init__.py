@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "diagnose": "caedoctor.api",
-    "write_report": "caedoctor.report_html",
-    "Diagnosis": "caedoctor.diagnosis.diagnose",
+    "write_report": "caedoctor.report",
+    "Diagnosis": "caedoctor.diagnosis",
     "RepairResult": "caedoctor.repair.fix",
     "Finding": "caedoctor.findings",
     "Fix": "caedoctor.findings",
@@ -40,7 +40,7 @@ _LAZY = {
     "run_demo": "caedoctor.demo",
     "CaedoctorError": "caedoctor.errors",
     "check": "caedoctor.checks",
-    "ConvergenceMonitor": "caedoctor.diagnosis",
+    "ConvergenceMonitor": "caedoctor.monitor",
     "lr_find": "caedoctor.diagnosis",
 }
 

@@ -2,7 +2,7 @@
 progress bar in notebooks, the user's batch size when the data says it, and the inputs kept on the result so
 that a notebook shows the report with its reconstructions.
 
-They take what `caedoctor.diagnosis.diagnose.diagnose` and `caedoctor.repair.fix.repair` take (MODEL and
+They take what `caedoctor.diagnosis.diagnose` and `caedoctor.repair.fix.repair` take (MODEL and
 DATA in every form, and their keyword options) and return the same `Diagnosis` and `RepairResult`.
 """
 
@@ -42,7 +42,7 @@ def diagnose(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dic
         config_overrides: optimizer / learning_rate / loss / batch_size to use instead of the model's own.
         seed: the seed of every probe; the same seed gives the same diagnosis.
         **options: `steps`, `quick`, `budget_seconds`, `lr_find_steps` (see
-            `caedoctor.diagnosis.diagnose.diagnose`).
+            `caedoctor.diagnosis.diagnose`).
 
     Returns:
         `Diagnosis`: `verdict`, `findings` (each `confirmed`, `refuted`, `certain` or `suspected`, with its
@@ -57,7 +57,7 @@ def diagnose(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dic
         print(d.verdict)   # e.g. not_converging: Adam at 0.1 saturates the sigmoid output
         print(d)           # verdict, causes and refuted suspicions as text
     """
-    from caedoctor.diagnosis.diagnose import diagnose as run
+    from caedoctor.diagnosis import diagnose as run
     from caedoctor.display import attach_inputs
     from caedoctor.progress import progress_for
 

@@ -52,14 +52,14 @@ def run_demo(out_dir="runs/demo", *, data="bundled:patches32", epochs: int = DEM
         row = DemoRow(f"preset:{name}", m["train_loss"], m["val_loss"], m["relative_mse"], m["psnr"],
                       m["ssim"], time.perf_counter() - start, out / name)
         if diagnose:
-            from caedoctor.diagnosis.diagnose import diagnose as run_diagnosis
+            from caedoctor.diagnosis import diagnose as run_diagnosis
 
             if progress:
                 progress(f"diagnosing preset:{name}")
             fresh = load_model(f"preset:{name}", dataset.input_shape)
             row.diagnosis = run_diagnosis(fresh, dataset, seed=seed, progress=progress)
             if report:
-                from caedoctor.report_html import write_report
+                from caedoctor.report.html import write_report
 
                 row.report = write_report(row.diagnosis, out / name / "report", data=dataset, loaded=fresh)
         rows.append(row)

@@ -2,8 +2,9 @@
 in Jupyter (`_repr_html_`).
 
 `Diagnosis` (diagnosis/), `RepairResult` (repair/) and `CheckResult` (checks/) take these mixins. The text
-and HTML come from the report modules, one layer up; they are imported when a result is displayed, never at
-import time, so the layers below still import nothing above them.
+and HTML come from `caedoctor.report`, layers above the results: they are imported when a result is
+displayed, never at import time. These late imports are an exception the import contract (pyproject.toml,
+`[tool.importlinter]`) states, as deepchecks' results carry their own display: a result shows itself.
 
 - `str(result)` / `print(result)` and IPython's terminal (`_repr_pretty_`): a few lines, the verdict first.
 - `_repr_html_`: in a notebook, the same self-contained report `write_report` writes (images inline as
@@ -63,12 +64,12 @@ class DiagnosisDisplay(_Shown):
     """Display for `Diagnosis`: the verdict and causes as text, the report as HTML."""
 
     def __str__(self) -> str:
-        from caedoctor.report_text import print_diagnosis
+        from caedoctor.report.text import print_diagnosis
 
         return _captured(print_diagnosis, self)
 
     def _repr_html_(self) -> str:
-        from caedoctor.report_notebook import report_fragment
+        from caedoctor.report.notebook import report_fragment
 
         data, loaded = report_inputs(self)
         return report_fragment(self, data=data, loaded=loaded)
@@ -78,14 +79,14 @@ class RepairDisplay(_Shown):
     """Display for `RepairResult`: before and after with the changes as text, the report as HTML."""
 
     def __str__(self) -> str:
-        from caedoctor.report_text import print_repair
+        from caedoctor.report.text import print_repair
 
         text = _captured(print_repair, self, {})
         diagnosis = getattr(self, "diagnosis", None)
         return f"{text}\n\n{diagnosis}" if diagnosis is not None else text
 
     def _repr_html_(self) -> str:
-        from caedoctor.report_notebook import report_fragment
+        from caedoctor.report.notebook import report_fragment
 
         data, loaded = report_inputs(self)
         if data is None:
@@ -117,6 +118,6 @@ class CheckResult(_Shown, list):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from caedoctor.report_notebook import check_html
+        from caedoctor.report.notebook import check_html
 
         return check_html(self)

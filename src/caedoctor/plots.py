@@ -1,4 +1,9 @@
-"""Matplotlib figures written to PNG (headless: the Agg backend)."""
+"""The PNG figures caedoctor writes beside its results: training's loss.png and reconstructions.png, a repair's
+before_after.png (headless: the Agg backend).
+
+They sit below the report (training writes them), so the report's figures (`caedoctor.report.figures`,
+inline data URIs) reuse their image scaling rather than the other way round.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,7 @@ def plot_loss(history: dict, path: Path, title: str = "") -> Path:
         values = np.asarray(history.get(key, []), dtype=float)
         if len(values):
             ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
-    finite = np.concatenate([np.asarray(history.get(k, []), float) for k in ("loss", "val_loss")] or [np.array([])])
-    finite = finite[np.isfinite(finite)]
-    if len(finite) and finite.min() > 0:
-        ax.set_yscale("log")
+    log_scale_if_positive(ax, *(history.get(k, []) for k in ("loss", "val_loss")))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title, fontsize=9)
@@ -33,7 +35,21 @@ def plot_loss(history: dict, path: Path, title: str = "") -> Path:
     return Path(path)
 
 
-def _displayable(images: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def finite(values) -> np.ndarray:
+    """The finite values of `values`, flattened."""
+    arr = np.asarray(values, dtype=float).ravel()
+    return arr[np.isfinite(arr)]
+
+
+def log_scale_if_positive(ax, *series) -> None:
+    """A log y axis when every finite value of the series is positive (losses span decades)."""
+    values = np.concatenate([finite(s) for s in series] or [np.array([])])
+    if len(values) and values.min() > 0:
+        ax.set_yscale("log")
+
+
+def displayable(images, lo: float, hi: float) -> np.ndarray:
+    """Images scaled from the targets' range [lo, hi] to [0, 1] for display, NaN black, Inf clipped."""
     span = (hi - lo) if np.isfinite(hi - lo) and hi > lo else 1.0
     images = np.nan_to_num((np.asarray(images, float) - lo) / span, nan=0.0, posinf=1.0, neginf=0.0)
     return np.clip(images, 0.0, 1.0)
@@ -49,7 +65,7 @@ def plot_reconstructions(inputs: np.ndarray, rows, path: Path, lo: float, hi: fl
     n = len(inputs)
     fig, axes = plt.subplots(len(grid), n, figsize=(1.3 * n, 1.4 * len(grid)), dpi=100, squeeze=False)
     for r, images in enumerate(grid):
-        shown = _displayable(images, lo, hi)
+        shown = displayable(images, lo, hi)
         for c in range(n):
             ax = axes[r][c]
             img = shown[c]
@@ -79,16 +95,13 @@ def plot_before_after(original_curve, repaired_curve, inputs, rows, labels, path
         values = np.asarray(curve, dtype=float)
         if len(values):
             ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
-    values = np.concatenate([np.asarray(c, float) for c in (original_curve, repaired_curve)] or [np.array([])])
-    values = values[np.isfinite(values)]
-    if len(values) and values.min() > 0:
-        ax.set_yscale("log")
+    log_scale_if_positive(ax, original_curve, repaired_curve)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
     ax.grid(alpha=0.3)
     ax.legend()
     for r, images in enumerate(grid):
-        shown = _displayable(images, lo, hi)
+        shown = displayable(images, lo, hi)
         for c in range(n):
             a = fig.add_subplot(gs[1 + r, c])
             img = shown[c]

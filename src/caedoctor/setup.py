@@ -58,6 +58,18 @@ class Setup:
         """A new Setup whose config has `changes` (optimizer, loss, batch_size), marked with `origin_label`."""
         return self.replace(config=self.config.replace(origin_label=origin_label, **changes))
 
+    def analysis(self):
+        """The model reader's `ModelAnalysis` of this model on this data's input shape (bottleneck and half
+        layer names for width fixes; an opaque one for a subclassed model), or None when the reader refuses
+        the model; a fix that needs it then says so."""
+        from caedoctor.errors import ModelError
+        from caedoctor.models import analysis
+
+        try:
+            return analysis.analyze_model(self.model, self.data.input_shape)
+        except ModelError:  # only the reader's own "cannot read this model"; a bug in it must surface
+            return None
+
     def describe(self) -> dict:
         """What is diagnosed, as plain data: the model, the training configuration and the data."""
         from caedoctor.findings import jsonable

@@ -14,7 +14,7 @@ from keras import layers
 from caedoctor.checks import analyze_model
 from caedoctor.checks.bottleneck import bottleneck_of
 from caedoctor.data import load_data
-from caedoctor.diagnosis.symptom_findings import findings_from_symptoms
+from caedoctor.checks.probe_findings import findings_from_symptoms
 from caedoctor.findings import Fix
 from caedoctor.fixes import NotApplicable, apply_fix
 from caedoctor.models import load_model

@@ -187,7 +187,7 @@ def test_real_sweep_with_bce_on_signed_targets_does_not_crash(images):
     from caedoctor.diagnosis import lr_find
     from caedoctor.models import LoadedModel
 
-    from .conftest import tiny_cae
+    from smooth_cae import tiny_cae
 
     keras.utils.set_random_seed(0)
     data = load_data(images * 2.0 - 1.0)

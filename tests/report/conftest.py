@@ -17,7 +17,7 @@ def tiny_run():
 @pytest.fixture(scope="session")
 def report_path(tiny_run, tmp_path_factory) -> Path:
     """The report of `tiny_run`, written once per session."""
-    from caedoctor.report_html import write_report
+    from caedoctor.report.html import write_report
 
     diagnosis, data, loaded, repair = tiny_run
     return write_report(diagnosis, tmp_path_factory.mktemp("report"), data=data, loaded=loaded, repair=repair)

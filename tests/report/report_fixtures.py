@@ -4,7 +4,8 @@ really trained. Built once per session (a few seconds on 2 CPU cores).
 
 The diagnosis is assembled here from `run_probe` results rather than by `diagnose()`, so the report is
 exercised with every part present (monitor batch, counterfactuals, refuted and suspected findings, repair)
-whatever the static checks and symptom detectors currently find on a tiny model.
+whatever the static checks and symptom detectors currently find on a tiny model. Every part is a real result
+object (`Diagnosis`, `ProbeResult`, `RepairResult`, `Change`), as the report reads them.
 
 User-controlled strings carry markup on purpose. TensorFlow lets a layer that trains carry only
 `[A-Za-z0-9_.\\/>-]` in its name (Keras then forbids "/"), so the first conv layer has the hostile-ish real
@@ -16,37 +17,12 @@ JSON run).
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 EVIL_LAYER = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = "<script>alert(1)</script>"
 REAL_LAYER = "conv->relu"
 STEPS = 100
-
-
-@dataclasses.dataclass
-class ReportChange:
-    what: str
-    why: str
-    effect: dict | None
-    params: dict = dataclasses.field(default_factory=dict)
-    kept: bool = True
-    note: str = ""
-
-
-@dataclasses.dataclass
-class ReportRepair:
-    model: object
-    changes: list
-    original_model: object = None
-    original_metrics: dict = dataclasses.field(default_factory=dict)
-    repaired_metrics: dict = dataclasses.field(default_factory=dict)
-    original_curve: list = dataclasses.field(default_factory=list)
-    repaired_curve: list = dataclasses.field(default_factory=list)
-    converged: bool = True
-    reason: str = ""
 
 
 def smooth_images(n: int = 96, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -82,12 +58,14 @@ def build_tiny_run():
     """(diagnosis, data, loaded, repair) from a real tiny run: a CAE whose learning rate is far too low."""
     from caedoctor.config import TrainConfig
     from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis import judge as J
     from caedoctor.diagnosis import probes as P
-    from caedoctor.diagnosis.diagnose import Diagnosis
-    from caedoctor.diagnosis.monitor import ConvergenceMonitor
+    from caedoctor.monitor.callback import ConvergenceMonitor
     from caedoctor.findings import Fix
-    from caedoctor.models import LoadedModel
     from caedoctor.fixes import apply_fix
+    from caedoctor.models import LoadedModel
+    from caedoctor.repair.fix import Change, RepairResult
     from caedoctor.setup import Setup
     from caedoctor.training import seed_everything
 
@@ -112,13 +90,13 @@ def build_tiny_run():
     import keras
 
     keep = keras.callbacks.Callback()  # keeps the model the LR probe trained (probes train a fresh copy)
-    margin = P.noise_margin(baseline, reseeded, "relative_mse")
+    margin = J.noise_margin(baseline, reseeded, "relative_mse")
     for code, cause, severity, message, fix, callbacks in (
             ("CAE201", "learning_rate_too_low", "warning", "the loss barely moves in 100 steps", lr_fix, [keep]),
             ("CAE110", "dead_relu", "info", f"ReLU in {EVIL_LAYER} may die", act_fix, None)):
         cf = apply_fix(Setup.of(loaded, data), fix)
         probe = P.run_probe(cf, steps=STEPS, seed=0, label=fix.kind, callbacks=callbacks)
-        comparison = P.compare(baseline, probe, "relative_mse", margin)
+        comparison = J.compare(baseline, probe, "relative_mse", margin)
         findings.append(_finding(code, cause, severity, message, fix, comparison, {"lr": config.learning_rate}))
         results[f"{code}:{fix.kind}"] = probe
         counterfactuals.append({"finding": code, "cause": cause, "fix": fix.to_dict(), "probe": probe.to_dict(),
@@ -148,13 +126,15 @@ def build_tiny_run():
         diagnosis.probe_results["lr_find"] = lr_result
 
     lr_probe = results["CAE201:learning_rate"]
-    repair = ReportRepair(
-        model=keep.model,
-        changes=[ReportChange("learning_rate", f"CAE201 learning_rate_too_low: {EVIL_SCRIPT}",
-                              {"metric": "relative_mse", "before": baseline.relative_mse,
-                               "after": lr_probe.relative_mse}, params={"learning_rate": 3e-3}),
-                 ReportChange("hidden_activation", "CAE110 dead_relu", None, kept=False,
-                              note="rolled back: it did not improve the probe")],
-        original_model=monitor.model, original_metrics=baseline.metrics, repaired_metrics=lr_probe.metrics,
-        original_curve=baseline.loss_curve, repaired_curve=lr_probe.loss_curve, converged=True)
+    lr_changed = LoadedModel(keep.model, config.with_learning_rate(3e-3), loaded.source)
+    repair = RepairResult(
+        diagnosis=diagnosis,
+        changes=[Change("learning_rate", {"learning_rate": 3e-3}, f"CAE201 learning_rate_too_low: {EVIL_SCRIPT}",
+                        {"metric": "relative_mse", "before": baseline.relative_mse, "after": lr_probe.relative_mse},
+                        True),
+                 Change("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "CAE110 dead_relu", None, False,
+                        note="rolled back: it did not improve the probe")],
+        model=keep.model, loaded=lr_changed, data=data, original_metrics=baseline.metrics,
+        repaired_metrics=lr_probe.metrics, original_curve=baseline.loss_curve, repaired_curve=lr_probe.loss_curve,
+        seconds=0.0, converged=True, original_model=monitor.model, original=loaded)
     return diagnosis, data, loaded, repair

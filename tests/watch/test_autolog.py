@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import caedoctor
-from pipeline.tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, tiny_cae
 
 
 @pytest.fixture(autouse=True)

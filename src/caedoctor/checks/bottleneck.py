@@ -9,7 +9,7 @@ says whether both hold and `why_not` says which does not, in words a finding can
 
 Example::
 
-    from caedoctor.checks.architecture import analyze_model
+    from caedoctor.models.analysis import analyze_model
     from caedoctor.checks.bottleneck import bottleneck_of
 
     b = bottleneck_of(analyze_model(model, (32, 32, 3)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caedoctor.checks.architecture import analyze_model
+from caedoctor.models.analysis import analyze_model
 from caedoctor.checks.registry import select_rules
 from caedoctor.checks.rule import CheckContext
 from caedoctor.display import CheckResult

@@ -1,7 +1,23 @@
-"""The one list of static rules. Adding a rule: a new module in `caedoctor.checks.rules`, one line here."""
+"""The one code table: the static rules (`RULES`, run by `check`) and the probe rules (`PROBE_RULES`, CAE7xx,
+raised by `diagnose` from a probe run). Adding a rule: a new module in `caedoctor.checks.rules` (or
+`caedoctor.checks.probe_rules`), one line here."""
 
 from __future__ import annotations
 
+from caedoctor.checks.probe_rule import ProbeRule
+from caedoctor.checks.probe_rules import (
+    collapsed_to_mean,
+    dead_units,
+    diverging,
+    exploding_gradients,
+    nan_inf,
+    oscillating,
+    overfitting,
+    saturation,
+    slow,
+    stuck,
+    vanishing_gradients,
+)
 from caedoctor.checks.rule import Rule
 from caedoctor.checks.rules import (
     batch_larger_than_data,
@@ -77,17 +93,32 @@ RULES: tuple[Rule, ...] = (
     batch_larger_than_data.RULE,
 )
 
+# CAE7xx: findings raised from what a probe run showed (`caedoctor diagnose`); `check` does not run them.
+PROBE_RULES: tuple[ProbeRule, ...] = (
+    nan_inf.RULE,
+    diverging.RULE,
+    stuck.RULE,
+    collapsed_to_mean.RULE,
+    slow.RULE,
+    oscillating.RULE,
+    dead_units.RULE,
+    saturation.RULE,
+    vanishing_gradients.RULE,
+    exploding_gradients.RULE,
+    overfitting.RULE,
+)
+
 _BY_CODE = {rule.code: rule for rule in RULES}
 assert len(_BY_CODE) == len(RULES), "two rules share a code"
+_ALL_BY_CODE = {rule.code: rule for rule in RULES + PROBE_RULES}
+assert len(_ALL_BY_CODE) == len(RULES) + len(PROBE_RULES), "a probe rule shares a code with another rule"
+PROBE_RULES_BY_SYMPTOM = {rule.symptom: rule for rule in PROBE_RULES}
+assert len(PROBE_RULES_BY_SYMPTOM) == len(PROBE_RULES), "two probe rules share a symptom"
 
 
 def get_rule(code: str) -> Rule:
-    """The rule with `code` (case-insensitive); `ConfigError` naming the known codes otherwise."""
-    rule = _BY_CODE.get(str(code).strip().upper())
-    if rule is None:
-        from caedoctor.diagnosis.probe_rules import PROBE_RULES_BY_CODE  # CAE7xx: raised by the probe run
-
-        rule = PROBE_RULES_BY_CODE.get(str(code).strip().upper())
+    """The rule with `code` (case-insensitive), static or probe; `ConfigError` naming the known codes otherwise."""
+    rule = _ALL_BY_CODE.get(str(code).strip().upper())
     if rule is None:
         raise ConfigError(f"unknown rule {code!r}; `caedoctor rules` lists them ({RULES[0].code} to "
                           f"{RULES[-1].code})")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from caedoctor.checks.architecture import ModelAnalysis
+from caedoctor.models.analysis import ModelAnalysis
 from caedoctor.config import TrainConfig
 from caedoctor.data.profile import ArrayStats, DataProfile
 from caedoctor.findings import CAUSES, SEVERITIES, Finding, Fix

@@ -1,1 +1,1 @@
-"""Click commands, one module per command family; registered in caedoctor.cli."""
+"""The CLI's commands, one module each (shared options in `_options`); `caedoctor.cli` assembles the group."""

@@ -13,7 +13,7 @@ import time
 
 import click
 
-from caedoctor.cli import config_options, handle_errors
+from caedoctor.commands._options import config_options, handle_errors, image_size_option, normalize_option
 
 EXIT_FINDINGS = 1
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -68,9 +68,8 @@ def print_findings(findings: list, title: str, console=None) -> None:
 @click.option("--data", "data_spec", default=None,
               help="DATA to check against (bundled:NAME, keras:NAME, .npz, .npy, image folder). Optional: "
                    "without it the model and its set-up are checked alone.")
-@click.option("--image-size", type=click.IntRange(min=1), default=None, help="Resize every image to N x N.")
-@click.option("--normalize", type=click.Choice(["none", "unit"]), default="none", show_default=True,
-              help="'unit' divides uint8 images by 255; 'none' checks the values as they are.")
+@image_size_option("Resize every image to N x N.")
+@normalize_option("'unit' divides uint8 images by 255; 'none' checks the values as they are.")
 @click.option("--input-shape", callback=_parse_shape, default=None, metavar="HxWxC",
               help="Without --data: the input shape to build presets/specs/factories for and to check "
                    "(default: the model's own, else 32x32x3).")
@@ -123,8 +122,8 @@ def check_command(model_spec, data_spec, image_size, normalize, input_shape, uns
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
 def rules_command(fmt):
-    """List every static rule: code, severity, cause and summary."""
-    from caedoctor.checks import RULES
+    """List every rule, static then probe findings (CAE7xx): code, severity, cause and summary."""
+    from caedoctor.checks import PROBE_RULES, RULES
 
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "cause": r.cause, "severity": r.severity,
@@ -141,8 +140,6 @@ def rules_command(fmt):
         line.append(f"{r.severity:<8}", style=SEVERITY_STYLE[r.severity])
         line.append(f" {r.cause:<{width}}  {r.summary}{' (needs data)' if r.needs_data else ''}")
         console.print(line)
-    from caedoctor.diagnosis.probe_rules import PROBE_RULES
-
     console.print(Text(f"\n{len(PROBE_RULES)} probe findings, raised by `caedoctor diagnose` from the probe run",
                        style="bold"))
     for r in PROBE_RULES:

@@ -7,7 +7,7 @@ import math
 
 import click
 
-from caedoctor.cli import handle_errors
+from caedoctor.commands._options import handle_errors, image_size_option, normalize_option
 from caedoctor.findings import jsonable
 
 
@@ -40,10 +40,8 @@ def _stats_lines(label: str, stats: dict) -> list[str]:
 
 @data_group.command(name="profile")
 @click.argument("data_spec", metavar="DATA")
-@click.option("--image-size", type=click.IntRange(min=1), default=None,
-              help="Resize every image to N x N (folders of mixed sizes need it).")
-@click.option("--normalize", type=click.Choice(["none", "unit"]), default="none", show_default=True,
-              help="'unit' divides uint8 images by 255; 'none' keeps values as they are.")
+@image_size_option()
+@normalize_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/validation split.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors

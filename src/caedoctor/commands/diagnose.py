@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import config_options, data_options, handle_errors, load_inputs
+from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs
 
 
-@click.command()
+@click.command(name="diagnose")
 @click.argument("model_spec", metavar="MODEL")
 @data_options
 @config_options
@@ -24,20 +24,20 @@ from caedoctor.cli import config_options, data_options, handle_errors, load_inpu
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write an HTML report into this folder.")
 @handle_errors
-def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
+def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
              budget_seconds, quick, report_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
     """
-    from caedoctor.diagnosis.diagnose import diagnose as run
+    from caedoctor.diagnosis import diagnose as run
     from caedoctor.diagnosis.probes import DEFAULT_STEPS
-    from caedoctor.report_text import print_diagnosis
+    from caedoctor.report.text import print_diagnosis
     from caedoctor.training import seed_everything
 
     if report_dir is not None:  # refuse before the run, not after it, when report.html is not ours
         from caedoctor.out_folder import check_claim
-        from caedoctor.report_html import REPORT_NAME
+        from caedoctor.report.html import REPORT_NAME
 
         check_claim(report_dir, [REPORT_NAME])
     seed_everything(seed)
@@ -49,7 +49,7 @@ def diagnose(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr
     result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick, budget_seconds=budget_seconds,
                  progress=progress)
     if report_dir is not None:
-        from caedoctor.report_html import write_report
+        from caedoctor.report.html import write_report
 
         result.report_path = write_report(result, report_dir, data=data, loaded=loaded)
     if fmt == "json":

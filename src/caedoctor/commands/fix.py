@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import config_options, data_options, handle_errors, load_inputs, prepare_out_dir
+from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs, prepare_out_dir
 
 
 @click.command(name="fix")
@@ -34,14 +34,14 @@ def fix_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer,
     from caedoctor.errors import CaedoctorError
     from caedoctor.repair.fix import repair
     from caedoctor.repair.outputs import write_repair_outputs
-    from caedoctor.report_text import print_repair
+    from caedoctor.report.text import print_repair
     from caedoctor.training import seed_everything
 
     if epochs is not None and budget_seconds is not None:
         raise CaedoctorError("give either --epochs or --budget-seconds, not both")
     if report_dir is not None:  # refuse before the run, not after it, when report.html is not ours
         from caedoctor.out_folder import check_claim
-        from caedoctor.report_html import REPORT_NAME
+        from caedoctor.report.html import REPORT_NAME
 
         check_claim(report_dir, [REPORT_NAME])
     out = prepare_out_dir(out_dir, force=force)
@@ -53,7 +53,7 @@ def fix_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer,
                     progress=progress)
     paths = write_repair_outputs(result, out, data)
     if report_dir is not None:
-        from caedoctor.report_html import write_report
+        from caedoctor.report.html import write_report
 
         paths["report"] = write_report(result.diagnosis, report_dir, data=data, loaded=loaded, repair=result)
     if fmt == "json":

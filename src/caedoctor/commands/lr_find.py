@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import config_options, data_options, handle_errors, load_inputs
+from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs
 
 
 @click.command("lr-find")

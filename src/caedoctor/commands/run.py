@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from caedoctor.cli import handle_errors
+from caedoctor.commands._options import handle_errors
 
 
 @click.command(name="run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -325,6 +325,8 @@ def read_stream(spec, *, validation=None, size=None, normalize: str = "none"):
         DataError: with one sentence naming the problem (a dict element, mixed image sizes, an endless
             stream, too few samples, a failing generator, ...).
     """
+    # One function on purpose (66 lines): the temporary folder is removed on any failure of the steps that
+    # write into it, and kept alive by the Source that reads it, so its whole life is visible in one place.
     name = describe(spec)
     folder = tempfile.mkdtemp(prefix="caedoctor-stream-")
     try:

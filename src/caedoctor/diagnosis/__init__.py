@@ -1,16 +1,17 @@
-"""Dynamic diagnosis: watch a CAE train, turn the traces into symptoms, and test suspicions by experiment.
+"""Dynamic diagnosis: probe a CAE's training, test each suspected cause by experiment, and give a verdict.
 
-- `ConvergenceMonitor`: a Keras callback recording loss, gradients, update sizes, dead/saturated units and
-  the output spread during `fit` (about 1.5% overhead at the defaults, measured).
-- `MonitorRecord`: what it recorded, as plain data.
-- `detect_symptoms` and the detectors in `symptoms`: named, measured thresholds over a record.
+- `diagnose(model, data)` -> `Diagnosis`: the stages are in `orchestrate`; `plan` decides which
+  counterfactual probes to run, `probes` runs one (`run_probe` -> `ProbeResult`), `judge` compares two,
+  `counterfactuals` and `explain_away` apply them to the findings, `verdict` holds the verdict rules.
 - `lr_find`: the learning-rate range test, with a suggestion robust to noise and spikes.
+- `ConvergenceMonitor`, `MonitorRecord`, `Symptom`, `detect_symptoms`, `DETECTORS`: the monitor and the
+  symptom detectors (`caedoctor.monitor`), re-exported here where users import them.
 """
 
 from caedoctor.diagnosis.lr_finder import LRFindResult, lr_find, plot_lr_find
-from caedoctor.diagnosis.monitor import ConvergenceMonitor
-from caedoctor.diagnosis.record import MonitorRecord
-from caedoctor.diagnosis.symptoms import DETECTORS, Symptom, detect_symptoms
+from caedoctor.diagnosis.orchestrate import diagnose
+from caedoctor.diagnosis.result import Diagnosis
+from caedoctor.monitor import DETECTORS, ConvergenceMonitor, MonitorRecord, Symptom, detect_symptoms
 
-__all__ = ["ConvergenceMonitor", "MonitorRecord", "Symptom", "detect_symptoms", "DETECTORS", "lr_find",
-           "LRFindResult", "plot_lr_find"]
+__all__ = ["diagnose", "Diagnosis", "ConvergenceMonitor", "MonitorRecord", "Symptom", "detect_symptoms",
+           "DETECTORS", "lr_find", "LRFindResult", "plot_lr_find"]

@@ -263,6 +263,15 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
     return result
 
 
+def retuned_lr(setup, seed: int) -> float | None:
+    """The LR range test's suggestion for an already-changed `Setup` (None when the test fails): a rate found
+    for the broken model need not suit the repaired one."""
+    try:
+        return lr_find(setup, steps=100, seed=seed).suggestion
+    except ValueError:
+        return None
+
+
 class _SweepCallback(keras.callbacks.Callback):
     """Sets each step's rate and feeds its loss to the `Sweep`; stops `fit` when the sweep says so."""
 

@@ -1,5 +1,7 @@
-"""Probe runs: short, seeded trainings that measure how a CAE learns, and counterfactual probes that
-change exactly one thing (a `Fix`) and measure the difference.
+"""Run a probe: a short, seeded training that measures how a `Setup` learns (`run_probe` -> `ProbeResult`).
+
+A counterfactual probe is a probe of a set-up with exactly one thing changed (a `Fix`); `judge` compares two
+probes, `plan` decides which to run.
 
 Every probe starts from freshly initialised weights (`keras.models.clone_model` under the same seed), sees
 the same batches in the same order (a seeded, repeated `tf.data` pipeline) for the same number of steps,
@@ -14,17 +16,25 @@ import time
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
+from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
 from caedoctor.setup import Setup
+from caedoctor.thresholds import DIVERGED_FACTOR
 
 DEFAULT_STEPS = 500  # about 15 s with monitor and scoring for a 32x32x3 CAE on 2 CPU cores (measured)
 EVAL_SAMPLES = 1024  # validation samples scored per probe: enough for a stable relative MSE
 CHUNK = 25  # steps per Keras "epoch": the loss curve gets one point per chunk (mean over its steps)
 VAL_SAMPLES = 256  # validation samples behind each point of a probe's validation curve (overfitting)
-DIVERGED_FACTOR = 10.0  # stop a probe whose chunk loss exceeds 10x its first chunk's: it has diverged
+# The baseline probe computes the validation loss every VALIDATE_EVERY chunks of CHUNK steps (every 50 steps
+# by default): the overfitting detector reads it. Counterfactual probes do not need the curve.
+VALIDATE_EVERY = 2
+# The monitor watches a fixed batch of this many training samples (the same batch for every probe).
+MONITOR_SAMPLES = 32
+# The symptom thresholds were measured with the monitor probing every 10 steps (bench/README-symptoms.md);
+# a diagnosis uses the same interval. (A user's own `fit` keeps the cheaper default of the callback.)
+MONITOR_INTERVAL = 10
 
 
 @dataclass
@@ -38,7 +48,7 @@ class ProbeResult:
     loss_curve: list  # mean training loss per chunk of CHUNK steps
     metrics: dict  # validation: mse, relative_mse, mae, psnr, ssim
     stopped: str = ""  # why it stopped early ("nan", "diverged"), or ""
-    monitor: object = field(default=None, repr=False)
+    monitor: ConvergenceMonitor | None = field(default=None, repr=False)
     val_curve: list = field(default_factory=list)  # (step, validation loss) when the probe validated
 
     @property
@@ -52,14 +62,30 @@ class ProbeResult:
         value = 1.0 - self.metrics["ssim"] if metric == "dssim" else self.metrics.get(metric, math.nan)
         return float(value) if math.isfinite(value) else math.inf
 
+    def summary(self) -> dict:
+        """The baseline's entry `Diagnosis.probe`: steps, time, loss curve, relative loss, metrics, stop."""
+        return {"steps": self.steps, "steps_run": self.steps_run, "seconds": round(self.seconds, 3),
+                "loss_curve": [finite_or_none(v) for v in self.loss_curve],
+                "relative_loss": finite_or_none(self.relative_mse),
+                "metrics": self.to_dict()["metrics"], "stopped": self.stopped,
+                "val_curve": [[k, finite_or_none(v)] for k, v in self.val_curve]}
+
+    def symptoms(self) -> list:
+        """Symptom dicts {name, present, cause, evidence, message} of the detectors over the monitor's record
+        ([] for a probe run without a monitor)."""
+        if self.monitor is None:
+            return []
+        return [s.to_dict() for s in detect_symptoms(self.monitor.record)]
+
     def to_dict(self) -> dict:
         return {"label": self.label, "steps": self.steps, "steps_run": self.steps_run,
-                "seconds": round(self.seconds, 3), "loss_curve": [_finite(v) for v in self.loss_curve],
-                "metrics": {k: _finite(v) for k, v in self.metrics.items()}, "stopped": self.stopped,
-                **({"val_curve": [[s, _finite(v)] for s, v in self.val_curve]} if self.val_curve else {})}
+                "seconds": round(self.seconds, 3), "loss_curve": [finite_or_none(v) for v in self.loss_curve],
+                "metrics": {k: finite_or_none(v) for k, v in self.metrics.items()}, "stopped": self.stopped,
+                **({"val_curve": [[s, finite_or_none(v)] for s, v in self.val_curve]} if self.val_curve else {})}
 
 
-def _finite(v):
+def finite_or_none(v):
+    """A finite number as a float, anything else (NaN, Inf, None) as None: what JSON can hold."""
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
@@ -131,62 +157,11 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         recorder.stopped = recorder.stopped or "nan"
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
                        loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
-                       monitor=next((c for c in cbs if hasattr(c, "record")), None),
+                       monitor=next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None),
                        val_curve=[(k * chunk, v) for k, v in recorder.val])
 
 
-@dataclass
-class Comparison:
-    """The verdict of one counterfactual probe against the baseline."""
-
-    status: str  # "confirmed" | "refuted"
-    metric: str
-    before: float
-    after: float
-    improvement: float  # relative: 1 - after / before; > 0 means the change helped
-    log_gain: float  # log(before / after): the improvement on the scale the noise is measured on
-    margin: float  # the log gain needed to call it beyond seed noise
-
-
-MIN_MARGIN = 0.05  # a change must improve the metric by at least 5% to count, however quiet the seeds
-NOISE_K = 3.0  # ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous)
-
-
-def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = MIN_MARGIN,
-                 k: float = NOISE_K) -> float:
-    """The log gain a change must beat: k x |log(a / b)| for the baseline's two seeds a and b, at least
-    log(1 / (1 - floor)).
-
-    Noise in reconstruction errors is multiplicative (a stuck run at 0.8 and its reseeded twin at 1.7 are
-    as far apart as 0.02 and 0.04), so it is measured and compared on a log scale; a relative margin
-    measured on a chaotic baseline could otherwise exceed 100% and refute every possible fix.
-    """
-    lo = -math.log(1.0 - floor)
-    a, b = baseline.score(metric), reseeded.score(metric)
-    if not (math.isfinite(a) and math.isfinite(b)) or min(a, b) <= 0:
-        return lo
-    return max(lo, k * abs(math.log(a / b)))
-
-
-def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, margin: float) -> Comparison:
-    before, after = baseline.score(metric), counterfactual.score(metric)
-    if math.isinf(before) and math.isfinite(after):
-        gain = math.inf
-    elif not math.isfinite(after):
-        gain = -math.inf
-    elif after <= 0:
-        gain = math.inf if before > 0 else 0.0
-    else:
-        gain = math.log(before / after) if before > 0 else 0.0
-    improvement = 1.0 - after / before if (math.isfinite(before) and before > 0 and math.isfinite(after)) else (
-        1.0 if math.isinf(gain) and gain > 0 else -math.inf)
-    status = "confirmed" if gain > margin else "refuted"
-    return Comparison(status, metric, before, after, improvement, gain, margin)
-
-
-def subsample_curve(curve, points: int = 50) -> list:
-    curve = list(curve)
-    if len(curve) <= points:
-        return curve
-    idx = np.linspace(0, len(curve) - 1, points).round().astype(int)
-    return [curve[i] for i in idx]
+def make_monitor(data) -> ConvergenceMonitor:
+    """A ConvergenceMonitor on a fixed batch of training samples (the same batch for every probe)."""
+    x, y = data.sample(min(MONITOR_SAMPLES, data.train_count), split="train")
+    return ConvergenceMonitor(monitor_data=(x, y), interval=MONITOR_INTERVAL)

@@ -11,7 +11,7 @@ instead.
 
 from __future__ import annotations
 
-from caedoctor.checks.architecture import activation_of, analyze_model
+from caedoctor.models.analysis import activation_of, analyze_model
 from caedoctor.checks.bottleneck import bottleneck_of
 from caedoctor.fixes.kind import FixContext, NotApplicable
 from caedoctor.fixes.model_edit import output_layer

@@ -2,7 +2,8 @@
 
 The package is also callable: `caedoctor.repair(model, data, ...)` is `caedoctor.api.repair` (diagnose, apply the
 fixes that measurably helped, verify them together, retrain). A module and a function cannot share the name
-`caedoctor.repair` any other way: importing `caedoctor.repair.fix` sets the package as that attribute.
+`caedoctor.repair` any other way: importing `caedoctor.repair.fix` sets the package as that attribute. The call
+imports `caedoctor.api` (a layer above) when it is made: one of the two exceptions the import contract states.
 """
 
 import sys

@@ -17,6 +17,9 @@ import re
 
 import keras
 
+from caedoctor.errors import ModelError
+from caedoctor.models.analysis import graph_calls
+
 # Keys every layer's config has that the code leaves at Keras' defaults: the dtype policy (float32 unless the
 # user set a mixed-precision policy, which `repaired.keras` keeps) and `trainable` when True.
 _SKIPPED = ("name", "dtype")
@@ -98,25 +101,10 @@ def _walk(model) -> list:
     """(operation, input tensors, output tensors) of a functional model's calls, parents first."""
     if not hasattr(model, "_inbound_nodes") or not getattr(model, "outputs", None) or not model.inputs:
         raise _NotWritable(f"model {model.name!r} is subclassed: it has no graph of layers to write out")
-    seen_inputs = {id(t) for t in model.inputs}
-    done, calls = set(), []
-    for out in model.outputs:
-        stack = [(out, False)]
-        while stack:
-            tensor, expanded = stack.pop()
-            if id(tensor) in seen_inputs or id(tensor) in done:
-                continue
-            history = getattr(tensor, "_keras_history", None)
-            if history is None:
-                raise _NotWritable(f"model {model.name!r} holds a tensor without Keras history")
-            node = history.operation._inbound_nodes[history.node_index]
-            if expanded:
-                calls.append((history.operation, list(node.input_tensors), list(node.output_tensors)))
-                done.update(id(t) for t in node.output_tensors)
-                continue
-            stack.append((tensor, True))
-            stack.extend((t, False) for t in node.input_tensors if id(t) not in done)
-    return calls
+    try:
+        return graph_calls(model)
+    except ModelError as exc:
+        raise _NotWritable(str(exc)) from None
 
 
 class _Writer:

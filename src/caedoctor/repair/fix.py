@@ -27,12 +27,20 @@ from dataclasses import dataclass, field
 import keras
 
 from caedoctor.data import Data
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, compare, judge, noise_margin
+from caedoctor.diagnosis.lr_finder import retuned_lr
+from caedoctor.diagnosis.plan import equal_samples_steps
+from caedoctor.diagnosis.probes import DEFAULT_STEPS, ProbeResult, finite_or_none, run_probe
+from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.display import RepairDisplay
 from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.models import LoadedModel
 from caedoctor.setup import Setup
+from caedoctor.thresholds import SLOW_RELATIVE_MSE
+
+REL = "relative_mse"  # every repair step is judged on the scale-free relative MSE
 
 
 @dataclass
@@ -66,7 +74,7 @@ class RepairResult(RepairDisplay):
         result.model.save("repaired.keras")   # maps raw inputs to raw-scale outputs; loads with safe_mode
     """
 
-    diagnosis: object
+    diagnosis: Diagnosis
     changes: list
     model: keras.Model | None  # the repaired model, mapping raw inputs to raw-scale outputs
     loaded: LoadedModel | None  # the repaired core model and its configuration
@@ -90,7 +98,7 @@ class RepairResult(RepairDisplay):
         return {
             "converged": self.converged,
             "reason": self.reason,
-            "verdict_before": getattr(self.diagnosis, "verdict", None),
+            "verdict_before": self.diagnosis.verdict if self.diagnosis is not None else None,
             "changes": [c.to_dict() for c in self.changes],
             "preprocessing": self.preprocessing,
             "original_metrics": self.original_metrics,
@@ -122,10 +130,7 @@ def candidate_fixes(diagnosis) -> list:
 def _wrap_with_preprocessing(core: keras.Model, data: Data, original: Data) -> keras.Model:
     """Raw inputs -> the repaired core -> outputs in the original target scale, as built-in layers only
     (Rescaling), so the saved model loads with safe_mode=True and needs no preprocessing code."""
-    steps = getattr(data, "scales", None)
-    if not steps:
-        return core
-    (sx, ox), (sy, oy) = steps
+    (sx, ox), (sy, oy) = data.scales
     inputs = keras.Input(shape=core.input_shape[1:], name="raw_image")
     x = keras.layers.Rescaling(sx, ox, name="normalize_inputs")(inputs) if (sx, ox) != (1.0, 0.0) else inputs
     y = core(x)
@@ -146,13 +151,12 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         steps: probe steps (default: the diagnosis default).
     """
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import probes as P
-    from caedoctor.diagnosis.diagnose import diagnose, equal_samples_steps, model_analysis
+    from caedoctor.diagnosis import diagnose
     from caedoctor.models import load_model
 
     say = progress or (lambda _m: None)
     start = time.perf_counter()
-    steps = steps or P.DEFAULT_STEPS
+    steps = steps or DEFAULT_STEPS
     if not isinstance(data, Data):
         data = load_data(data, seed=seed)
     if not isinstance(model, LoadedModel):
@@ -163,72 +167,19 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     if diagnosis.verdict == "invalid" and not any(f.fix for f in diagnosis.findings if f.status == "certain"):
         return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
 
-    baseline = diagnosis.baseline
-    if baseline is None:
-        # An invalid set-up (shape mismatch, NaN data) cannot even run a probe: it scores as a failed one,
-        # so any fix that makes training possible counts as an improvement.
-        baseline = P.ProbeResult(label="baseline (cannot train)", steps=steps, steps_run=0, seconds=0.0,
-                                 loss_curve=[], metrics={"relative_mse": math.inf, "ssim": 0.0, "mse": math.inf},
-                                 stopped="nan")
-    changes: list = []
-    margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [-math.log(1 - P.MIN_MARGIN)])
-    state = {"setup": original, "probe": baseline, "margin": margin}
-
-    def attempt(finding, fix, why, retry=False) -> Change:
-        """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps."""
-        best, best_probe = state["setup"], state["probe"]
-        try:
-            if fix.kind == "learning_rate" and best is not original:
-                fix = _retuned_lr(best, seed, fix, say)
-            context = FixContext((diagnosis.lr_find or {}).get("suggestion"), model_analysis(best))
-            cand = apply_fix(best, fix, context)
-        except NotApplicable as exc:
-            return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
-        say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
-        cand_steps = equal_samples_steps(steps, original.batch_size, cand.batch_size)
-        probe = P.run_probe(cand, steps=cand_steps, seed=seed, label=f"+{fix.kind}")
-        comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
-        if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
-            # The diagnosis measured its seed noise around the *original* model; a stuck original is far
-            # noisier than a repaired one. Re-measure the noise around the current best before rejecting.
-            say("re-measuring seed noise around the repaired model")
-            best_steps = equal_samples_steps(steps, original.batch_size, best.batch_size)
-            reseeded = P.run_probe(best, steps=best_steps, seed=seed + 1, label="best (seed+1)")
-            state["margin"] = P.noise_margin(best_probe, reseeded, "relative_mse")
-            comparison = P.compare(best_probe, probe, "relative_mse", state["margin"])
-            if comparison.status == "refuted" and comparison.log_gain > -math.log(1 - P.MIN_MARGIN):
-                # Ambiguous, as in the diagnosis: repeat with the second seed, keep it when both seeds gain
-                # and the mean gain beats margin / sqrt(2).
-                again = P.run_probe(cand, steps=cand_steps, seed=seed + 1,
-                                    label=f"+{fix.kind} (seed+1)")
-                second = P.compare(reseeded, again, "relative_mse", state["margin"])
-                floor = -math.log(1 - P.MIN_MARGIN)
-                mean = (comparison.log_gain + second.log_gain) / 2
-                if min(comparison.log_gain, second.log_gain) > floor and mean > state["margin"] / math.sqrt(2):
-                    comparison.status = "confirmed"
-        effect = {"metric": "relative_mse", "before": _num(best_probe.relative_mse), "after": _num(probe.relative_mse)}
-        blocking = finding.status == "certain" and finding.severity == "error"
-        if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score("relative_mse"))):
-            state.update(setup=cand, probe=probe)
-            return Change(fix.kind, fix.params, why, effect, True,
-                          "kept on a second try, on top of the fixes after it" if retry else "")
-        return Change(fix.kind, fix.params, why, effect, False,
-                      "rolled back: it did not improve the probe together with the fixes before it")
-
+    greedy = _Greedy(original, diagnosis, steps, seed, say)
     candidates = candidate_fixes(diagnosis)
-    for finding, fix in candidates:
-        changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+    changes = [greedy.attempt(finding, fix, _why(finding)) for finding, fix in candidates]
     if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
         # The diagnosis stopped at the blocking error (NaN samples, a shape mismatch), so nothing else was
         # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
         # inputs with a few NaN samples need the samples dropped *and* the inputs scaled).
         say("diagnosing the set-up the blocking fixes made trainable")
-        again = diagnose(state["setup"].loaded, state["setup"].data, steps=steps, seed=seed, progress=say)
-        state["margin"] = max([state["margin"]] + [v["margin"] for v in (again.noise or {}).values()])
+        again = diagnose(greedy.setup.loaded, greedy.setup.data, steps=steps, seed=seed, progress=say)
+        greedy.margin = max([greedy.margin] + [v["margin"] for v in (again.noise or {}).values()])
         done = {fix.key for _, fix in candidates}
         more = [(f, fix) for f, fix in candidate_fixes(again) if fix.key not in done]
-        for finding, fix in more:
-            changes.append(attempt(finding, fix, f"{finding.code} {finding.cause}: {finding.message}"))
+        changes += [greedy.attempt(finding, fix, _why(finding)) for finding, fix in more]
         candidates = candidates + more
     # Faults can hide each other (dead ReLUs at a rate of 1e-5: neither fix helps alone), so a fix rolled back
     # in the first pass is tried once more on top of everything kept since.
@@ -236,27 +187,83 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     for i, ((finding, fix), change) in enumerate(zip(candidates, first)):
         if change.kept or change.note.startswith("not applicable") or not any(c.kept for c in first[i + 1:]):
             continue
-        again = attempt(finding, fix, change.why, retry=True)
+        again = greedy.attempt(finding, fix, change.why, retry=True)
         if again.kept:
             changes.append(again)
-    best, best_probe = state["setup"], state["probe"]
     if diagnosis.verdict == "invalid" and not any(c.kept for c in changes):
         notes = "; ".join(f"{c.what}: {c.note}" for c in changes) or "no fix to apply"
         result = _unrepairable(diagnosis, start,
                                f"the model cannot be trained on this data and no fix worked ({notes})")
         result.changes = changes
         return result
-    return _train_and_compare(diagnosis, original, best, changes, baseline, best_probe, epochs, budget_seconds, seed,
-                              start, say)
+    return _train_and_compare(diagnosis, original, greedy.setup, changes, greedy.baseline, greedy.probe, epochs,
+                              budget_seconds, seed, start, say)
 
 
-def _num(v):
-    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+def _why(finding) -> str:
+    return f"{finding.code} {finding.cause}: {finding.message}"
+
+
+class _Greedy:
+    """Greedy forward selection: the best set-up so far, its probe and the noise margin; `attempt` adds one
+    fix and keeps it when the verification probe shows it helps (judged by `caedoctor.diagnosis.judge`)."""
+
+    def __init__(self, original: Setup, diagnosis, steps: int, seed: int, say):
+        self.original, self.diagnosis, self.steps, self.seed, self.say = original, diagnosis, steps, seed, say
+        self.baseline = diagnosis.baseline
+        if self.baseline is None:
+            # An invalid set-up (shape mismatch, NaN data) cannot even run a probe: it scores as a failed one,
+            # so any fix that makes training possible counts as an improvement.
+            self.baseline = ProbeResult(label="baseline (cannot train)", steps=steps, steps_run=0, seconds=0.0,
+                                        loss_curve=[], metrics={"relative_mse": math.inf, "ssim": 0.0,
+                                                                "mse": math.inf}, stopped="nan")
+        self.setup, self.probe = original, self.baseline
+        self.margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [MIN_LOG_GAIN])
+
+    def attempt(self, finding, fix: Fix, why: str, retry: bool = False) -> Change:
+        """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps."""
+        best, best_probe = self.setup, self.probe
+        try:
+            if fix.kind == "learning_rate" and best is not self.original:
+                fix = _retuned_lr(best, self.seed, fix, self.say)
+            context = FixContext((self.diagnosis.lr_find or {}).get("suggestion"), best.analysis())
+            cand = apply_fix(best, fix, context)
+        except NotApplicable as exc:
+            return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
+        self.say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
+        cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
+        probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{fix.kind}")
+        comparison = self._judge(best, best_probe, cand, cand_steps, probe, fix)
+        effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
+                  "after": finite_or_none(probe.relative_mse)}
+        blocking = finding.status == "certain" and finding.severity == "error"
+        if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL))):
+            self.setup, self.probe = cand, probe
+            return Change(fix.kind, fix.params, why, effect, True,
+                          "kept on a second try, on top of the fixes after it" if retry else "")
+        return Change(fix.kind, fix.params, why, effect, False,
+                      "rolled back: it did not improve the probe together with the fixes before it")
+
+    def _judge(self, best: Setup, best_probe, cand: Setup, cand_steps: int, probe, fix: Fix):
+        """The candidate's probe against the best's. The diagnosis measured its seed noise around the
+        *original* model, and a stuck original is far noisier than a repaired one: an ambiguous gain
+        re-measures the noise around the current best, then is judged as in the diagnosis (a paired
+        replicate with the second seed when still ambiguous)."""
+        comparison = compare(best_probe, probe, REL, self.margin)
+        if not comparison.ambiguous:
+            return comparison
+        self.say("re-measuring seed noise around the repaired model")
+        best_steps = equal_samples_steps(self.steps, self.original.batch_size, best.batch_size)
+        reseeded = run_probe(best, steps=best_steps, seed=self.seed + 1, label="best (seed+1)")
+        self.margin = noise_margin(best_probe, reseeded, REL)
+
+        def second_seed():
+            return reseeded, run_probe(cand, steps=cand_steps, seed=self.seed + 1, label=f"+{fix.kind} (seed+1)")
+
+        return judge(best_probe, probe, REL, self.margin, second_seed=second_seed).comparison
 
 
 def _retuned_lr(setup: Setup, seed, fix, say) -> Fix:
-    from caedoctor.diagnosis.diagnose import retuned_lr
-
     say("re-running the LR range test on the repaired model")
     lr = retuned_lr(setup, seed)
     if not lr:
@@ -273,7 +280,6 @@ def _unrepairable(diagnosis, start, reason) -> RepairResult:
 
 def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baseline, probe, epochs, budget_seconds,
                        seed, start, say) -> RepairResult:
-    from caedoctor.diagnosis.diagnose import SLOW_RELATIVE_MSE
     from caedoctor.models import fresh_copy
     from caedoctor.training import seed_everything, train
 
@@ -319,5 +325,5 @@ def _train_and_compare(diagnosis, original: Setup, best: Setup, changes, baselin
                         original_metrics=original_metrics, repaired_metrics=result.metrics,
                         original_curve=original_curve, repaired_curve=result.history.get("val_loss", []),
                         seconds=time.perf_counter() - start, converged=converged, reason=reason,
-                        preprocessing=list(getattr(rdata, "preprocessing", [])), budget=budget,
+                        preprocessing=list(rdata.preprocessing), budget=budget,
                         original_model=original_model, original=original.loaded)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 
-from caedoctor.diagnosis.monitor import ConvergenceMonitor, _as_batch
+from caedoctor.monitor.callback import ConvergenceMonitor, _as_batch
 from caedoctor.watch.state import preserved_names
 
 _NO_BATCH = "ConvergenceMonitor got no monitor_data"

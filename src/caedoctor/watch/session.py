@@ -6,7 +6,7 @@ script has finished, so the diagnosis is printed after the script's own output a
 can change what the script computes).
 
 A fit is a problem when the monitor's record shows one of `TRIGGERS` (the symptom detectors of
-`caedoctor.diagnosis.symptoms`), or when it raised (run only). With `when="on-problem"` only such fits are
+`caedoctor.monitor.symptoms`), or when it raised (run only). With `when="on-problem"` only such fits are
 diagnosed, with "always" every fit, with "never" none. A set-up already diagnosed (same model, optimizer,
 data and batch size: a loop of `fit(epochs=1)`) is not diagnosed again.
 
@@ -56,7 +56,7 @@ class WatchedFit:
 
 # Callbacks a user may put in their own fit; any other caedoctor callback marks caedoctor's own training loop
 # (a probe, the LR range test, `caedoctor.train`), which is not the user's fit.
-_PUBLIC_CALLBACKS = ("caedoctor.diagnosis.monitor", "caedoctor.nan_guard", "caedoctor.watch.monitor")
+_PUBLIC_CALLBACKS = ("caedoctor.monitor.callback", "caedoctor.nan_guard", "caedoctor.watch.monitor")
 
 
 def _caedoctors_own(callbacks) -> bool:
@@ -226,7 +226,7 @@ class Watcher:
         self.diagnose(watched)
 
     def _judge(self, watched: WatchedFit) -> list:
-        from caedoctor.diagnosis.symptoms import detect_symptoms
+        from caedoctor.monitor.symptoms import detect_symptoms
 
         record = watched.monitor.record
         if not record.loss_steps:
@@ -266,7 +266,7 @@ class Watcher:
 
     def diagnose(self, watched: WatchedFit) -> None:
         """Diagnose the recorded set-up on copies; show the verdict and write the report."""
-        from caedoctor.diagnosis.diagnose import diagnose
+        from caedoctor.diagnosis import diagnose
         from caedoctor.diagnosis.probes import DEFAULT_STEPS
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
@@ -289,7 +289,7 @@ class Watcher:
                 attach_inputs(result, data=data, loaded=loaded)
                 watched.diagnosis = self.last = result
                 if self.report_dir is not None:
-                    from caedoctor.report_html import write_report
+                    from caedoctor.report.html import write_report
 
                     watched.report = write_report(result, self._report_folder(rec), data=data, loaded=loaded)
         except CaedoctorError as exc:

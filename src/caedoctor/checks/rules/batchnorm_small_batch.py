@@ -1,6 +1,6 @@
 """CAE503: BatchNormalization with a batch too small for its statistics."""
 
-from caedoctor.checks.architecture import BATCH_NORM
+from caedoctor.models.analysis import BATCH_NORM
 from caedoctor.checks.rule import Rule
 from caedoctor.findings import Fix
 

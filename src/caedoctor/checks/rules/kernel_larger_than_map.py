@@ -1,6 +1,6 @@
 """CAE305: a kernel larger than the feature map it slides over."""
 
-from caedoctor.checks.architecture import CONV, POOL, TRANSPOSE
+from caedoctor.models.analysis import CONV, POOL, TRANSPOSE
 from caedoctor.checks.rule import Rule, shape_text
 from caedoctor.findings import Fix
 

@@ -2,7 +2,7 @@
 
 import math
 
-from caedoctor.checks.architecture import SATURATING
+from caedoctor.models.analysis import SATURATING
 from caedoctor.checks.rule import Rule, num
 from caedoctor.findings import Fix
 

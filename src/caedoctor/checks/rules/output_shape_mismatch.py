@@ -2,7 +2,7 @@
 
 import math
 
-from caedoctor.checks.architecture import CONV, POOL, TRANSPOSE
+from caedoctor.models.analysis import CONV, POOL, TRANSPOSE
 from caedoctor.checks.rule import Rule, shape_text
 from caedoctor.findings import Fix
 

@@ -2,7 +2,7 @@
 
 import math
 
-from caedoctor.checks.architecture import ELEMENTWISE, NORM, SATURATING
+from caedoctor.models.analysis import ELEMENTWISE, NORM, SATURATING
 from caedoctor.checks.rule import Rule, num, span_text
 from caedoctor.findings import Fix
 

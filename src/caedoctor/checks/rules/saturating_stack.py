@@ -1,6 +1,6 @@
 """CAE402: hidden sigmoid/tanh layers stacked deep enough for gradients to vanish."""
 
-from caedoctor.checks.architecture import NORM, SATURATING, SIGMOID_LIKE
+from caedoctor.models.analysis import NORM, SATURATING, SIGMOID_LIKE
 from caedoctor.checks.rule import CONFIRM, Rule
 from caedoctor.findings import Fix
 

@@ -1,6 +1,6 @@
 """CAE308: a Conv2DTranspose kernel not divisible by its stride (checkerboard artefacts)."""
 
-from caedoctor.checks.architecture import TRANSPOSE
+from caedoctor.models.analysis import TRANSPOSE
 from caedoctor.checks.rule import Rule, shape_text
 from caedoctor.findings import Fix
 

@@ -1,0 +1,120 @@
+"""Judge two probes: did a change improve the metric beyond the seed noise? One home for the statistics that
+diagnose, explain-away and repair all use.
+
+Noise in reconstruction errors is multiplicative (a stuck run at 0.8 and its reseeded twin at 1.7 are as far
+apart as 0.02 and 0.04), so gains are measured on a log scale: `log(before / after)`. A change is
+`confirmed` when its gain beats the noise margin (`noise_margin`: `NOISE_K` x the baseline's seed-to-seed
+difference, at least the `MIN_MARGIN` floor) and `refuted` otherwise. A gain between the floor and the
+margin is ambiguous: `judge` then repeats both sides with a second seed (a paired replicate) and confirms
+the change when both seeds gain more than the floor and their mean gain beats margin / sqrt(2), the noise of
+a mean of two pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.thresholds import MIN_MARGIN, NOISE_K
+
+
+def log_margin(fraction: float) -> float:
+    """The log gain of a relative improvement `fraction`: log(1 / (1 - fraction))."""
+    return -math.log(1.0 - fraction)
+
+
+# The floor every gain must beat, however quiet the seeds: a 5% improvement, on the log scale.
+MIN_LOG_GAIN = log_margin(MIN_MARGIN)
+
+
+@dataclass
+class Comparison:
+    """The verdict of one counterfactual probe against the baseline."""
+
+    status: str  # "confirmed" | "refuted"
+    metric: str
+    before: float
+    after: float
+    improvement: float  # relative: 1 - after / before; > 0 means the change helped
+    log_gain: float  # log(before / after): the improvement on the scale the noise is measured on
+    margin: float  # the log gain needed to call it beyond seed noise
+
+    @property
+    def ambiguous(self) -> bool:
+        """Not confirmed, yet a gain above the floor: worth a second seed."""
+        return self.status != "confirmed" and self.log_gain > MIN_LOG_GAIN
+
+
+@dataclass
+class Replicate:
+    """The second-seed pair behind an ambiguous gain, and how their mean was judged."""
+
+    before: ProbeResult
+    after: ProbeResult
+    second: Comparison  # the second seed's comparison
+    mean_log_gain: float
+    margin_for_mean: float
+
+
+@dataclass
+class Judgement:
+    """A comparison (its status final) and, when the first gain was ambiguous, the replicate that decided it."""
+
+    comparison: Comparison
+    replicate: Replicate | None = None
+
+
+def noise_margin(baseline: ProbeResult, reseeded: ProbeResult, metric: str, floor: float = MIN_MARGIN,
+                 k: float = NOISE_K) -> float:
+    """The log gain a change must beat: k x |log(a / b)| for the baseline's two seeds a and b, at least
+    log(1 / (1 - floor)).
+
+    Measured on the log scale (see the module doc): a relative margin measured on a chaotic baseline could
+    otherwise exceed 100% and refute every possible fix.
+    """
+    lo = log_margin(floor)
+    a, b = baseline.score(metric), reseeded.score(metric)
+    if not (math.isfinite(a) and math.isfinite(b)) or min(a, b) <= 0:
+        return lo
+    return max(lo, k * abs(math.log(a / b)))
+
+
+def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, margin: float) -> Comparison:
+    """`counterfactual` against `baseline` on `metric` (lower is better): confirmed when the log gain beats
+    `margin`. A probe that stopped on NaN scores +inf, so any finite probe beats it."""
+    before, after = baseline.score(metric), counterfactual.score(metric)
+    if math.isinf(before) and math.isfinite(after):
+        gain = math.inf
+    elif not math.isfinite(after):
+        gain = -math.inf
+    elif after <= 0:
+        gain = math.inf if before > 0 else 0.0
+    else:
+        gain = math.log(before / after) if before > 0 else 0.0
+    improvement = 1.0 - after / before if (math.isfinite(before) and before > 0 and math.isfinite(after)) else (
+        1.0 if math.isinf(gain) and gain > 0 else -math.inf)
+    status = "confirmed" if gain > margin else "refuted"
+    return Comparison(status, metric, before, after, improvement, gain, margin)
+
+
+def judge(before: ProbeResult, after: ProbeResult, metric: str, margin: float,
+          second_seed: Callable[[], tuple] | None = None) -> Judgement:
+    """Compare `after` with `before`; when the gain is ambiguous and `second_seed` is given, settle it with a
+    paired replicate.
+
+    `second_seed()` returns the `(before, after)` probes of the same two set-ups with the second seed; it is
+    called only for an ambiguous gain. The change is then confirmed when both seeds gain more than
+    `MIN_LOG_GAIN` and their mean gain beats `margin / sqrt(2)`; the comparison's status says so.
+    """
+    comparison = compare(before, after, metric, margin)
+    if second_seed is None or not comparison.ambiguous:
+        return Judgement(comparison)
+    before2, after2 = second_seed()
+    second = compare(before2, after2, metric, margin)
+    mean_gain = (comparison.log_gain + second.log_gain) / 2
+    margin_for_mean = margin / math.sqrt(2)
+    confirmed = min(comparison.log_gain, second.log_gain) > MIN_LOG_GAIN and mean_gain > margin_for_mean
+    comparison.status = "confirmed" if confirmed else "refuted"
+    return Judgement(comparison, Replicate(before2, after2, second, mean_gain, margin_for_mean))

@@ -1,0 +1,275 @@
+"""`BatchProbe`: one forward and backward pass of a model on a fixed batch, reduced to a few numbers.
+
+The monitor calls it every `interval` steps. Everything it measures comes from the same pass, so the cost
+is about one training step without the optimizer update: per-layer gradient and weight norms, the fraction
+of dead ReLU units and of saturated sigmoid/tanh units, output range violations and the output spread
+across the batch. It runs in training mode (as the optimizer sees the model) and restores the model's
+non-trainable state afterwards (BatchNormalization moving statistics, dropout seed state), so probing
+never changes the user's training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from caedoctor import thresholds as T
+
+_RELU = {"relu", "relu6"}
+_SIGMOID = {"sigmoid", "hard_sigmoid"}
+_TANH = {"tanh"}
+
+
+def activation_kind(layer) -> str | None:
+    """"relu", "sigmoid" or "tanh" when the layer's output is that nonlinearity, else None."""
+    if isinstance(layer, keras.layers.ReLU):
+        slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
+        return "relu" if slope == 0.0 else None
+    name = getattr(getattr(layer, "activation", None), "__name__", None)
+    if name in _RELU:
+        return "relu"
+    if name in _SIGMOID:
+        return "sigmoid"
+    if name in _TANH:
+        return "tanh"
+    return None
+
+
+def leaf_layers(model) -> list:
+    """Every non-container layer, depth first, so nested encoder/decoder sub-models are looked inside."""
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(leaf_layers(layer))
+        else:
+            out.append(layer)
+    return out
+
+
+def _unique_names(layers) -> list:
+    seen: dict = {}
+    names = []
+    for layer in layers:
+        n = seen.get(layer.name, 0)
+        seen[layer.name] = n + 1
+        names.append(layer.name if n == 0 else f"{layer.name}_{n}")
+    return names
+
+
+def target_range(y: np.ndarray) -> tuple:
+    """The range outputs should stay in: the named range the targets fit ([0,1], [-1,1], [0,255]),
+    else the batch's own min and max."""
+    from caedoctor.data.profile import classify_range
+
+    lo, hi = float(np.min(y)), float(np.max(y))
+    kind = classify_range(lo, hi, float(np.mean(y)), float(np.std(y)))
+    return {"[0,1]": (0.0, 1.0), "[-1,1]": (-1.0, 1.0), "[0,255]": (0.0, 255.0)}.get(kind, (lo, hi))
+
+
+def unit_fraction(kind: str, axis: int, a: np.ndarray) -> float:
+    """The fraction of units (channels along `axis`) that are dead ("relu": never positive for any
+    sample or position) or saturated ("sigmoid"/"tanh": at least `SATURATED_UNIT_SHARE` of their values
+    in the flat tails)."""
+    axis = axis % a.ndim
+    others = tuple(d for d in range(a.ndim) if d != axis)
+    if kind == "relu":
+        return float(np.mean(np.max(a, axis=others) <= 0.0))
+    eps = T.SATURATION_TAIL
+    tail = (a < eps) | (a > 1.0 - eps) if kind == "sigmoid" else np.abs(a) > 1.0 - eps
+    return float(np.mean(np.mean(tail, axis=others) >= T.SATURATED_UNIT_SHARE))
+
+
+def _norm(arrays) -> float:
+    return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
+
+
+def _channel_axis(layer) -> int:
+    fmt = getattr(layer, "data_format", None) or keras.config.image_data_format()
+    return 1 if fmt == "channels_first" else -1
+
+
+class BatchProbe:
+    """Measures a model on one fixed batch `(x, y)`; `__call__` returns a dict of plain numbers.
+
+    Args:
+        model: a compiled, single-output Keras model.
+        x, y: the monitor batch (numpy), at least 2 samples.
+        range_: the (low, high) range outputs are checked against (default: `target_range(y)`).
+        compiled: run the probe as a `tf.function` (faster per call, but the first call traces it).
+        keep_tensors: also return the raw gradients and activations (for TensorBoard histograms).
+    """
+
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, *, range_=None, compiled: bool = False,
+                 keep_tensors: bool = False):
+        self.model = model
+        self.x = tf.convert_to_tensor(x, tf.float32)
+        self.y = tf.convert_to_tensor(y, tf.float32)
+        self.keep_tensors = keep_tensors
+        layers = [layer for layer in leaf_layers(model) if layer.trainable_weights]
+        self.layers = _unique_names(layers)
+        self._weights = [list(layer.trainable_weights) for layer in layers]
+        self._flat_weights = [w for ws in self._weights for w in ws]
+        # The layer that makes the output: the last one that has weights or an activation (a trailing
+        # Reshape or Cropping only moves values around).
+        leaves = leaf_layers(model)
+        makers = [n for n, layer in zip(_unique_names(leaves), leaves)
+                  if layer.trainable_weights or activation_kind(layer) is not None]
+        self.output_layer = makers[-1] if makers else ""
+        self.activation_layers, self._extractor = self._build_extractor(model)
+        out_kind = {n: (k, a) for n, k, a in self.activation_layers}.get(self.output_layer)
+        self.target_saturated_fraction = (unit_fraction(out_kind[0], out_kind[1], np.asarray(y, np.float32))
+                                          if out_kind and out_kind[0] != "relu" else math.nan)
+        self.range = tuple(float(v) for v in (range_ if range_ is not None else target_range(y)))
+        y_np = np.asarray(y, np.float64)
+        self.target_spread = float(np.mean(np.std(y_np, axis=0)))
+        self.baseline_loss = self._mean_image_loss(y_np)
+        self.floor_loss = self._perfect_loss(y_np)
+        self._fn = (tf.function(self._measure, reduce_retracing=True, autograph=False) if compiled
+                    else self._measure)
+
+    # ------------------------------------------------------------------ setup
+
+    @staticmethod
+    def _build_extractor(model):
+        """A model that returns the outputs of every ReLU/sigmoid/tanh layer plus the model output.
+
+        Only possible for functional and Sequential models (subclassed ones have no graph to read
+        intermediate outputs from); there the activation signals are simply not recorded.
+        """
+        picked = []
+        try:
+            inputs = model.inputs
+        except (AttributeError, ValueError):
+            return [], None
+        if not inputs:
+            return [], None
+        names = _unique_names(model.layers)
+        for name, layer in zip(names, model.layers):
+            kind = activation_kind(layer)
+            if kind is None:
+                continue
+            try:
+                out = layer.output
+            except (AttributeError, ValueError):  # a layer used twice has no single output
+                continue
+            picked.append((name, kind, _channel_axis(layer), out))
+        if not picked:
+            return [], None
+        outputs = [p[3] for p in picked] + [model.outputs[0]]
+        return [p[:3] for p in picked], keras.Model(inputs, outputs)
+
+    def _mean_image_loss(self, y: np.ndarray) -> float:
+        """The compiled loss of predicting the batch's per-pixel mean image for every sample."""
+        mean = np.broadcast_to(y.mean(axis=0, keepdims=True), y.shape).astype(np.float32)
+        try:
+            value = self._reconstruction_loss(self.y, tf.convert_to_tensor(mean))
+        except Exception:  # a loss that cannot score this (rare): no baseline, no relative loss
+            return math.nan
+        return float(value)
+
+    def _perfect_loss(self, y: np.ndarray) -> float:
+        """The compiled loss of a perfect reconstruction: 0 for MSE, MAE, SSIM and Huber, the targets'
+        entropy for binary cross-entropy. Levels are judged above it, so any loss can be read."""
+        from_logits = bool(getattr(getattr(self.model, "loss", None), "from_logits", False))
+        pred = y.astype(np.float32)
+        if from_logits:  # the best prediction of a logit loss is the target's logit
+            q = np.clip(pred, 1e-6, 1 - 1e-6)
+            pred = np.log(q / (1 - q)).astype(np.float32)
+        try:
+            value = float(self._reconstruction_loss(self.y, tf.convert_to_tensor(pred)))
+        except Exception:  # noqa: BLE001 - as for the baseline
+            return 0.0
+        if not math.isfinite(value) or not math.isfinite(self.baseline_loss) or value >= self.baseline_loss:
+            return 0.0
+        return max(value, 0.0)
+
+    def _reconstruction_loss(self, y, y_pred):
+        """The compiled loss alone, without regularisation penalties, so it compares with the baseline."""
+        loss = getattr(self.model, "loss", None)
+        if isinstance(loss, str):
+            loss = keras.losses.get(loss)
+        if not callable(loss):  # no single compiled loss (a custom compute_loss): use what fit uses
+            return self.model.compute_loss(x=self.x, y=y, y_pred=y_pred)
+        return tf.reduce_mean(tf.cast(loss(y, y_pred), tf.float32))
+
+    # ------------------------------------------------------------------ measurement
+
+    def _forward(self, x):
+        if self._extractor is None:
+            return [], self.model(x, training=True)
+        outs = self._extractor(x, training=True)
+        return list(outs[:-1]), outs[-1]
+
+    def _measure(self, x, y):
+        # Only the forward and backward pass run in TensorFlow; the reductions run in numpy, which is
+        # cheaper than dispatching dozens of small eager ops (the probe runs eagerly by default).
+        with tf.GradientTape() as tape:
+            acts, y_pred = self._forward(x)
+            # What fit differentiates: the compiled loss plus regularisation penalties.
+            train_loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            if replicas > 1:  # Keras divides the loss by the replicas (each sees a shard); this batch is whole
+                train_loss = train_loss * replicas
+        loss = self._reconstruction_loss(y, y_pred)
+        grads = tape.gradient(train_loss, self._flat_weights)
+        return loss, grads, acts, y_pred
+
+    def __call__(self) -> dict:
+        """Probe the model now. Returns loss, per-layer norms, activation fractions and output signals."""
+        state = [(v, v.numpy()) for v in self.model.non_trainable_variables]
+        try:
+            strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built in a scope
+            if strategy is None:
+                loss, grads, acts, y_pred = self._fn(self.x, self.y)
+            else:
+                # Distributed variables can only be differentiated in a replica context: every replica
+                # probes the same batch and the first local one's result is read.
+                with strategy.scope():
+                    out = strategy.run(self._fn, args=(self.x, self.y))
+                loss, grads, acts, y_pred = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0], out)
+        finally:
+            for v, value in state:
+                v.assign(value)
+        grad_norms, weight_norms, i = {}, {}, 0
+        for name, ws in zip(self.layers, self._weights):
+            gs = grads[i:i + len(ws)]
+            i += len(ws)
+            grad_norms[name] = _norm(g.numpy() for g in gs if g is not None)
+            weight_norms[name] = _norm(w.numpy() for w in ws)
+        dead, saturated = {}, {}
+        for (name, kind, axis), a in zip(self.activation_layers, acts):
+            (dead if kind == "relu" else saturated)[name] = unit_fraction(kind, axis, np.asarray(a, np.float32))
+        out = np.asarray(y_pred, np.float32)
+        lo, hi = self.range
+        tol = T.RANGE_TOLERANCE * (hi - lo)
+        spread = float(np.mean(np.std(out, axis=0)))
+        result = {
+            "loss": float(loss),
+            "grad_norms": grad_norms,
+            "weight_norms": weight_norms,
+            "dead_fraction": dead,
+            "saturated_fraction": saturated,
+            "range_violation": float(np.mean((out < lo - tol) | (out > hi + tol))),
+            "relative_spread": spread / self.target_spread if self.target_spread > 0 else math.nan,
+        }
+        if self.keep_tensors:
+            result["grads"] = grads
+            result["activations"] = dict(zip((n for n, _, _ in self.activation_layers), acts))
+        return result
+
+    def weights_snapshot(self) -> list:
+        """Copies of the trainable weights, grouped per layer, to measure one step's update."""
+        return [[w.numpy().copy() for w in ws] for ws in self._weights]
+
+    def update_ratios(self, before: list) -> dict:
+        """Per layer |W_now - W_before| / |W_before| (NaN for an all-zero layer)."""
+        ratios = {}
+        for name, ws, old in zip(self.layers, self._weights, before):
+            diff = math.sqrt(sum(float(np.sum(np.square(w.numpy() - o, dtype=np.float64))) for w, o in zip(ws, old)))
+            norm = math.sqrt(sum(float(np.sum(np.square(o, dtype=np.float64))) for o in old))
+            ratios[name] = diff / norm if norm > 0 else math.nan
+        return ratios

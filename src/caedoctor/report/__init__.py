@@ -1,0 +1,13 @@
+"""The report: a diagnosis (and a repair) for people, from the typed results as they are.
+
+- `html`: `write_report(diagnosis, out_dir)` / `render_report`: one self-contained HTML page (the template in
+  `templates/`), every figure an inline PNG from `figures`;
+- `notebook`: the same page as a notebook output, its CSS scoped (what `Diagnosis._repr_html_` shows), and
+  the findings of `check` as a table;
+- `text`: the terminal text of `caedoctor diagnose`, `caedoctor fix` and `caedoctor demo` (what `print` shows).
+
+"""
+
+from caedoctor.report.html import REPORT_NAME, render_report, write_report
+
+__all__ = ["write_report", "render_report", "REPORT_NAME"]

@@ -1,0 +1,156 @@
+"""Every number caedoctor judges by, in one place, with where it was measured.
+
+Three groups: what the monitor counts as saturated or out of range; the symptom thresholds the detectors
+(`caedoctor.monitor.symptoms`) compare its traces with; and the numbers that judge probes (the verdict
+levels, the seed-noise margin, the replicate, explain-away, the LR range test's agreement).
+
+The symptom thresholds were measured, not copied from classifier tools: `bench/symptom_probes.py` runs
+300-step probes of the field notes' CAEs and of injected faults on bundled:patches32 and prints each
+signal; `bench/README-symptoms.md` holds the table. A threshold sits between the values of the healthy
+probes and those of the faulty ones, with a margin on both sides; the comments quote the measurements.
+The probe-judging numbers were measured by the fault benchmark (`bench/faults`, `bench/README.md`).
+"""
+
+# ---------------------------------------------------------------- monitor definitions
+
+# A sigmoid output below 0.01 or above 0.99 (a tanh output beyond +-0.99) has a derivative under 4% (2%)
+# of its maximum: the unit passes almost no gradient there.
+SATURATION_TAIL = 0.01
+# A unit counts as saturated when at least this share of its values (samples x positions) is in the tails.
+SATURATED_UNIT_SHARE = 0.9
+# Outputs further outside the target's range than this fraction of the range's width count as violations
+# (float round-off and a sigmoid's exact 0 or 1 are not violations).
+RANGE_TOLERANCE = 0.01
+# A step's loss recovered from Keras' float32 running mean is dropped (NaN, listed as imprecise) when the
+# rounding of that running total could move it by more than this fraction of its value.
+LOSS_PRECISION = 0.01
+
+# ---------------------------------------------------------------- windows
+
+MIN_STEPS = 20  # fewer recorded losses than this: too short to judge a trend
+START_SHARE = 0.1  # "the start" of a run: its first 10% of recorded steps
+END_SHARE = 0.2  # "the end": its last 20% (of steps, or of probes)
+EARLY_STEPS = 30  # "the first steps": probes before step 30 (steps 0, 10, 20 in the bench probes)
+
+# ---------------------------------------------------------------- symptom thresholds
+# "healthy" below = the probes that train well: seed_bad, seed_better, adam_lr_1e-2, tanh_output,
+# sigmoid_stack, ssim_linear, overfit_48, sgd_lr_0.1_bad/sgd_lr_0.3_bad/sgd_lr_1 (where the symptom is not
+# oscillation). Values quoted are from bench/README-symptoms.md.
+
+# diverging: end / best loss. Healthy probes end at most 1.26x above their best rolling median
+# (dense_overfit_48); 2x leaves a margin for noise. The rise must also be a visible fraction of the
+# predict-the-mean level: dense_overfit_16 bounces 6x at a loss of 1e-6 (1e-4 of that level).
+DIVERGE_RISE = 2.0
+DIVERGE_MIN_RISE = 0.05
+
+# stuck: relative loss at the end >= 0.7 and the second half improved it by < 10%. Healthy probes end
+# at 0.02-0.26 and improve 19-74% in their second half; the stuck faults end at 0.94-10 (sgd_lr_1e-6 1.23,
+# sgd_lr_1e-2 1.10, seed_hyper_bad 2.99, sigmoid_stack_8 0.94, adam_lr_0.1_bad 10) and improve by at most
+# 4.4%.
+STUCK_RELATIVE_LOW = 0.7
+STUCK_MAX_DROP = 0.1
+
+# slow: with a reference run, less than 30% of its progress (log start/end loss): SGD 1e-2 makes 2% of
+# seed_better's, the 8-layer sigmoid stack none; the 6-layer one, which does learn, 50%. Without one, a
+# relative loss above 0.5 at the end while still falling: healthy runs end at <= 0.26, the slow faults
+# (dead_bias, tanh_0_255, relu_stack_8_big_init) at 1.09-1.34.
+SLOW_FRACTION = 0.3
+SLOW_RELATIVE_END = 0.5
+
+# oscillating: monitor-batch loss moves (second half of the probes). Healthy runs move it by at most
+# 0.6% of the mean level per probe (median; the slow sigmoid_stack 1.3%, but 92% of that downwards) and
+# 5.5% of its own level; SGD at 0.1-1 and RMSprop 1e-2 move it 2.3-11% of the mean level and 16-31% of its
+# own level, with rises making 42-47% of the movement. A stuck model's noise (sigmoid_stack_8: 1.2% of
+# the mean level, 1.2% of its own) and a memorising one's (dense_overfit_16: 94% of its own level, 0.02%
+# of the mean) fail one of the size tests each.
+OSCILLATION_MIN_PROBES = 6
+OSCILLATION_UP_SHARE = 0.3
+OSCILLATION_MOVE_BASELINE = 0.01
+OSCILLATION_MOVE_LOG = 0.1
+
+# collapsed to the mean: output spread / target spread. Healthy probes 0.84-0.99; collapsed faults
+# 0-0.11 (tanh_0_255 0.11, SGD 1e-6 0.014, seed_hyper_bad 0); weights 3x too large, recovering, 0.64.
+COLLAPSE_SPREAD = 0.3
+
+# dead units: worst ReLU layer's dead fraction. Healthy conv CAEs 0-0.38 (seed_bad 0.16, ssim_linear
+# 0.38), a dense layer memorising 48 samples 0.47 (its only fault is the memorising); RMSprop 1e-2 kills
+# 64% of seed_bad's units, the -3 bias and the NaN runs 100%.
+DEAD_LAYER_FRACTION = 0.5
+
+# saturation: worst sigmoid/tanh layer's saturated fraction. Healthy: 0 in every probe (hidden sigmoids
+# of the stacks included); tanh on 0-255 data 1.0, seed_hyper_bad's sigmoid output 1.0 (targets: 0).
+SATURATED_LAYER_FRACTION = 0.5
+
+# vanishing: first/last layer gradient-norm ratio. Healthy 0.68-8.3, and 0.24 for an untrained
+# seed_better (SGD 1e-2); the 6-layer sigmoid stack, 0.076, still learns at half the healthy rate; the
+# 8-layer one, 5e-6 (Adam) and 1.2e-5 (SGD), does not. Or nothing flows at all: largest |g|/|W| at the
+# end below 1e-6 (healthy >= 5.6e-4; saturated-output collapses exactly 0) while the relative loss is
+# still above 0.5.
+VANISHING_RATIO = 1e-2
+VANISHING_ABS = 1e-6
+VANISHING_MIN_RELATIVE = 0.5
+
+# exploding: largest |g|/|W| at any probe. Healthy [0, 1] data at most 0.84 (ssim_linear); 0-255 data
+# 736-8.7e3; weights 3x too large 3.2e3; RMSprop 1e-2 900; lr 10 1e4-1e24. First/last ratio: healthy at most 8.3; no
+# probe produced a large one, 100 keeps a 12x margin. Targets spanning more than 10 are not normalised,
+# so the cause named is the data.
+EXPLODING_RATIO = 100.0
+EXPLODING_ABS = 100.0
+NORMALIZED_RANGE_MAX = 10.0
+
+# overfitting: validation rising >20% above its best while training falls (healthy validation noise
+# reached +8%; no probe overfitted that way in 600 steps), or validation/training loss above 1.5 at the
+# end (healthy 0.5-1.21 in bench/README-symptoms.md, 0.84-1.09 for four fault-benchmark set-ups with
+# 540-22,311 training images; dense CAEs memorising 48 and 16 samples: 40 and 3e4; the fault benchmark's
+# 6.4M-parameter dense CAE on 270 Fashion-MNIST images 2.73, the field notes' CAE on 108 images 1.57,
+# both measured at 500 probe steps, where the ground truth finds more data helps).
+OVERFIT_MIN_EPOCHS = 3
+OVERFIT_VAL_RISE = 0.2
+OVERFIT_GAP = 1.5
+
+# out of range: share of outputs outside the targets' range. Healthy (linear outputs included) at most
+# 0.7%; weights 3x too large 4.8%, a collapsed linear output (Adam 0.1) 100%.
+RANGE_VIOLATION_FRACTION = 0.02
+
+# update ratio |dW|/|W| (Karpathy's rule of thumb: about 1e-3 is healthy). Early (steps 0-29):
+# healthy at most 0.06 and Adam 1e-2, which trains, 0.18; RMSprop 1e-2 (kills 64% of seed_bad's ReLUs)
+# 0.31; Adam 3e-2 and 0.1 (which collapse) 0.54-1.9,
+# lr 10: 2-191. Late (median, last probes): healthy 2.7e-4-7e-3; SGD 1e-2 4.4e-5, SGD 1e-6 4e-9.
+UPDATE_RATIO_HIGH = 0.3
+UPDATE_RATIO_LOW = 1e-4
+
+
+# ---------------------------------------------------------------- judging probes (caedoctor.diagnosis, repair)
+
+# A probe that ends no better than ~predicting the mean image has not converged; one that explains less
+# than ~75% of the target variance after DEFAULT_STEPS steps learns slowly. Both are measured in
+# bench/faults (healthy controls end between 0.01 and 0.12 on our data sets). A repaired model converges
+# when it ends below SLOW_RELATIVE_MSE.
+STUCK_RELATIVE_MSE = 0.9
+SLOW_RELATIVE_MSE = 0.25
+
+# A probe whose chunk loss exceeds 10x its first chunk's has diverged: it is stopped.
+DIVERGED_FACTOR = 10.0
+
+# A change must improve the metric by at least 5% to count, however quiet the seeds ...
+MIN_MARGIN = 0.05
+# ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous).
+NOISE_K = 3.0
+
+# The joint stage retries a refuted fix on top of the strongest when it did no more than this much harm
+# alone (a fault masked by another shows no effect alone: a narrow code behind a saturated output).
+MASKED_TOLERANCE = 1.1
+
+# A run that looks fine on its own but that one confirmed change cuts by 40% or more (same steps) is
+# learning slowly: "converging" would hide such a fix (1x1 strided encoder kernels that skip 3 of 4 pixels:
+# 0.209 -> 0.110 at 500 steps, 12x at 2,000).
+SLOW_GAIN = 0.6
+
+# "More data would help" is tested on the learning curve: the probe trains on this share of the images.
+# A quarter rather than a half: at probe length a 2x change hid the effect the ground truth measures at
+# 2,000 steps (108 vs 54 Fashion-MNIST images: 0.1411 vs 0.1416 relative MSE).
+DATA_FRACTION = 0.25
+
+# Within this factor of the configured rate, the LR range test is no evidence either way (its suggestion
+# varies about 2x between seeds on our data, bench/README.md).
+LR_AGREEMENT_FACTOR = 3.0

@@ -1,0 +1,150 @@
+"""explain_away: with scripted probe results (the logic, not the training), a fix that only treats a
+consequence of the strongest cause is refuted, an independent one is kept, and two alternative fixes of one
+defect both stay confirmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from caedoctor.data import load_data
+from caedoctor.diagnosis import Diagnosis, lr_finder, probes
+from caedoctor.diagnosis.explain_away import explain_away
+from caedoctor.diagnosis.judge import compare
+from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.diagnosis.state import RunState
+from caedoctor.findings import Effect, Finding, Fix
+from caedoctor.models import load_model
+from caedoctor.setup import Setup
+
+from tiny import blobs, compiled, tiny_cae
+
+LR = Fix("learning_rate", {"learning_rate": 1e-3}, "lower the rate")
+BN = Fix("add_batchnorm", {}, "add BatchNorm")
+
+
+def _probe(label, rel):
+    return ProbeResult(label=label, steps=100, steps_run=100, seconds=0.0, loss_curve=[rel],
+                       metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
+
+
+def _measured(specs):
+    """Findings and their `tested` probes from (code, cause, fix, relative MSE alone, evidence) against a
+    baseline of 1.0, judged with a margin of 0.1 (as `diagnose` leaves them for `explain_away`)."""
+    baseline = _probe("baseline", 1.0)
+    findings, tested = [], {}
+    for code, cause, fix, rel, evidence in specs:
+        probe = _probe(fix.kind, rel)
+        cmp = compare(baseline, probe, "relative_mse", 0.1)
+        tested[fix.key] = (probe, cmp)
+        findings.append(Finding(code=code, cause=cause, severity="warning", status=cmp.status, message="m",
+                                fix=fix, evidence=dict(evidence), effect=Effect("relative_mse", cmp.before, cmp.after)))
+    return findings, tested
+
+
+def _explain(setup, findings, tested):
+    """`explain_away` on these measured findings: 100 steps, seed 0, LR suggestion 1e-3, no budget."""
+    result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
+    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None, start=0.0,
+                          suggestion=1e-3, tested=tested))
+
+
+def _set_up(lr):
+    data = load_data(blobs(40))
+    return data, load_model(compiled(tiny_cae(), lr=lr), data.input_shape)
+
+
+def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
+    """alone: fix kind -> relative MSE of its probe (baseline 1.0); combined: the LR+BN probe."""
+    data, loaded = _set_up(0.5)
+    findings, tested = _measured([("CAE701", "learning_rate_too_high", LR, alone["learning_rate"], {}),
+                                  ("CAE708", "saturated_activation", BN, alone["add_batchnorm"], {})])
+    calls = []
+
+    def fake_probe(_setup, *, steps, seed, label="", **_kw):
+        calls.append(label)
+        if "seed+1" in label:
+            return _probe(label, reseeded_best)
+        return _probe(label, combined)
+
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    _explain(Setup.of(loaded, data), findings, tested)
+    return {f.fix.kind: f for f in findings}, calls
+
+
+def test_consequence_of_the_strongest_cause_is_refuted(monkeypatch):
+    # LR alone 0.02, BN alone 0.05, both 0.02: BN adds nothing once the rate is right, the rate adds to BN.
+    found, calls = _run(monkeypatch, {"learning_rate": 0.02, "add_batchnorm": 0.05}, combined=0.02, reseeded_best=0.021)
+    assert found["learning_rate"].status == "confirmed"
+    assert found["add_batchnorm"].status == "refuted"
+    assert found["add_batchnorm"].evidence["explained_by"] == "CAE701"
+    assert found["add_batchnorm"].effect.before == pytest.approx(0.02)
+    assert any("seed+1" in c for c in calls)
+
+
+def test_independent_cause_is_kept(monkeypatch):
+    found, _ = _run(monkeypatch, {"learning_rate": 0.02, "add_batchnorm": 0.05}, combined=0.01, reseeded_best=0.021)
+    assert found["learning_rate"].status == found["add_batchnorm"].status == "confirmed"
+    assert "explained_by" not in found["add_batchnorm"].evidence
+
+
+def test_alternative_fixes_of_one_defect_both_stay_confirmed(monkeypatch):
+    # Either fix alone reaches 0.02 and together they reach 0.02: neither adds to the other.
+    found, _ = _run(monkeypatch, {"learning_rate": 0.020, "add_batchnorm": 0.0205}, combined=0.0202,
+                    reseeded_best=0.021)
+    assert found["learning_rate"].status == found["add_batchnorm"].status == "confirmed"
+    assert found["add_batchnorm"].evidence["alternative_to"] == "CAE701"
+
+
+def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypatch):
+    # Dead ReLUs and a rate far too low: the rate alone leaves the model near the mean (0.9), LeakyReLU alone
+    # barely helps (0.97, refuted), both together reach 0.02.
+    data, loaded = _set_up(1e-6)
+    leaky = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "LeakyReLU")
+    findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                  ("CAE707", "dead_relu", leaky, 0.97, {})])
+    assert [f.status for f in findings] == ["confirmed", "refuted"]
+    monkeypatch.setattr(probes, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label else 0.02))
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    _explain(Setup.of(loaded, data), findings, tested)
+    assert findings[1].status == "confirmed"
+    assert findings[1].evidence["confirmed_on_top_of"] == "CAE502"
+    assert findings[1].effect.before == pytest.approx(0.9) and findings[1].effect.after == pytest.approx(0.02)
+    assert findings[0].status == "confirmed"
+
+
+@pytest.mark.parametrize("still_there", [False, True])
+def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_symptom(monkeypatch, still_there):
+    data, loaded = _set_up(0.5)
+    findings, tested = _measured([
+        ("CAE404", "exploding_gradients", Fix("initializer", {"initializer": "he_normal"}), 0.1, {}),
+        ("CAE708", "saturated_activation", BN, 0.15, {"symptom": "saturation"})])
+    calls = []
+
+    def fake_probe(*_a, label="", **_k):
+        calls.append(label)
+        return _probe(label, 0.101 if "seed+1" in label else 0.05)  # BN still adds on top: 0.1 -> 0.05
+
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    monkeypatch.setattr(ProbeResult, "symptoms", lambda _p: [{"name": "saturation", "present": still_there}])
+    _explain(Setup.of(loaded, data), findings, tested)
+    if still_there:  # the symptom persists with the init fix: an independent cause
+        assert findings[1].status == "confirmed"
+        assert len(calls) == 2  # the seed-noise probe and the stacked probe
+    else:  # saturation was a consequence of the huge weights, however much BatchNorm still helps
+        assert findings[1].status == "refuted"
+        assert findings[1].evidence["explained_by"] == "CAE404" and "saturation" in findings[1].evidence["symptom_gone"]
+        assert len(calls) == 1  # no stacked probe needed
+
+
+def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(monkeypatch):
+    data, loaded = _set_up(1e-6)
+    leaky = Fix("hidden_activation", {"from": "relu", "to": "leaky_relu"}, "LeakyReLU")
+    findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                  ("CAE703", "dead_relu", leaky, 0.97, {"symptom": "stuck"})])
+    calls = []
+    monkeypatch.setattr(probes, "run_probe", lambda *a, label="", **k: calls.append(label) or _probe(label, 0.9))
+    monkeypatch.setattr(ProbeResult, "symptoms", lambda _p: [{"name": "stuck", "present": False}])
+    _explain(Setup.of(loaded, data), findings, tested)
+    assert findings[1].status == "refuted"
+    assert len(calls) == 1  # only the seed-noise probe around the strongest fix

@@ -1,0 +1,145 @@
+"""repair() and `caedoctor fix`: a tiny CAE with a far too high learning rate is repaired and saved."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tiny import blobs, leaf_configs
+
+
+def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
+    from caedoctor.cli import cli
+    from caedoctor.data import load_data
+    from caedoctor.losses import reconstruction_metrics
+
+    x = blobs(320)
+    np.savez(tmp_path / "blobs.npz", x=x)
+    factory = tmp_path / "model.py"
+    factory.write_text(
+        "import keras\n"
+        "def make(shape):\n"
+        "    i = keras.Input(shape)\n"
+        "    h = keras.layers.Conv2D(8, 3, padding='same', activation='relu')(i)\n"
+        "    o = keras.layers.Conv2D(1, 3, padding='same', activation='sigmoid')(h)\n"
+        "    m = keras.Model(i, o)\n"
+        "    m.compile(optimizer=keras.optimizers.Adam(1.0), loss='mse')\n"
+        "    return m\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["fix", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
+                                      "--out", str(out), "--steps", "100", "--epochs", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)  # stderr says that model.py is run
+    kept = [c for c in payload["changes"] if c["kept"]]
+    assert any(c["what"] == "learning_rate" and c["params"]["learning_rate"] < 1.0 for c in kept), payload["changes"]
+    assert payload["repaired_metrics"]["relative_mse"] < 0.25 < payload["original_metrics"]["relative_mse"]
+    for name in ("repaired.keras", "repair.json", "before_after.png", "changes.py"):
+        assert (out / name).is_file(), name
+    assert "learning_rate=" in (out / "changes.py").read_text()
+    # The saved model loads safely and reproduces the reported metric on the same validation data.
+    model = keras.saving.load_model(out / "repaired.keras", safe_mode=True)
+    # changes.py runs and rebuilds it layer for layer (its weights stay in repaired.keras).
+    namespace = {}
+    exec(compile((out / "changes.py").read_text(), "changes.py", "exec"), namespace)
+    assert leaf_configs(namespace["model"]) == leaf_configs(model)
+    compiled_models = [v for v in namespace.values() if isinstance(v, keras.Model) and v.compiled]
+    assert len(compiled_models) == 1  # the core, compiled as caedoctor trained it
+    assert float(compiled_models[0].optimizer.learning_rate) == pytest.approx(payload["config"]["learning_rate"],
+                                                                               rel=1e-5)
+    data = load_data(str(tmp_path / "blobs.npz"))
+    again = reconstruction_metrics(model, data.batches("val", 256).as_numpy_iterator())
+    assert abs(again["relative_mse"] - payload["repaired_metrics"]["relative_mse"]) < 1e-4
+
+
+def test_repair_makes_a_shape_mismatched_cae_trainable():
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from tiny import compiled, tiny_cae
+
+    data = load_data(blobs(160, size=14))
+    loaded = load_model(compiled(tiny_cae(size=14, pools=2)), data.input_shape)  # 14x14 in, 16x16 out
+    result = repair(loaded, data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    kept = [c.what for c in result.changes if c.kept]
+    assert kept and kept[0] in ("input_padding", "crop_or_pad_output"), [c.to_dict() for c in result.changes]
+    assert result.model.output_shape[1:] == (14, 14, 1)
+    assert "error" in result.original_metrics  # the original cannot even train
+
+
+def test_repair_gives_a_grey_output_the_targets_three_channels():
+    import numpy as np
+
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from tiny import compiled
+
+    x = np.repeat(blobs(160), 3, axis=-1) * np.array([1.0, 0.6, 0.3], np.float32)
+    data = load_data(x)
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")(h)
+    result = repair(load_model(compiled(keras.Model(inputs, outputs)), data.input_shape), data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    assert [c.what for c in result.changes if c.kept][0] == "crop_or_pad_output"
+    assert result.model.output_shape[1:] == (16, 16, 3)
+
+
+def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
+    import numpy as np
+
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from tiny import compiled
+
+    data = load_data(np.repeat(blobs(64), 3, axis=-1))  # RGB targets
+    inputs = keras.Input((16, 16, 3))
+    flat = keras.layers.Flatten()(inputs)
+    outputs = keras.layers.Reshape((16, 16, 1))(keras.layers.Dense(256, activation="sigmoid")(flat))  # grey out
+    result = repair(load_model(compiled(keras.Model(inputs, outputs)), data.input_shape), data, steps=30, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    assert not any(c.kept for c in result.changes)
+    assert result.converged is False and result.model is None
+    assert "cannot be trained" in result.reason and "no conv layer" in result.reason
+
+
+def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_model(tmp_path):
+    """NaN samples make the set-up invalid, so the diagnosis stops there; once they are dropped the set-up is
+    diagnosed again, the 0-255 inputs are scaled, and repaired.keras takes raw inputs to raw-scale outputs."""
+    from caedoctor.data import load_data
+    from caedoctor.losses import reconstruction_metrics
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+    from caedoctor.repair.outputs import write_repair_outputs
+
+    from tiny import compiled, tiny_cae
+
+    x = blobs(200) * 255.0
+    x[[3, 50, 120]] = np.nan
+    data = load_data(x)
+    # SGD on 0-255 inputs blows up: scaling the inputs is confirmed by a wide margin.
+    loaded = load_model(compiled(tiny_cae(output_activation="linear"), optimizer="sgd", lr=0.01), data.input_shape)
+    result = repair(loaded, data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    kept = [c.what for c in result.changes if c.kept]
+    assert kept[:2] == ["data", "normalize_inputs"], [c.to_dict() for c in result.changes]
+    assert result.preprocessing[0] == "dropped 3 training and 0 validation samples holding NaN or Inf"
+
+    write_repair_outputs(result, tmp_path, data)
+    model = keras.saving.load_model(tmp_path / "repaired.keras", safe_mode=True)
+    core = model.get_layer("tiny_cae")  # the repaired model as trained, on inputs and targets divided by 255
+    clean = blobs(16, seed=1) * 255.0
+    raw = reconstruction_metrics(model, [(clean, clean)], 255.0)
+    scaled = reconstruction_metrics(core, [(clean / 255.0, clean / 255.0)], 1.0)
+    assert raw["relative_mse"] == pytest.approx(scaled["relative_mse"], rel=1e-3)
+    np.testing.assert_allclose(np.asarray(model(clean)), 255.0 * np.asarray(core(clean / 255.0)), rtol=1e-3,
+                               atol=1e-2)
