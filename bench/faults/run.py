@@ -79,21 +79,7 @@ def _load(n: int = 3) -> list:
     return [round(v, 2) for v in os.getloadavg()[:n]]
 
 
-def _finding(f) -> dict:
-    return {"code": f.code, "cause": f.cause, "severity": f.severity, "status": f.status,
-            "effect": f.effect.to_dict() if f.effect else None,
-            "not_tested": (f.evidence or {}).get("not_tested"),
-            "fix": f.fix.to_dict() if f.fix else None}
-
-
-def _diagnosis_record(d) -> dict:
-    return {"verdict": d.verdict, "elapsed_s": round(d.elapsed_s, 2), "exit_code": d.exit_code,
-            "findings": [_finding(f) for f in d.findings],
-            "probe_relative_mse": (d.probe or {}).get("relative_loss"),
-            "probe_seconds": (d.probe or {}).get("seconds"),
-            "lr_suggestion": (d.lr_find or {}).get("suggestion"),
-            "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
-            "noise": d.noise}
+_diagnosis_record = S.diagnosis_record  # shared with bench/generated/run.py
 
 
 def _overrides(variant) -> dict | None:
