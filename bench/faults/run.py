@@ -79,27 +79,7 @@ def _load(n: int = 3) -> list:
     return [round(v, 2) for v in os.getloadavg()[:n]]
 
 
-def _finding(f) -> dict:
-    return {"code": f.code, "cause": f.cause, "severity": f.severity, "status": f.status,
-            "effect": f.effect.to_dict() if f.effect else None,
-            "not_tested": (f.evidence or {}).get("not_tested"),
-            "fix": f.fix.to_dict() if f.fix else None}
-
-
-def _diagnosis_record(d) -> dict:
-    return {"verdict": d.verdict, "elapsed_s": round(d.elapsed_s, 2), "exit_code": d.exit_code,
-            "findings": [_finding(f) for f in d.findings],
-            "probe_relative_mse": (d.probe or {}).get("relative_loss"),
-            "probe_seconds": (d.probe or {}).get("seconds"),
-            "lr_suggestion": (d.lr_find or {}).get("suggestion"),
-            "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
-            "noise": d.noise, "timings": d.timings, "plan": d.plan,
-            "counterfactuals": [{"finding": c["finding"], "kind": c["fix"]["kind"], "on_top_of": c.get("on_top_of"),
-                                 "status": c["comparison"]["status"], "decided_at": c["comparison"].get("decided_at"),
-                                 "log_gain": c["comparison"]["log_gain"], "margin": c["comparison"]["margin"],
-                                 "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"],
-                                 "early_rule": c.get("early_rule")}
-                                for c in d.counterfactuals]}
+_diagnosis_record = S.diagnosis_record  # shared with bench/generated/run.py
 
 
 def _overrides(variant) -> dict | None:

@@ -14,7 +14,7 @@ on) decides which two faults can share a case. `static` faults (bottleneck_bypas
 lower, so their ground truth is not "the fix lowers the loss" (see ground_truth.py). `also_acceptable`
 names causes that describe the same defect from another side (a runner may accept them, not require them).
 
-CAUSES is caedoctor.findings.CAUSES (copied; a test checks the copy) plus `over_regularization`.
+CAUSES is caedoctor.findings.CAUSES (copied; a test checks the copy; `over_regularization` was added here first).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ CAUSES = (
     "receptive_field_too_small", "dead_relu", "saturated_activation", "vanishing_gradients",
     "exploding_gradients", "batch_size_too_small", "batch_size_too_large", "checkerboard_artifacts",
     "overfitting", "loss_choice",
-    "over_regularization",  # new (issue 15): dropout, L2 or an activity penalty strong enough to blur
+    "over_regularization",  # issue 15: dropout, L2 or an activity penalty strong enough to blur
 )
 SEVERITIES = ("mild", "strong")
 DATA_VALUES = "data.values"  # a pseudo-field: at most one fault per case rewrites the data

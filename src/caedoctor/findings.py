@@ -35,6 +35,10 @@ CAUSES = (
     "checkerboard_artifacts",
     "overfitting",
     "loss_choice",
+    # Issue 15: the field notes name regularization as a major factor, and nothing in the vocabulary said
+    # "too much of it": Dropout(0.5) through the decoder, a strong L2 kernel_regularizer or an activity
+    # penalty that outweighs the reconstruction error pull the output towards the blurry mean image.
+    "over_regularization",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

@@ -279,6 +279,20 @@ def _():
     return context(_upsampler(3)), context(_upsampler(4)), expect
 
 
+@case("CAE309")
+def _():
+    def build(rate):
+        return _sequential((16, 16, 1), layers.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+                           layers.Conv2DTranspose(8, 4, strides=2, padding="same", activation="relu"),
+                           *([layers.Dropout(rate, name="drop")] if rate else []),
+                           layers.Conv2D(1, 3, padding="same", activation="sigmoid"))
+
+    def expect(f):
+        assert f.evidence["decoder_dropout"] == 0.5 and f.evidence["layers"] == ["drop"]
+        assert f.fix.kind == "reduce_regularization" and f.fix.params == {"factor": 0.0, "layers": ["drop"]}
+    return context(build(0.5), images()), context(build(0.0), images()), expect
+
+
 # ------------------------------------------------------------------ CAE4xx activations
 
 @case("CAE401")

@@ -32,16 +32,25 @@ def lr_direction(current: float | None, suggestion: float | None):
 
 
 def findings_from_symptoms(symptoms: list, existing: list, lr_suggestion: float | None,
-                           current_lr: float | None = None) -> list:
+                           current_lr: float | None = None, analysis=None) -> list:
     """Findings (status `suspected`) for the causes the present symptoms point at, one per cause not in
     `existing`, in the order of `symptoms`. `lr_suggestion` and `current_lr` add learning-rate findings as
     described above. `symptoms` are `Symptom.to_dict()`s; one without a probe rule (e.g. `out_of_range`:
-    evidence for static findings) raises nothing."""
+    evidence for static findings) raises nothing.
+
+    `analysis` (the model reader's) keeps these findings consistent with the static ones: a stall is not
+    blamed on a narrow bottleneck when the bottleneck does not compress or no layer sets its width
+    (`caedoctor.checks.bottleneck`), where CAE302 says the model could copy its input."""
     have = {f.cause for f in existing}
     out = []
+    narrowable = True
+    if analysis is not None:
+        from caedoctor.checks.bottleneck import bottleneck_of
+
+        narrowable = bottleneck_of(analysis).narrowable
 
     def add(rule, cause, symptom, note=""):
-        if cause in have:
+        if cause in have or (cause == "bottleneck_too_narrow" and not narrowable):
             return
         have.add(cause)
         out.append(rule.symptom_finding(cause, symptom, lr_suggestion, note))

@@ -37,6 +37,7 @@ from caedoctor.checks.rules import (
     output_range_clips_target,
     output_range_excludes_target,
     output_shape_mismatch,
+    over_regularization,
     overcomplete_latent,
     receptive_field_gaps,
     relu_signed_data,
@@ -78,6 +79,7 @@ RULES: tuple[Rule, ...] = (
     receptive_field_gaps.RULE,
     small_receptive_field.RULE,
     transpose_kernel_stride.RULE,
+    over_regularization.RULE,
     # CAE4xx: activations
     relu_signed_data.RULE,
     saturating_stack.RULE,

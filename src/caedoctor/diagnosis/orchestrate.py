@@ -180,7 +180,7 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
             result.probe_results["lr_find"] = lr_result
     suggestion = state.suggestion
     result.findings.extend(findings_from_symptoms(result.symptoms, result.findings, suggestion,
-                                                  setup.config.learning_rate))
+                                                  setup.config.learning_rate, state.analysis))
     for f in result.findings:
         if f.fix is not None and f.fix.kind == "learning_rate" and not f.fix.params.get("learning_rate") and suggestion:
             f.fix = Fix("learning_rate", {"learning_rate": float(suggestion)},

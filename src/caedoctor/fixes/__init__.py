@@ -8,7 +8,8 @@ probes and the repair for the repaired model. Adding a kind: a `FixKind` in a mo
 
 from __future__ import annotations
 
-from caedoctor.fixes import activations, advice, batchnorm, data_fixes, initializer, kernels, shapes, training_fixes, width
+from caedoctor.fixes import (activations, advice, batchnorm, data_fixes, initializer, kernels, regularization, shapes,
+                             training_fixes, width)
 from caedoctor.fixes.kind import FixContext, FixKind, NotApplicable
 
 # In repair order (the `stage` of each kind): data, shapes, architecture, loss, optimizer and rate, batch size.
@@ -30,6 +31,7 @@ FIX_KINDS: tuple = tuple(sorted((
     advice.REMOVE_SKIP,
     advice.RECEPTIVE_FIELD,
     advice.REGULARIZE,
+    regularization.REDUCE_REGULARIZATION,
     training_fixes.LOSS,
     training_fixes.OPTIMIZER,
     training_fixes.LEARNING_RATE,

@@ -1,20 +1,21 @@
-"""`initializer`: every conv and dense kernel re-initialised with a given Keras initializer."""
+"""`initializer`: every kernel (conv, transposed conv, dense) re-initialised with a given Keras initializer."""
 
 from __future__ import annotations
 
 import keras
-from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh)
+from caedoctor.fixes.model_edit import clone, fresh
 
 
 def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> keras.Model:
-    """Give every conv and dense kernel the initializer `initializer` (Keras' default: glorot_uniform)."""
+    """Give every kernel the initializer `initializer` (Keras' default: glorot_uniform): every layer with a
+    `kernel_initializer`, as the model reader reads initial scales (Conv1D/2D/3D, transposed, Dense), not
+    only the 2-D convs and Dense layers."""
     changed = []
 
     def swap(layer):
-        if isinstance(layer, CONV_TYPES + (layers.Dense,)):
+        if getattr(layer, "kernel_initializer", None) is not None and getattr(layer, "kernel", None) is not None:
             current = keras.initializers.serialize(layer.kernel_initializer)
             name = current.get("class_name", "") if isinstance(current, dict) else str(current)
             if keras.initializers.get(initializer).__class__.__name__ != name:

@@ -9,7 +9,7 @@ from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
 from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh, has_layer)
-from caedoctor.fixes.kind import FixContext
+from caedoctor.fixes.reader import analysis_of, bottleneck_of
 
 
 def scale_filters(model: keras.Model, names, factor: float) -> keras.Model:
@@ -67,27 +67,17 @@ def _layers_for(kind: str, params: dict, analysis) -> list:
     if analysis is None:
         raise NotApplicable(f"a {kind} fix needs the model analysis to find its layers")
     if kind == "bottleneck":
-        name = getattr(analysis, "bottleneck_layer", None)
-        if not name:
-            raise NotApplicable("no bottleneck layer found")
-        return [name]
+        b = bottleneck_of(analysis)  # the bottleneck the rules and the symptom findings judged
+        if b.layer is None:
+            raise NotApplicable(b.why_not or "no learned layer sets the bottleneck's width")
+        if float(params.get("factor", 2.0)) > 1 and not b.narrowable:
+            raise NotApplicable(b.why_not)  # widening a code that does not compress tests nothing
+        return [b.layer]
     half = params.get("half", "decoder")
     names = getattr(analysis, f"{half}_conv_layers", None)
     if not names:
         raise NotApplicable(f"no conv layers found in the {half}")
     return list(names)
-
-
-def analysis_of(setup, context: FixContext):
-    """The model reader's analysis (computed when the context has none)."""
-    if context is not None and context.analysis is not None:
-        return context.analysis
-    from caedoctor.models.analysis import analyze_model
-
-    try:
-        return analyze_model(setup.model, setup.data.input_shape)
-    except Exception as exc:  # noqa: BLE001 - a model the reader cannot read still gets the other fixes
-        raise NotApplicable(f"the model reader cannot analyse this model ({type(exc).__name__}: {exc})") from None
 
 
 def _bottleneck(setup, fix, context):

@@ -7,6 +7,7 @@ input shape:
 - each layer's output shape, by `compute_output_shape` (so a model with `None` spatial sizes is read for
   the real data), and the layer where shapes stop fitting together, if any;
 - activations, whether given as `activation=` or as separate Activation/ReLU/LeakyReLU/PReLU/ELU layers;
+- regularization: weight and activity penalties and dropout rates (`caedoctor.models.regularization`);
 - the bottleneck: the narrowest intermediate tensor (fewest values, then smallest spatial area, then
   earliest), extended through following element-wise layers; the encoder is it and its ancestors, the
   decoder everything after; parameters and depth (weighted layers) per half;
@@ -80,6 +81,7 @@ class LayerInfo:
     half: str = "encoder"  # "input", "encoder" or "decoder"
     shape_error: str | None = None  # why its output shape could not be derived
     init_ratio: float | None = None  # initial kernel std / He std sqrt(2 / fan_in); None when unknown
+    regularization: dict = field(default_factory=dict)  # penalties and dropout (models.regularization)
 
     @property
     def spatial(self) -> tuple | None:
@@ -490,6 +492,8 @@ def _unique_params(nodes) -> list:
 
 
 def _layer_infos(nodes: list, input_shape: tuple) -> list:
+    from caedoctor.models.regularization import regularization_of
+
     infos = []
     shapes: list = []
     for node in nodes:
@@ -501,7 +505,8 @@ def _layer_infos(nodes: list, input_shape: tuple) -> list:
         layer = node.layer
         info = LayerInfo(node.name, type(layer).__name__, [nodes[p].name for p in node.parents],
                          params=int(layer.count_params()) if layer.built else 0,
-                         activation=activation_of(layer), init_ratio=_init_ratio(layer), **_geometry(layer))
+                         activation=activation_of(layer), init_ratio=_init_ratio(layer),
+                         regularization=regularization_of(layer), **_geometry(layer))
         in_shapes = [shapes[p] for p in node.parents]
         if in_shapes and all(s is not None for s in in_shapes):
             try:
@@ -596,6 +601,14 @@ def _split_halves(analysis: ModelAnalysis, nodes: list) -> None:
     infos = analysis.layers
     tail = _output_tail(analysis)
     inner = [(idx, i) for idx, i in enumerate(infos) if i.kind != "InputLayer" and i.size and i.name not in tail]
+    # A code is something a learned layer computed: the input passed through noise, dropout or rescaling is
+    # as large as the input and would otherwise be "the bottleneck" of an overcomplete CAE, with no layer
+    # that sets its width (CAE302 and the bottleneck fix then disagreed about it).
+    learned: set = set()
+    for i in infos:
+        if i.weighted or any(p in learned for p in i.parents):
+            learned.add(i.name)
+    inner = [(idx, i) for idx, i in inner if i.name in learned] or inner
     if not inner:
         for i in infos[1:]:
             i.half = "decoder"

@@ -2,6 +2,7 @@
 
 import math
 
+from caedoctor.checks.bottleneck import bottleneck_of
 from caedoctor.checks.rule import CONFIRM, Rule, num, size_text
 from caedoctor.findings import Fix
 
@@ -13,20 +14,19 @@ TARGET_RATIO = 1 / 32
 
 
 def run(ctx):
-    a = ctx.analysis
-    ratio = a.compression_ratio
-    if ratio is None or ratio >= MIN_RATIO:
+    b = bottleneck_of(ctx.analysis)
+    ratio = b.ratio
+    if not b.narrowable or ratio >= MIN_RATIO:
         return []
     factor = float(2 ** math.ceil(math.log2(TARGET_RATIO / ratio)))
     return [RULE.finding(
-        f"the bottleneck {a.bottleneck} keeps {size_text(a.bottleneck_shape, a.latent_size)} values "
-        f"per image for {num(a.input_size)} input values (ratio 1:{num(round(1 / ratio))}): too few to "
+        f"the bottleneck {b.tensor} keeps {size_text(b.shape, b.size)} values "
+        f"per image for {num(b.input_size)} input values (ratio 1:{num(round(1 / ratio))}): too few to "
         f"reconstruct much more than a blurred average, so the loss plateaus high; {CONFIRM} with a "
         f"bottleneck {num(factor)}x wider",
-        {"bottleneck": a.bottleneck, "bottleneck_layer": a.bottleneck_layer, "latent_size": a.latent_size,
-         "input_size": a.input_size, "compression_ratio": ratio, "min_ratio": MIN_RATIO},
-        Fix("bottleneck", {"factor": factor, "layers": [a.bottleneck_layer] if a.bottleneck_layer else []},
-            f"widen {a.bottleneck_layer or a.bottleneck} {num(factor)}x"))]
+        {"bottleneck": b.tensor, "bottleneck_layer": b.layer, "latent_size": b.size,
+         "input_size": b.input_size, "compression_ratio": ratio, "min_ratio": MIN_RATIO},
+        Fix("bottleneck", {"factor": factor, "layers": [b.layer]}, f"widen {b.layer} {num(factor)}x"))]
 
 
 RULE = Rule(

@@ -1,24 +1,24 @@
 """CAE302: the latent is at least as large as the input, so the model can learn to copy."""
 
+from caedoctor.checks.bottleneck import bottleneck_of
 from caedoctor.checks.rule import Rule, num, size_text
 from caedoctor.findings import Fix
 
 
 def run(ctx):
-    a = ctx.analysis
-    ratio = a.compression_ratio
-    if ratio is None or ratio < 1:
+    b = bottleneck_of(ctx.analysis)
+    ratio = b.ratio
+    if ratio is None or b.compresses:
         return []
     return [RULE.finding(
-        f"the bottleneck {a.bottleneck} holds {size_text(a.bottleneck_shape, a.latent_size)} values per "
-        f"image, {num(ratio)}x the input's {num(a.input_size)}: the model can learn a near-identity map. That "
+        f"the bottleneck {b.tensor} holds {size_text(b.shape, b.size)} values per "
+        f"image, {num(ratio)}x the input's {num(b.input_size)}: the model can learn a near-identity map. That "
         "makes the loss easy to lower, so it is no cause of non-convergence; it matters only if you want a "
         "compact code",
-        {"bottleneck": a.bottleneck, "latent_size": a.latent_size, "input_size": a.input_size,
+        {"bottleneck": b.tensor, "bottleneck_layer": b.layer, "latent_size": b.size, "input_size": b.input_size,
          "compression_ratio": ratio},
-        Fix("bottleneck", {"factor": round(0.25 / ratio, 4),
-                           "layers": [a.bottleneck_layer] if a.bottleneck_layer else []},
-            f"narrow {a.bottleneck_layer or a.bottleneck} to about a quarter of the input's size, if you "
+        Fix("bottleneck", {"factor": round(0.25 / ratio, 4), "layers": [b.layer] if b.layer else []},
+            f"narrow {b.layer or b.tensor} to about a quarter of the input's size, if you "
             "need a compressed code"))]
 
 
