@@ -8,6 +8,7 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.diagnosis import Diagnosis, lr_finder, probes
+from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.judge import compare
 from caedoctor.diagnosis.probes import ProbeResult
@@ -44,7 +45,7 @@ def _measured(specs):
 def _explain(setup, findings, tested):
     """`explain_away` on these measured findings: 100 steps, seed 0, LR suggestion 1e-3, no budget."""
     result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None, start=0.0,
+    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None, budget=Budget(None),
                           suggestion=1e-3, tested=tested))
 
 

@@ -98,7 +98,8 @@ def test_a_probe_records_checkpoints_stops_at_a_decision_and_times_its_parts(dat
     full = run_probe(setup, steps=150, seed=0, checks=checks, check_every=2)
     assert [s for s, _ in full.checkpoints] == [50, 100, 150]
     assert full.complete and full.decided_at is None
-    assert set(full.timing) == {"build", "tracing", "steps", "validation", "checkpoints", "scoring"}
+    assert set(full.timing) == {"build", "tracing", "steps", "monitor", "validation", "checkpoints",
+                               "scoring"}
     assert full.timing["steps"] > 0 and full.timing["checkpoints"] > 0
 
     stop_at_100 = run_probe(setup, steps=150, seed=0, checks=checks, check_every=2,

@@ -18,9 +18,10 @@ from __future__ import annotations
 import time
 
 from caedoctor.data import Data
-from caedoctor.diagnosis import counterfactuals, lr_finder
+from caedoctor.diagnosis import counterfactuals, lr_finder, probes
 from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
+from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.probes import DEFAULT_STEPS
 from caedoctor.diagnosis.result import Diagnosis
@@ -146,7 +147,10 @@ def _baseline_stage(state: RunState) -> None:
     """The probe of the set-up as it is, with the monitor: its curve, its symptoms and the verdict."""
     result, setup = state.result, state.setup
     target = setup.data.profile.target_stats
-    state.checks = CheckSet.of(setup.data, dynamic_range(target.value_range, target.min, target.max))
+    max_val = dynamic_range(target.value_range, target.min, target.max)
+    state.checks = CheckSet.of(setup.data, max_val)
+    state.models = CompiledModels(max_val)
+    state.evaluation = probes.evaluation_batches(setup.data)
     state.say(f"probe run ({state.steps} steps)")
     baseline = state.probe(setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True,
                            stop_at=state.budget.baseline_steps(state.steps))
@@ -193,6 +197,7 @@ def _finish(state: RunState) -> Diagnosis:
     result.elapsed_s = time.perf_counter() - state.budget.start
     result.timings = {"total": round(result.elapsed_s, 3), **state.timings.to_dict()}
     result.plan = {"budget_seconds": state.budget.seconds, "steps": state.steps,
+                   "reused_compiled": state.models.reused if state.models is not None else 0,
                    "step_ms": None if state.budget.step_seconds is None else round(1000 * state.budget.step_seconds, 2),
                    "sequential": state.sequential, "said": list(state.budget.plan)}
     return result

@@ -19,6 +19,7 @@ from typing import Callable
 import keras
 
 from caedoctor.diagnosis.checkpoints import CheckSet, Checkpoints, ProbeClock
+from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
@@ -56,7 +57,8 @@ class ProbeResult:
     checkpoints: list = field(default_factory=list)
     decision: object = None  # what the probe's `decide` answered (`sequential.EarlyDecision`), or None
     decided_at: int | None = None  # the step it answered at (the probe stopped there when told to)
-    timing: dict = field(default_factory=dict)  # seconds: build, tracing, steps, validation, checkpoints, scoring
+    # seconds: build, tracing, steps, monitor, validation, checkpoints, scoring
+    timing: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -141,7 +143,8 @@ class _ChunkRecorder(keras.callbacks.Callback):
 def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
               callbacks=None, validate_every: int = 0, checks: CheckSet | None = None, check_every: int = 0,
               decide=None, stop_on_decision: bool = True, deadline: float | None = None,
-              stop_at: Callable[[ProbeClock, int], int] | None = None) -> ProbeResult:
+              stop_at: Callable[[ProbeClock, int], int] | None = None,
+              models: CompiledModels | None = None, evaluation: list | None = None) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
     rebuilt with every argument, and their loss) and score it on validation data.
 
@@ -154,7 +157,9 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
     stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(clock, chunk)`, asked at
     every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
-    plan made from the time of its first chunks).
+    plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
+    whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
+    scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
     """
     import tensorflow as tf
 
@@ -162,11 +167,14 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
 
     data = setup.data
     t_build = time.perf_counter()
-    seed_everything(seed)
-    model = fresh_copy(setup.model)
     target = data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    compile_model(model, setup.config, max_val)
+    if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
+        model = models.prepare(setup, seed)
+    else:
+        seed_everything(seed)
+        model = fresh_copy(setup.model)
+        compile_model(model, setup.config, max_val)
     bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
@@ -195,23 +203,31 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     if clock.out_of_time and not recorder.stopped and len(recorder.curve) * chunk < steps:
         recorder.stopped = "out_of_time"
     t_score = time.perf_counter()
-    val = data.val.take(EVAL_SAMPLES).batch(256)
-    metrics = reconstruction_metrics(model, val.as_numpy_iterator(), max_val)
+    metrics = reconstruction_metrics(model, evaluation if evaluation is not None else evaluation_batches(data),
+                                     max_val)
     if not all(math.isfinite(v) for v in (metrics["mse"],)):
         recorder.stopped = recorder.stopped or "nan"
     checked = checkpoints.seconds if checkpoints is not None else 0.0
-    timing = {"build": build, "tracing": clock.tracing(), "steps": sum(clock.chunks) - clock.tracing(),
-              "validation": clock.validation, "checkpoints": checked, "scoring": time.perf_counter() - t_score}
+    monitor = next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None)
+    watched = monitor.record.monitor_seconds if monitor is not None else 0.0  # inside the chunks' time
+    timing = {"build": build, "tracing": clock.tracing(), "steps": sum(clock.chunks) - clock.tracing() - watched,
+              "monitor": watched, "validation": clock.validation, "checkpoints": checked,
+              "scoring": time.perf_counter() - t_score}
     if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
         steps = min(steps, max(chunk, stop_at(clock, chunk)))
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
                        loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
-                       monitor=next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None),
+                       monitor=monitor,
                        val_curve=[(k * chunk, v) for k, v in recorder.val],
                        checkpoints=checkpoints.points if checkpoints is not None else [],
                        decision=checkpoints.decision if checkpoints is not None else None,
                        decided_at=checkpoints.decided_at if checkpoints is not None else None,
                        timing=timing)
+
+
+def evaluation_batches(data) -> list:
+    """The `EVAL_SAMPLES` validation samples every probe is scored on at its end, as numpy (x, y) batches."""
+    return list(data.val.take(EVAL_SAMPLES).batch(256).as_numpy_iterator())
 
 
 def make_monitor(data) -> ConvergenceMonitor:

@@ -16,6 +16,7 @@ from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.judge import noise_margin
 from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.diagnosis.result import Diagnosis
+from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.timings import Timings
 from caedoctor.fixes import FixContext
 from caedoctor.setup import Setup
@@ -40,6 +41,8 @@ class RunState:
         baseline, reseeded: the probes of the unchanged set-up with seed and seed + 1 (the second only when
             a decision needs the seed noise: `noise`).
         checks: the fixed validation batch every probe is scored on along the way.
+        evaluation: the validation batches every probe is scored on at its end (read once).
+        models: compiled models kept for probes with the same graph (`reuse`; None: every probe compiles).
         tested: fix key -> (probe, `Comparison`) of every counterfactual probed.
         setups: fix key -> the counterfactual `Setup` it tested (to rerun a probe decided early in full).
         margins: metric -> the seed-noise margin around the baseline.
@@ -59,6 +62,8 @@ class RunState:
     baseline: ProbeResult | None = None
     reseeded: ProbeResult | None = None
     checks: CheckSet | None = None
+    models: CompiledModels | None = None
+    evaluation: list | None = None
     tested: dict = field(default_factory=dict)
     setups: dict = field(default_factory=dict)
     margins: dict = field(default_factory=dict)
@@ -86,7 +91,8 @@ class RunState:
         probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=self.checks,
                                  check_every=every if self.checks is not None else 0, decide=decide,
                                  stop_on_decision=self.sequential, deadline=self.budget.deadline(),
-                                 stop_at=stop_at, **extra)
+                                 stop_at=stop_at, models=None if monitored else self.models,
+                                 evaluation=self.evaluation, **extra)
         self.timings.add_probe(probe, self.stage)
         return probe
 

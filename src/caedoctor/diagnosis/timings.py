@@ -1,5 +1,5 @@
 """Where a diagnosis spends its time: each stage, and inside every probe its build, tracing, training
-steps, validation passes, checkpoints and final scoring (`Diagnosis.timings`, in the JSON and the report).
+steps, the monitor's hooks, validation passes, checkpoints and final scoring (`Diagnosis.timings`, in the JSON and the report).
 
 Example::
 
@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-PROBE_PARTS = ("build", "tracing", "steps", "validation", "checkpoints", "scoring")
+PROBE_PARTS = ("build", "tracing", "steps", "monitor", "validation", "checkpoints", "scoring")
 
 
 @dataclass
