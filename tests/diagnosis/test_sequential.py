@@ -21,7 +21,7 @@ from caedoctor.models import load_model
 from caedoctor.setup import Setup
 from caedoctor.thresholds import EARLY_CONFIRM_LOG_GAIN, EARLY_MIN_STEP
 
-from tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, stable_diagnosis, tiny_cae
 
 
 def _points(values: dict, metric="relative_mse") -> list:
@@ -185,3 +185,12 @@ def test_a_tiny_budget_holds_and_leaves_the_untested_causes_suspected_with_the_r
     untested = [f for f in result.findings if "time budget" in f.evidence.get("not_tested", "")]
     assert all(f.status == "suspected" for f in untested)
     assert result.plan["budget_seconds"] == 2.0
+
+
+def test_probes_side_by_side_give_the_same_diagnosis_as_one_after_the_other(data):
+    alone = stable_diagnosis(_tiny_diagnosis(data).to_dict())
+    side_by_side = stable_diagnosis(_tiny_diagnosis(data, jobs=2).to_dict())
+    assert side_by_side["plan"].pop("jobs") == 2 and alone["plan"].pop("jobs") == 1
+    alone["plan"].pop("reused_compiled"), side_by_side["plan"].pop("reused_compiled")  # who reuses depends on timing
+    assert len(alone["counterfactuals"]) >= 2
+    assert side_by_side == alone

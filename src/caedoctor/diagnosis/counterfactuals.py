@@ -22,16 +22,21 @@ from caedoctor.thresholds import START_PROBE_SHARE
 
 def test_findings(state: RunState) -> None:
     """Probe the fix of every finding that has one (errors first, symptoms before folklore), one probe per
-    distinct fix, while the budget allows; set each finding's status and effect from its comparison."""
+    distinct fix, while the budget allows; set each finding's status and effect from its comparison.
+
+    With `state.jobs` > 1 the probes run side by side in threads first, and are judged in order after."""
     planned = _planned(state)
     state.budget.plan_counterfactuals(len({f.fix.key for f, _ in planned}), state.steps)
+    measured = _measure_side_by_side(state, planned) if state.jobs > 1 else {}
     for finding, counterfactual in planned:
         key = finding.fix.key
         if key not in state.tested:
-            if not state.budget.can_start(state.steps, START_PROBE_SHARE):
-                finding.evidence = {**finding.evidence, "not_tested": _budget_reason(state)}
-                continue
-            outcome = _probe_and_judge(state, finding, *counterfactual)
+            if key in measured:
+                outcome = _conclude(state, finding, *counterfactual, measured[key])
+            elif state.jobs > 1 or not state.budget.can_start(state.steps, START_PROBE_SHARE):
+                outcome = None
+            else:
+                outcome = _probe_and_judge(state, finding, *counterfactual)
             if outcome is None:
                 finding.evidence = {**finding.evidence, "not_tested": _budget_reason(state)}
                 continue
@@ -46,6 +51,21 @@ def test_findings(state: RunState) -> None:
         state.result.noise = {metric: {"margin": m, "baseline": baseline.score(metric),
                                        "reseeded": reseeded.score(metric)}
                               for metric, m in state.margins.items()}
+
+
+def _measure_side_by_side(state: RunState, planned: list) -> dict:
+    """fix key -> `_measure`'s answer, the probes run `state.jobs` at a time (threads; each seeds and builds
+    under `probes.BUILD_LOCK`, so it is the probe it would be alone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = {}
+    for finding, counterfactual in planned:
+        first.setdefault(finding.fix.key, (finding, counterfactual))
+    futures = {}
+    with ThreadPoolExecutor(max_workers=state.jobs) as pool:
+        for key, (finding, (counterfactual, reverse)) in first.items():
+            futures[key] = pool.submit(_measure, state, finding, counterfactual, reverse)
+    return {key: future.result() for key, future in futures.items() if future.result() is not None}
 
 
 def _planned(state: RunState) -> list:
@@ -77,19 +97,37 @@ def _budget_reason(state: RunState) -> str:
 
 
 def _probe_and_judge(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool) -> tuple | None:
-    """Probe `counterfactual`, judge it against its reference, record both; returns (probe, Comparison) for
-    `RunState.tested` (for a reversed test, the reference: the probe of the set-up as it is), or None when
-    the budget ran out before it was decided."""
-    result, fix, code = state.result, finding.fix, finding.code
-    state.say(f"counterfactual probe: {describe_change(fix, reverse)}")
-    metric = metric_for(fix.kind)
+    """Probe `counterfactual` and judge it (`_measure`, then `_conclude`); None when the budget ran out."""
+    measured = _measure(state, finding, counterfactual, reverse)
+    return None if measured is None else _conclude(state, finding, counterfactual, reverse, measured)
+
+
+def _measure(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool) -> tuple | None:
+    """(reference probe, steps, the counterfactual's probe) for `finding`'s fix, or None when the budget ran
+    out before it was decided. Safe to run side by side with other `_measure`s."""
+    state.say(f"counterfactual probe: {describe_change(finding.fix, reverse)}")
+    metric = metric_for(finding.fix.kind)
     reference, steps = _reference(state, counterfactual)
     if reference is None:
         return None
-    decided = _judged_probe(state, counterfactual, reference, steps, metric, fix.kind, reverse)
+    early = not reverse and reference is state.baseline and steps == state.steps and state.baseline.checkpoints
+    decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
+    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide)
+    return None if probe.stopped == "out_of_time" else (reference, steps, probe)
+
+
+def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool,
+              measured: tuple) -> tuple | None:
+    """Judge a measured counterfactual against its reference and record both; returns (probe, Comparison) for
+    `RunState.tested` (for a reversed test, the reference: the probe of the set-up as it is), or None when
+    the noise could not be measured in time."""
+    result, fix, code = state.result, finding.fix, finding.code
+    metric = metric_for(fix.kind)
+    reference, steps, probe = measured
+    decided = _judged(state, counterfactual, reference, probe, steps, metric, fix.kind, reverse)
     if decided is None:
         return None
-    probe, comparison, replicate = decided
+    comparison, replicate = decided
     if reference is not state.baseline:
         result.probe_results[f"{code}:baseline at equal samples"] = reference
     if reverse:
@@ -100,8 +138,7 @@ def _probe_and_judge(state: RunState, finding: Finding, counterfactual: Setup, r
     if comparison.decided_at is not None:
         finding.evidence = {**finding.evidence, "decided_at": (
             f"step {comparison.decided_at} of {steps}: {metric} {comparison.after:.4g} against the baseline's "
-            f"{comparison.before:.4g} at the same step ({'confirmed' if comparison.status == 'confirmed' else 'refuted'}"
-            " early, see `sequential`)")}
+            f"{comparison.before:.4g} at the same step ({comparison.status} early, see `sequential`)")}
     if replicate is not None:
         again = replicate.before if reverse else replicate.after
         finding.evidence = {**finding.evidence, "replicate": {
@@ -131,27 +168,22 @@ def _reference(state: RunState, counterfactual: Setup) -> tuple:
     return (None if probe.stopped == "out_of_time" else probe), steps
 
 
-def _judged_probe(state: RunState, counterfactual: Setup, reference, steps: int, metric: str, label: str,
-                  reverse: bool) -> tuple | None:
-    """Probe the change and judge it against `reference`; returns (probe, `Comparison`, `Replicate` or None),
-    or None when the budget ran out before it was decided.
+def _judged(state: RunState, counterfactual: Setup, reference, probe, steps: int, metric: str, label: str,
+            reverse: bool) -> tuple | None:
+    """(`Comparison`, `Replicate` or None) of a measured probe against `reference`, or None when the seed
+    noise it needs could not be measured in time.
 
-    Only a forward test against the baseline itself at the same steps is decided early (`sequential`).
-    `reverse`: the probe is the *less* favourable set-up (fewer images), so "before" is the probe. An
-    ambiguous gain is replicated with the second seed (`judge.judge`): the change again, and the reference
-    again (the reseeded baseline, or the shortened baseline rerun with the second seed).
+    A probe decided early keeps that decision (`sequential`). `reverse`: the probe is the *less* favourable
+    set-up (fewer images), so "before" is the probe. A gain below the floor is refuted without measuring the
+    noise; an ambiguous gain is replicated with the second seed (`judge.judge`): the change again, and the
+    reference again (the reseeded baseline, or the shortened baseline rerun with the second seed).
     """
-    early = not reverse and reference is state.baseline and steps == state.steps and state.baseline.checkpoints
-    decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
-    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=label, decide=decide)
-    if probe.stopped == "out_of_time":
-        return None
     if state.sequential and probe.decision is not None:
-        return probe, from_early(probe.decision, metric, state.margins.get(metric, MIN_LOG_GAIN)), None
+        return from_early(probe.decision, metric, state.margins.get(metric, MIN_LOG_GAIN)), None
     before, after = (probe, reference) if reverse else (reference, probe)
     first = compare(before, after, metric, MIN_LOG_GAIN)
     if first.log_gain <= MIN_LOG_GAIN:  # refuted under any margin: the noise need not be measured
-        return probe, first, None
+        return first, None
     margin = state.margin(metric)
     if margin is None:
         return None
@@ -168,4 +200,4 @@ def _judged_probe(state: RunState, counterfactual: Setup, reference, steps: int,
 
     judgement = judge(before, after, metric, margin, second_seed=second_seed)
     comparison: Comparison = judgement.comparison
-    return probe, comparison, judgement.replicate
+    return comparison, judgement.replicate

@@ -38,7 +38,7 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int = DEFAULT_STEPS,
              seed: int = 0, quick: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
-             lr_find_steps: int = 100, sequential: bool = True, progress=None) -> Diagnosis:
+             lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, progress=None) -> Diagnosis:
     """Diagnose why `model` does (not) converge on `data`, with measurements.
 
     Args:
@@ -54,6 +54,9 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             suspicions stay `suspected` with the reason (`caedoctor.diagnosis.budget`).
         sequential: decide a counterfactual probe as soon as its outcome is clear (`sequential`); False
             runs every probe to its last step and records what the early rule would have decided.
+        jobs: how many counterfactual probes run side by side (threads sharing the CPU cores or GPUs; each
+            seeds and builds its model alone, so the result is the same as with 1). 1 is the default: on 2
+            CPU cores side by side was not reliably faster (bench/README.md, "Probes side by side").
         progress: optional callable(str) told what is running.
 
     Returns:
@@ -69,7 +72,8 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     with timings.stage("static checks"):
         static = _static_stage(setup, say)
     state = RunState(setup=setup, result=static, steps=steps, seed=seed, say=say,
-                     budget=Budget(budget_seconds, start, say), sequential=sequential, timings=timings,
+                     budget=Budget(budget_seconds, start, say), sequential=sequential, jobs=max(1, int(jobs)),
+                     timings=timings,
                      analysis=setup.analysis())
     _note_opaque_model(state)
     if _blocked(state):
@@ -199,5 +203,5 @@ def _finish(state: RunState) -> Diagnosis:
     result.plan = {"budget_seconds": state.budget.seconds, "steps": state.steps,
                    "reused_compiled": state.models.reused if state.models is not None else 0,
                    "step_ms": None if state.budget.step_seconds is None else round(1000 * state.budget.step_seconds, 2),
-                   "sequential": state.sequential, "said": list(state.budget.plan)}
+                   "sequential": state.sequential, "jobs": state.jobs, "said": list(state.budget.plan)}
     return result

@@ -12,6 +12,7 @@ change under test (and, for a batch-size change, the batches themselves).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -35,6 +36,8 @@ VAL_SAMPLES = 256  # validation samples behind each point of a probe's validatio
 VALIDATE_EVERY = 2
 # The monitor watches a fixed batch of this many training samples (the same batch for every probe).
 MONITOR_SAMPLES = 32
+# Held while a probe seeds and builds its model and batches (see `run_probe`).
+BUILD_LOCK = threading.RLock()
 # The symptom thresholds were measured with the monitor probing every 10 steps (bench/README-symptoms.md);
 # a diagnosis uses the same interval. (A user's own `fit` keeps the cheaper default of the callback.)
 MONITOR_INTERVAL = 10
@@ -169,16 +172,20 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     t_build = time.perf_counter()
     target = data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
-        model = models.prepare(setup, seed)
-    else:
-        seed_everything(seed)
-        model = fresh_copy(setup.model)
-        compile_model(model, setup.config, max_val)
     bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
-    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
+    # Seeding is global: probes running side by side (`diagnose(jobs=N)`) seed, build their model and their
+    # batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently.
+    with BUILD_LOCK:
+        if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
+            model = models.prepare(setup, seed)
+        else:
+            seed_everything(seed)
+            model = fresh_copy(setup.model)
+            compile_model(model, setup.config, max_val)
+        train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True,
+                             drop_remainder=data.train_count >= bs)
     clock = ProbeClock(deadline)
     recorder = _ChunkRecorder(chunk, stop_at, clock)
     cbs = [clock, recorder]
@@ -200,6 +207,8 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         recorder.curve.append(math.nan)
         del exc
     seconds = time.perf_counter() - start
+    if models is not None:
+        models.release(model)
     if clock.out_of_time and not recorder.stopped and len(recorder.curve) * chunk < steps:
         recorder.stopped = "out_of_time"
     t_score = time.perf_counter()

@@ -37,10 +37,12 @@ class CompiledModels:
     def __init__(self, max_val: float):
         self.max_val = max_val
         self._kept: dict = {}  # graph key -> (model, optimizer start values)
+        self._busy: set = set()  # ids of kept models a running probe holds (probes may run side by side)
         self.reused = 0  # how many probes reused a kept model
 
     def prepare(self, setup: Setup, seed: int, reusable: bool = True) -> keras.Model:
-        """A compiled model for a probe of `setup` with `seed`, with the weights a fresh copy would have.
+        """A compiled model for a probe of `setup` with `seed`, with the weights a fresh copy would have; the
+        caller holds it until `release` (call both under `probes.BUILD_LOCK` when probes run side by side).
 
         `reusable=False` (a monitored probe) always returns a new model and keeps nothing.
         """
@@ -50,14 +52,21 @@ class CompiledModels:
         fresh = fresh_copy(setup.model)
         key = graph_key(setup) if reusable else None
         kept = self._kept.get(key) if key is not None else None
-        if kept is not None and _restore(kept, fresh, setup.config.optimizer.learning_rate):
+        if kept is not None and id(kept[0]) not in self._busy and _restore(kept, fresh,
+                                                                            setup.config.optimizer.learning_rate):
             self.reused += 1
+            self._busy.add(id(kept[0]))
             return kept[0]
         compile_model(fresh, setup.config, self.max_val)
-        if key is not None:
+        if key is not None and kept is None:
             fresh.optimizer.build(fresh.trainable_variables)
             self._kept[key] = (fresh, [v.numpy() for v in fresh.optimizer.variables])
+            self._busy.add(id(fresh))
         return fresh
+
+    def release(self, model: keras.Model) -> None:
+        """The probe that holds `model` has finished: another may reuse it."""
+        self._busy.discard(id(model))
 
 
 def graph_key(setup: Setup) -> tuple | None:

@@ -34,6 +34,7 @@ class RunState:
             shorten `steps` while the baseline runs.
         say: the progress callback.
         budget: the time budget and the plan (`budget.Budget`).
+        jobs: how many counterfactual probes run side by side (threads; 1: one after the other).
         sequential: decide counterfactual probes early (`sequential`); False runs them to the end and
             only records what the early rule would have decided (for the benchmark).
         analysis: the model reader's analysis of `setup` (None when it refuses the model).
@@ -57,6 +58,7 @@ class RunState:
     say: Callable[[str], None]
     budget: Budget
     sequential: bool = True
+    jobs: int = 1
     analysis: object | None = None
     suggestion: float | None = None
     baseline: ProbeResult | None = None
