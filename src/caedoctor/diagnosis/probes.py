@@ -60,7 +60,7 @@ class ProbeResult:
     checkpoints: list = field(default_factory=list)
     decision: object = None  # what the probe's `decide` answered (`sequential.EarlyDecision`), or None
     decided_at: int | None = None  # the step it answered at (the probe stopped there when told to)
-    # seconds: build, tracing, steps, monitor, validation, checkpoints, scoring
+    # seconds: build, tracing, steps, monitor, validation, checkpoints, scoring, fit_other
     timing: dict = field(default_factory=dict)
 
     @property
@@ -179,7 +179,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     # batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently.
     with BUILD_LOCK:
         if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
-            model = models.prepare(setup, seed)
+            model = models.prepare(setup, seed, max_val=max_val)
         else:
             seed_everything(seed)
             model = fresh_copy(setup.model)
@@ -221,7 +221,11 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     watched = monitor.record.monitor_seconds if monitor is not None else 0.0  # inside the chunks' time
     timing = {"build": build, "tracing": clock.tracing(), "steps": sum(clock.chunks) - clock.tracing() - watched,
               "monitor": watched, "validation": clock.validation, "checkpoints": checked,
-              "scoring": time.perf_counter() - t_score}
+              "scoring": time.perf_counter() - t_score,
+              # inside `fit` but outside its chunks and validation passes: building the iterator before the
+              # first step and what `fit` does after `on_train_end` (with the monitor on CIFAR-10 crops
+              # several seconds; see bench/README.md, "Where the time goes")
+              "fit_other": max(0.0, seconds - sum(clock.chunks) - clock.validation)}
     if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
         steps = min(steps, max(chunk, stop_at(clock, chunk)))
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,

@@ -40,24 +40,27 @@ class CompiledModels:
         self._busy: set = set()  # ids of kept models a running probe holds (probes may run side by side)
         self.reused = 0  # how many probes reused a kept model
 
-    def prepare(self, setup: Setup, seed: int, reusable: bool = True) -> keras.Model:
+    def prepare(self, setup: Setup, seed: int, reusable: bool = True, max_val: float | None = None) -> keras.Model:
         """A compiled model for a probe of `setup` with `seed`, with the weights a fresh copy would have; the
         caller holds it until `release` (call both under `probes.BUILD_LOCK` when probes run side by side).
 
-        `reusable=False` (a monitored probe) always returns a new model and keeps nothing.
+        `reusable=False` (a monitored probe) always returns a new model and keeps nothing. `max_val`: the
+        dynamic range of this probe's targets (caedoctor's SSIM losses read it; default: the diagnosis' own).
         """
         from caedoctor.training import seed_everything
 
         seed_everything(seed)
         fresh = fresh_copy(setup.model)
+        max_val = self.max_val if max_val is None else max_val
         key = graph_key(setup) if reusable else None
+        key = None if key is None else (*key, float(max_val))
         kept = self._kept.get(key) if key is not None else None
         if kept is not None and id(kept[0]) not in self._busy and _restore(kept, fresh,
                                                                             setup.config.optimizer.learning_rate):
             self.reused += 1
             self._busy.add(id(kept[0]))
             return kept[0]
-        compile_model(fresh, setup.config, self.max_val)
+        compile_model(fresh, setup.config, max_val)
         if key is not None and kept is None:
             fresh.optimizer.build(fresh.trainable_variables)
             self._kept[key] = (fresh, [v.numpy() for v in fresh.optimizer.variables])

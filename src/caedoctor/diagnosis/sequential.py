@@ -8,7 +8,8 @@ apart after 100. A counterfactual probe is scored on the check batch every `SEQU
   seed-noise margin when that is measured) at `EARLY_CONSECUTIVE` checkpoints in a row: `confirmed`;
 - or at most `EARLY_REFUTE_LOG_GAIN` (the error doubled) as many times in a row: `refuted`;
 
-never before `EARLY_MIN_STEP`. Anything in between runs to the last step and is judged there as before
+a confirmation never before `EARLY_MIN_STEP`, a refutation never before `EARLY_REFUTE_MIN_STEP` (a fix may
+start slower and end better). Anything in between runs to the last step and is judged there as before
 (`judge`), with the seed-noise probe and, for an ambiguous gain, a second seed. The rule is checked against
 what the same probes decide at their last step (bench/README.md, "Sequential decisions").
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from caedoctor.thresholds import (EARLY_CONFIRM_LOG_GAIN, EARLY_CONSECUTIVE, EARLY_MIN_STEP,
-                                  EARLY_REFUTE_LOG_GAIN)
+                                  EARLY_REFUTE_LOG_GAIN, EARLY_REFUTE_MIN_STEP)
 
 
 @dataclass
@@ -66,7 +67,8 @@ def early_rule(baseline_points: list, metric: str, margin: Callable[[], float | 
         noise = margin()
         confirm_at = max(EARLY_CONFIRM_LOG_GAIN, noise) if noise is not None else EARLY_CONFIRM_LOG_GAIN
         status = ("confirmed" if all(g >= confirm_at for g in gains)
-                  else "refuted" if all(g <= EARLY_REFUTE_LOG_GAIN for g in gains) else None)
+                  else "refuted" if step >= EARLY_REFUTE_MIN_STEP and all(g <= EARLY_REFUTE_LOG_GAIN for g in gains)
+                  else None)
         if status is None:
             return None
         before, after = base[step], points[-1][1].get(metric, math.nan)

@@ -19,6 +19,7 @@ from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.timings import Timings
 from caedoctor.fixes import FixContext
+from caedoctor.losses import dynamic_range
 from caedoctor.setup import Setup
 from caedoctor.thresholds import SEQUENTIAL_CHECK_STEPS
 
@@ -71,6 +72,7 @@ class RunState:
     margins: dict = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
     stage: str = ""
+    _scoring: dict = field(default_factory=dict, repr=False)  # id(data) -> (data, CheckSet, evaluation)
 
     def out_of_budget(self) -> bool:
         """True once the budget's seconds have passed since the start (never without a budget)."""
@@ -90,13 +92,27 @@ class RunState:
         if monitored:
             extra = {"callbacks": [probes.make_monitor(setup.data)], "validate_every": probes.VALIDATE_EVERY}
         every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
-        probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=self.checks,
-                                 check_every=every if self.checks is not None else 0, decide=decide,
+        checks, evaluation = self.scoring_for(setup.data)
+        probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=checks,
+                                 check_every=every if checks is not None else 0, decide=decide,
                                  stop_on_decision=self.sequential, deadline=self.budget.deadline(),
                                  stop_at=stop_at, models=None if monitored else self.models,
-                                 evaluation=self.evaluation, **extra)
+                                 evaluation=evaluation, **extra)
         self.timings.add_probe(probe, self.stage)
         return probe
+
+    def scoring_for(self, data) -> tuple:
+        """(check batch, evaluation batches) of `data`: a probe is scored on its own data (a fix that scales
+        the targets is scored on the scaled targets; relative MSE and SSIM do not depend on the scale), on
+        the same images for every probe of the same data. Read once per data object."""
+        if data is self.setup.data or self.checks is None:
+            return self.checks, self.evaluation
+        with probes.BUILD_LOCK:
+            if id(data) not in self._scoring:
+                target = data.profile.target_stats
+                max_val = dynamic_range(target.value_range, target.min, target.max)
+                self._scoring[id(data)] = (data, CheckSet.of(data, max_val), probes.evaluation_batches(data))
+            return self._scoring[id(data)][1:]
 
     def noise(self) -> ProbeResult | None:
         """The baseline with the second seed, run the first time a decision needs the seed noise (None when

@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-PROBE_PARTS = ("build", "tracing", "steps", "monitor", "validation", "checkpoints", "scoring")
+PROBE_PARTS = ("build", "tracing", "steps", "monitor", "validation", "checkpoints", "scoring", "fit_other")
 
 
 @dataclass
