@@ -21,7 +21,8 @@ an improvement, not a cause).
 When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate found
 for the broken model need not suit the repaired one).
 Stacking compares probes at their last step: a probe it needs that was decided early (`sequential`) is run
-again to the end first, only when there is something to stack.
+again to the end first, only when there is something to stack. When the time budget runs out first, a
+confirmed finding not yet told apart from a consequence of the strongest cause becomes `suspected`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def explain_away(state: RunState) -> None:
         return
     best_probe = _full_probe(state, best_key)
     if best_probe is None:
+        _leave_unseparated(rest, best_findings[0].code, state)
         return
     masked = _maybe_masked(state, best_probe, {k for k, _ in ranked})
     if not rest and not masked:
@@ -61,10 +63,14 @@ def explain_away(state: RunState) -> None:
     state.say("seed-noise probe around the strongest fix")
     reseeded = state.probe(stack.best, steps=stack.best_steps, seed=state.seed + 1,
                            label=f"{stack.best_fix.kind} (seed+1)", monitored=True)
-    symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
     best_code = best_findings[0].code
-    for key, findings in rest + list(masked.items()):
+    if reseeded.stopped == "out_of_time":
+        _leave_unseparated(rest, best_code, state)
+        return
+    symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
+    for index, (key, findings) in enumerate(rest + list(masked.items())):
         if state.out_of_budget():
+            _leave_unseparated(rest[index:], best_code, state)
             break
         raised_by = {f.evidence.get("symptom") for f in findings}
         symptom_gone = None not in raised_by and not raised_by & symptoms_after
@@ -119,6 +125,20 @@ def _maybe_masked(state: RunState, best_probe, held_keys: set) -> dict:
                 and f.fix.key not in held_keys):
             masked.setdefault(f.fix.key, []).append(f)
     return masked
+
+
+def _leave_unseparated(rest: list, best_code: str, state: RunState) -> None:
+    """The budget ran out before these confirmed findings were told apart from a consequence of the strongest
+    cause: each helped alone, but "a cause" would claim more than was measured, so they are `suspected`."""
+    seconds = state.budget.seconds
+    for _key, findings in rest:
+        for f in findings:
+            if f.status == "confirmed":
+                f.status = "suspected"
+                f.evidence = {**f.evidence, "not_tested": (
+                    f"its fix helped alone ({f.effect.metric} {f.effect.before:.4g} -> {f.effect.after:.4g}), but the "
+                    f"time budget ({seconds:.0f} s) ran out before it was told apart from a consequence of "
+                    f"{best_code}; rerun with a larger --budget-seconds")}
 
 
 def _refute_as_consequence(findings: list, best_code: str) -> None:
