@@ -164,9 +164,9 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
     scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
     """
+    # About 70 lines, most of them the docstring of its arguments; the body reads top to bottom: build, fit,
+    # score, time.
     import tensorflow as tf
-
-    from caedoctor.training import seed_everything
 
     data = setup.data
     t_build = time.perf_counter()
@@ -175,17 +175,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
-    # Seeding is global: probes running side by side (`diagnose(jobs=N)`) seed, build their model and their
-    # batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently.
-    with BUILD_LOCK:
-        if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
-            model = models.prepare(setup, seed, max_val=max_val)
-        else:
-            seed_everything(seed)
-            model = fresh_copy(setup.model)
-            compile_model(model, setup.config, max_val)
-        train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True,
-                             drop_remainder=data.train_count >= bs)
+    model, train = _build(setup, seed, models, max_val)
     clock = ProbeClock(deadline)
     recorder = _ChunkRecorder(chunk, stop_at, clock)
     cbs = [clock, recorder]
@@ -194,10 +184,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         checkpoints = Checkpoints(checks, check_every, chunk, decide=decide, stop=stop_on_decision)
         cbs.append(checkpoints)
     cbs += list(callbacks or [])
-    fit_val = {}
-    if validate_every > 0 and data.val_count > 0:
-        fit_val = {"validation_data": data.val.take(VAL_SAMPLES).batch(bs).cache(),
-                   "validation_freq": int(validate_every)}
+    fit_val = _validation(data, validate_every, bs)
     start = time.perf_counter()
     build = start - t_build
     try:
@@ -216,16 +203,8 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
                                      max_val)
     if not all(math.isfinite(v) for v in (metrics["mse"],)):
         recorder.stopped = recorder.stopped or "nan"
-    checked = checkpoints.seconds if checkpoints is not None else 0.0
     monitor = next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None)
-    watched = monitor.record.monitor_seconds if monitor is not None else 0.0  # inside the chunks' time
-    timing = {"build": build, "tracing": clock.tracing(), "steps": sum(clock.chunks) - clock.tracing() - watched,
-              "monitor": watched, "validation": clock.validation, "checkpoints": checked,
-              "scoring": time.perf_counter() - t_score,
-              # inside `fit` but outside its chunks and validation passes: building the iterator before the
-              # first step and what `fit` does after `on_train_end` (with the monitor on CIFAR-10 crops
-              # several seconds; see bench/README.md, "Where the time goes")
-              "fit_other": max(0.0, seconds - sum(clock.chunks) - clock.validation)}
+    timing = _timing(clock, monitor, checkpoints, build=build, fit=seconds, scoring=time.perf_counter() - t_score)
     if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
         steps = min(steps, max(chunk, stop_at(clock, chunk)))
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
@@ -236,6 +215,47 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
                        decision=checkpoints.decision if checkpoints is not None else None,
                        decided_at=checkpoints.decided_at if checkpoints is not None else None,
                        timing=timing)
+
+
+def _build(setup: Setup, seed: int, models: CompiledModels | None, max_val: float) -> tuple:
+    """(compiled model with the seed's fresh weights, the seeded repeated training batches).
+
+    Seeding is global: probes running side by side (`diagnose(jobs=N)`) seed, build their model and their
+    batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently."""
+    from caedoctor.training import seed_everything
+
+    data, bs = setup.data, setup.config.batch_size
+    with BUILD_LOCK:
+        if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
+            model = models.prepare(setup, seed, max_val=max_val)
+        else:
+            seed_everything(seed)
+            model = fresh_copy(setup.model)
+            compile_model(model, setup.config, max_val)
+        train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
+                             autotune=False)
+    return model, train
+
+
+def _validation(data, validate_every: int, batch_size: int) -> dict:
+    """`fit`'s validation arguments: the loss on `VAL_SAMPLES` fixed samples every `validate_every` chunks."""
+    if validate_every <= 0 or data.val_count <= 0:
+        return {}
+    return {"validation_data": data.val.take(VAL_SAMPLES).batch(batch_size).cache(),
+            "validation_freq": int(validate_every)}
+
+
+def _timing(clock: ProbeClock, monitor, checkpoints, *, build: float, fit: float, scoring: float) -> dict:
+    """Seconds per part of a probe (`ProbeResult.timing`)."""
+    watched = monitor.record.monitor_seconds if monitor is not None else 0.0  # inside the chunks' time
+    tracing = clock.tracing()
+    return {"build": build, "tracing": tracing, "steps": sum(clock.chunks) - tracing - watched, "monitor": watched,
+            "validation": clock.validation, "checkpoints": checkpoints.seconds if checkpoints is not None else 0.0,
+            "scoring": scoring,
+            # inside `fit` but outside its chunks and validation passes: building the iterator before the
+            # first step and what `fit` does after `on_train_end` (with the monitor on CIFAR-10 crops several
+            # seconds; see bench/README.md, "Where the time goes")
+            "fit_other": max(0.0, fit - sum(clock.chunks) - clock.validation)}
 
 
 def evaluation_batches(data) -> list:
