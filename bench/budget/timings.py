@@ -30,8 +30,8 @@ def rows(records: list, ids: list | None, mode: str = "full") -> list:
             continue
         out.append({"id": r["id"], "total": m.get("elapsed_s"), "stages": t.get("stages", {}),
                     "parts": t.get("probe_parts", {}), "probes": len(t.get("probes", [])),
-                    "decided_early": sum(1 for p in t.get("probes", []) if p.get("decided_at") is not None
-                                         and p["steps_run"] < p["steps"])})
+                    "decided_early": sum(1 for c in m.get("counterfactuals") or []
+                                         if c.get("decided_at") is not None and c["steps_run"] < c["steps"])})
     return out
 
 

@@ -122,22 +122,29 @@ def test_a_deadline_stops_a_probe_at_the_next_chunk(data):
 
 
 class _Clock(ProbeClock):
-    def __init__(self, chunks):
+    def __init__(self, steps):
         super().__init__()
-        self.chunks = list(chunks)
+        self.steps = list(steps)
 
 
 def test_the_budget_shortens_every_probe_when_the_baseline_would_not_fit_and_says_so():
     said = []
     budget = Budget(10.0, start=time.perf_counter(), say=said.append)
     stop_at = budget.baseline_steps(500)
-    assert stop_at(_Clock([1.0]), 25) == 500  # one chunk: no estimate yet
-    steps = stop_at(_Clock([1.0, 0.25, 0.25]), 25)  # 10 ms a step: 500 steps = 5 s > 35% of 10 s
+    assert stop_at(_Clock([1.0, 0.01, 0.01])) == 500  # two steps timed: no estimate yet
+    steps = stop_at(_Clock([1.0] + [0.01] * 6))  # 10 ms a step: 500 steps = 5 s > 35% of 10 s
     assert 100 <= steps < 500 and steps % 50 == 0
-    assert budget.step_seconds == pytest.approx(0.01)
-    assert said and f"{steps} steps instead of 500" in said[0]
-    assert stop_at(_Clock([1.0, 0.01, 0.01]), 25) == steps  # planned once, then kept
-    assert Budget(None).baseline_steps(500)(_Clock([1.0, 0.25, 0.25]), 25) == 500
+    assert budget.step_seconds == pytest.approx(0.01) and budget.overhead_seconds == pytest.approx(0.99)
+    assert said and f"{steps} steps instead of 500" in said[0] and "may not fit" not in said[0]
+    assert stop_at(_Clock([1.0] + [0.001] * 6)) == steps  # planned once, then kept
+    assert Budget(None).baseline_steps(500)(_Clock([1.0] + [0.01] * 6)) == 500
+
+
+def test_a_model_too_slow_for_even_the_shortest_probe_is_told_so_at_once():
+    said = []
+    budget = Budget(10.0, start=time.perf_counter(), say=said.append)
+    assert budget.baseline_steps(500)(_Clock([5.0] + [1.0] * 6)) == 100  # 1 s a step: 100 steps = 100 s
+    assert "may not fit" in said[0] and "about 1000 ms" in said[0]
 
 
 def test_a_probe_starts_only_when_enough_of_its_time_is_left():
@@ -166,7 +173,8 @@ def test_a_clear_counterfactual_is_decided_early_and_the_timings_say_where_the_t
     t = result.to_dict()["timings"]
     json.dumps(t)
     assert {"loading model and data", "static checks", "baseline probe", "counterfactual probes"} <= set(t["stages"])
-    assert t["probes"][0]["label"] == "baseline" and t["probes"][0]["steps"] > 0
+    assert t["probes"][0]["label"] == "baseline" and t["probes"][0]["steps"] > 0  # seconds of training steps
+    assert t["probes"][0]["steps_planned"] == 200 and t["probes"][0]["steps_run"] == 200
     assert sum(t["stages"].values()) <= t["total"] + 1e-6
     assert "time (s):" in str(result)
 

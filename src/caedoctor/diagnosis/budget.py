@@ -57,28 +57,33 @@ class Budget:
         self.say(line)
 
     def baseline_steps(self, steps: int) -> Callable:
-        """`stop_at(clock, chunk)` for the baseline probe of `steps` steps: after its second chunk it knows
-        the step cost and, when the whole probe would not fit in its share of the budget, a shorter length
-        (a multiple of the checkpoint interval), which it then keeps."""
+        """`stop_at(clock, chunk)` for the baseline probe of `steps` steps, also its clock's `on_step`: once a
+        few steps are timed it knows the step cost and, when the whole probe would not fit in its share of
+        the budget, a shorter length (a multiple of the checkpoint interval, at least `MIN_PROBE_STEPS`),
+        which it then keeps and says. When even that does not fit, it says so: the deadline then ends it."""
 
-        def stop_at(clock, chunk: int) -> int:
+        def stop_at(clock, chunk: int = 0) -> int:
             if self.planned_steps is not None:
                 return self.planned_steps
-            steady = clock.steady_chunk()
-            if steady is None:
+            step = clock.steady_step()
+            if step is None:
                 return steps
-            self.step_seconds = steady / chunk
-            self.overhead_seconds = clock.tracing()
+            self.step_seconds = step
+            self.overhead_seconds = max(0.0, clock.steps[0] - step)  # tracing, in the first step
             self.planned_steps = steps
             if self.seconds is None:
                 return steps
-            share = BASELINE_BUDGET_SHARE * self.seconds - (time.perf_counter() - self.start - sum(clock.chunks))
-            fits = int(share / self.step_seconds) // SEQUENTIAL_CHECK_STEPS * SEQUENTIAL_CHECK_STEPS
+            before = time.perf_counter() - self.start - sum(clock.steps)  # loading, static checks
+            fits = int((BASELINE_BUDGET_SHARE * self.seconds - before) / step) // SEQUENTIAL_CHECK_STEPS
+            fits *= SEQUENTIAL_CHECK_STEPS
             if fits < steps:
                 self.planned_steps = max(MIN_PROBE_STEPS, fits)
-                self.tell(f"one training step takes about {1000 * self.step_seconds:.0f} ms: every probe runs "
-                          f"{self.planned_steps} steps instead of {steps} to fit the {self.seconds:.0f} s budget "
-                          "(--budget-seconds)")
+                line = (f"one training step takes about {1000 * step:.0f} ms: every probe runs {self.planned_steps} "
+                        f"steps instead of {steps} to fit the {self.seconds:.0f} s budget (--budget-seconds)")
+                if fits < MIN_PROBE_STEPS:
+                    line += (f"; even {MIN_PROBE_STEPS} steps (about {MIN_PROBE_STEPS * step:.0f} s) may not fit, so "
+                             "the deadline may end the probe sooner and no counterfactual may run")
+                self.tell(line)
             return self.planned_steps
 
         return stop_at

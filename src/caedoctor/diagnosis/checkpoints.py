@@ -107,20 +107,33 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class ProbeClock(keras.callbacks.Callback):
-    """Where a probe's `fit` spends its time: per chunk of steps (the first includes tracing), and in Keras'
-    own validation passes; stops the probe at the first chunk end past `deadline` (`time.perf_counter()`)."""
+    """Where a probe's `fit` spends its time: per chunk of steps (the first includes tracing), per step, and in
+    Keras' own validation passes; stops the probe after the first step past `deadline`
+    (`time.perf_counter()`). `on_step(clock)`, called after every step, lets a plan read the step time as soon
+    as a few steps were timed (`budget.Budget`)."""
 
-    def __init__(self, deadline: float | None = None):
+    def __init__(self, deadline: float | None = None, on_step: Callable | None = None):
         super().__init__()
-        self.deadline = deadline
+        self.deadline, self.on_step = deadline, on_step
         self.chunks: list = []  # seconds per chunk, validation excluded
+        self.steps: list = []  # seconds per step (the first includes tracing)
         self.validation = 0.0
         self.out_of_time = False
-        self._t0 = self._v0 = 0.0
+        self._t0 = self._v0 = self._last = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
+        self._t0 = self._last = time.perf_counter()
         self._val_in_epoch = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        self.steps.append(now - self._last)
+        self._last = now
+        if self.on_step is not None:
+            self.on_step(self)
+        if self.deadline is not None and now > self.deadline:
+            self.out_of_time = True
+            self.model.stop_training = True
 
     def on_test_begin(self, logs=None):
         self._v0 = time.perf_counter()
@@ -136,11 +149,19 @@ class ProbeClock(keras.callbacks.Callback):
             self.out_of_time = True
             self.model.stop_training = True
 
+    def steady_step(self, at_least: int = 5) -> float | None:
+        """The median seconds of a step after the first (None before `at_least` such steps were timed)."""
+        return statistics.median(self.steps[1:]) if len(self.steps) > at_least else None
+
     def steady_chunk(self) -> float | None:
         """The median seconds of a chunk after the first (None with fewer than two chunks)."""
         return statistics.median(self.chunks[1:]) if len(self.chunks) > 1 else None
 
     def tracing(self) -> float:
-        """The first chunk's extra time over a steady one: tracing and compiling the train step."""
+        """The first chunk's extra time over a steady one (or, with one chunk, the first step's over a steady
+        step): tracing and compiling the train step."""
         steady = self.steady_chunk()
-        return max(0.0, self.chunks[0] - steady) if steady is not None else 0.0
+        if steady is not None:
+            return max(0.0, self.chunks[0] - steady)
+        step = self.steady_step(1)
+        return max(0.0, self.steps[0] - step) if step is not None else 0.0

@@ -176,7 +176,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
     model, train = _build(setup, seed, models, max_val)
-    clock = ProbeClock(deadline)
+    clock = ProbeClock(deadline, on_step=stop_at)
     recorder = _ChunkRecorder(chunk, stop_at, clock)
     cbs = [clock, recorder]
     checkpoints = None

@@ -37,7 +37,7 @@ class Timings:
 
     def add_probe(self, probe, stage: str) -> None:
         """Record one probe's breakdown (`ProbeResult.timing`) under the stage that ran it."""
-        row = {"label": probe.label, "stage": stage, "steps": probe.steps, "steps_run": probe.steps_run,
+        row = {"label": probe.label, "stage": stage, "steps_planned": probe.steps, "steps_run": probe.steps_run,
                "decided_at": probe.decided_at, "stopped": probe.stopped,
                **{part: round(probe.timing.get(part, 0.0), 3) for part in PROBE_PARTS}}
         self.probes.append(row)
