@@ -97,7 +97,17 @@ def diagnosis_record(d) -> dict:
             "probe_seconds": (d.probe or {}).get("seconds"),
             "lr_suggestion": (d.lr_find or {}).get("suggestion"),
             "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
-            "noise": d.noise}
+            "noise": d.noise, "timings": d.timings, "plan": d.plan,
+            "counterfactuals": [counterfactual_record(c) for c in d.counterfactuals]}
+
+
+def counterfactual_record(c: dict) -> dict:
+    """One counterfactual of `Diagnosis.counterfactuals`: its status, the step it was decided at (None: at
+    the last step), its gain and margin, and what the early rule would have decided (bench/sequential.py)."""
+    return {"finding": c["finding"], "kind": c["fix"]["kind"], "on_top_of": c.get("on_top_of"),
+            "status": c["comparison"]["status"], "decided_at": c["comparison"].get("decided_at"),
+            "log_gain": c["comparison"]["log_gain"], "margin": c["comparison"]["margin"],
+            "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"], "early_rule": c.get("early_rule")}
 
 
 # ------------------------------------------------------------------------------------------------ the log

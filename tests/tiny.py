@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 
@@ -52,3 +54,19 @@ def leaf_configs(model) -> list:
         elif not isinstance(layer, keras.layers.InputLayer):
             out.append((type(layer).__name__, layer.get_config()))
     return out
+
+
+def stable_diagnosis(d: dict) -> dict:
+    """A diagnosis without its timings (a budget that is not reached changes nothing else)."""
+    text = json.dumps(d, sort_keys=True, default=str)
+    d = json.loads(text)
+    d.pop("elapsed_s", None)
+    d.pop("timings", None)
+    d["plan"].pop("step_ms", None)
+    d["plan"].pop("said", None)  # the seconds left in the budget
+    if d.get("probe"):
+        d["probe"].pop("seconds", None)
+    for c in d.get("counterfactuals", []):
+        c["probe"].pop("seconds", None)
+        c["probe"].pop("timing", None)
+    return d

@@ -86,6 +86,18 @@ def _overrides(variant) -> dict | None:
     return {"batch_size": variant.batch_size} if variant.batch_size != 32 else None
 
 
+def _diagnose_options(args) -> dict:
+    """`--no-sequential` runs every probe to its last step without a budget (recording what the early rule
+    would have decided: bench/sequential.py scores it); `--budget-seconds` sets the budget (default: the
+    diagnosis' own)."""
+    options = {}
+    if getattr(args, "no_sequential", False):
+        options.update(sequential=False, budget_seconds=None)
+    if getattr(args, "budget_seconds", None) is not None:
+        options["budget_seconds"] = args.budget_seconds or None
+    return options
+
+
 def run_case(case, args, healthy_refs: dict) -> dict:
     import keras
 
@@ -97,7 +109,8 @@ def run_case(case, args, healthy_refs: dict) -> dict:
     diagnosis = None
     try:
         cpu = time.process_time()
-        diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant))
+        diagnosis = diagnose(variant.model(), variant.data.arg, seed=0, config_overrides=_overrides(variant),
+                             **_diagnose_options(args))
         rec["full"] = {**_diagnosis_record(diagnosis), "cpu_s": round(time.process_time() - cpu, 2)}
     except Exception as exc:  # a crash is a result too
         rec["full"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
@@ -106,7 +119,8 @@ def run_case(case, args, healthy_refs: dict) -> dict:
         keras.utils.clear_session()
         try:
             cpu = time.process_time()
-            q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant))
+            q = diagnose(variant.model(), variant.data.arg, seed=0, quick=True, config_overrides=_overrides(variant),
+                         **_diagnose_options(args))
             rec["quick"] = {**_diagnosis_record(q), "cpu_s": round(time.process_time() - cpu, 2)}
         except Exception as exc:
             rec["quick"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:400]}", "verdict": "crash",
@@ -360,6 +374,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="also run diagnose(quick=True)")
     parser.add_argument("--repair", action="store_true", help="also run repair on every faulty case")
     parser.add_argument("--repair-epochs", type=int, default=3, help="training budget of repair and reference")
+    parser.add_argument("--no-sequential", action="store_true",
+                        help="run every probe to its last step, no budget; record the early rule's decisions")
+    parser.add_argument("--budget-seconds", type=float, default=None, help="the diagnosis' budget (0: none)")
     parser.add_argument("--shard", help="i/n: run only every n-th case starting at i (parallel processes)")
     parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")

@@ -154,3 +154,34 @@ DATA_FRACTION = 0.25
 # Within this factor of the configured rate, the LR range test is no evidence either way (its suggestion
 # varies about 2x between seeds on our data, bench/README.md).
 LR_AGREEMENT_FACTOR = 3.0
+
+# ---------------------------------------------------------------- sequential decisions and the time budget
+
+# A counterfactual probe is scored on the check batch every SEQUENTIAL_CHECK_STEPS steps and decided early
+# when its gain over the baseline *at the same step* is far beyond the noise: at least
+# EARLY_CONFIRM_LOG_GAIN (the error cut to a third; and beyond the seed-noise margin when it is already
+# measured), or below EARLY_REFUTE_LOG_GAIN (the error at least doubled), at EARLY_CONSECUTIVE checkpoints in
+# a row; a confirmation not before EARLY_MIN_STEP, a refutation not before EARLY_REFUTE_MIN_STEP (a fix can
+# start slower and still end better: scaled targets were 2x worse than the baseline at step 100 and 2x better
+# at step 500 on bench/faults' target255_cifar). How often such an early decision differs from the probe's decision at
+# its last step is measured on the fault benchmark's curves (bench/README.md, "Sequential decisions"); the
+# target is under 2%.
+SEQUENTIAL_CHECK_STEPS = 50
+EARLY_MIN_STEP = 100
+EARLY_REFUTE_MIN_STEP = 250
+EARLY_CONSECUTIVE = 2
+EARLY_CONFIRM_LOG_GAIN = 1.0986  # log(3)
+EARLY_REFUTE_LOG_GAIN = -0.6931  # log(1/2)
+
+# The time budget of a whole diagnosis (`diagnose(budget_seconds=...)`, `--budget-seconds`). A typical CPU
+# diagnosis of the fault benchmark's development cases fits in it (bench/README.md, "Where the time goes").
+# 60 s was tried first: on bench/faults it cut explain-away short on the cases with several confirmed fixes
+# (lr_high_adam_p32 kept two consequences of its learning rate as causes), so the default leaves room for it.
+DEFAULT_BUDGET_SECONDS = 120.0
+# The baseline probe may take at most this share of the budget: a model too slow for that runs shorter
+# probes (every probe of the diagnosis the same length), never fewer than MIN_PROBE_STEPS steps.
+BASELINE_BUDGET_SHARE = 0.35
+MIN_PROBE_STEPS = 100
+# A counterfactual probe is started only when at least this share of a full probe's estimated time is left
+# (enough to decide early on a clear effect); otherwise its suspicion stays `suspected`.
+START_PROBE_SHARE = 0.4

@@ -203,6 +203,8 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
 
     Under a `tf.distribute` strategy, call it inside `strategy.scope()` with a model built there.
     """
+    # One function on purpose (about 60 lines below the docstring): resuming, claiming the output names, the
+    # callbacks and the final scoring share the run's state in one order a reader can follow top to bottom.
     if not isinstance(epochs, int) or epochs < 1:
         raise CaedoctorError(f"epochs must be a positive integer, got {epochs!r}")
     validate_trainable(data)

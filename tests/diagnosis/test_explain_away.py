@@ -8,6 +8,7 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.diagnosis import Diagnosis, lr_finder, probes
+from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.judge import compare
 from caedoctor.diagnosis.probes import ProbeResult
@@ -41,10 +42,11 @@ def _measured(specs):
     return findings, tested
 
 
-def _explain(setup, findings, tested):
+def _explain(setup, findings, tested, budget=None):
     """`explain_away` on these measured findings: 100 steps, seed 0, LR suggestion 1e-3, no budget."""
     result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
-    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None, start=0.0,
+    explain_away(RunState(setup=setup, result=result, steps=100, seed=0, say=lambda _m: None,
+                          budget=budget or Budget(None),
                           suggestion=1e-3, tested=tested))
 
 
@@ -53,7 +55,7 @@ def _set_up(lr):
     return data, load_model(compiled(tiny_cae(), lr=lr), data.input_shape)
 
 
-def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
+def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float, budget=None):
     """alone: fix kind -> relative MSE of its probe (baseline 1.0); combined: the LR+BN probe."""
     data, loaded = _set_up(0.5)
     findings, tested = _measured([("CAE701", "learning_rate_too_high", LR, alone["learning_rate"], {}),
@@ -68,7 +70,7 @@ def _run(monkeypatch, alone: dict, combined: float, reseeded_best: float):
 
     monkeypatch.setattr(probes, "run_probe", fake_probe)
     monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
-    _explain(Setup.of(loaded, data), findings, tested)
+    _explain(Setup.of(loaded, data), findings, tested, budget)
     return {f.fix.kind: f for f in findings}, calls
 
 
@@ -148,3 +150,15 @@ def test_joint_stage_skips_a_finding_whose_symptom_the_strongest_fix_removed(mon
     _explain(Setup.of(loaded, data), findings, tested)
     assert findings[1].status == "refuted"
     assert len(calls) == 1  # only the seed-noise probe around the strongest fix
+
+
+def test_a_fix_not_told_apart_from_a_consequence_in_time_is_only_suspected(monkeypatch):
+    import time
+
+    spent = Budget(1.0, start=time.perf_counter() - 5.0, say=lambda _m: None)  # already over
+    found, calls = _run(monkeypatch, {"learning_rate": 0.02, "add_batchnorm": 0.05}, combined=0.02,
+                        reseeded_best=0.021, budget=spent)
+    assert found["learning_rate"].status == "confirmed"  # the strongest cause stands on its own probe
+    assert found["add_batchnorm"].status == "suspected"
+    assert "told apart from a consequence of CAE701" in found["add_batchnorm"].evidence["not_tested"]
+    assert not any(c.startswith("learning_rate+") for c in calls), calls  # no stacked probe was started

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 
 @click.command(name="diagnose")
@@ -18,14 +19,17 @@ from caedoctor.commands._options import config_options, data_options, handle_err
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every probe: same seed, same diagnosis.")
 @click.option("--steps", type=click.IntRange(min=25), default=None, help="Training steps per probe.")
-@click.option("--budget-seconds", type=click.FloatRange(min=1), default=None,
-              help="Stop starting counterfactual probes after this long.")
+@click.option("--budget-seconds", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_SECONDS, show_default=True,
+              help="Time for the whole diagnosis, baseline included (0: no limit). A slow model runs shorter "
+                   "probes; causes not tested in time stay suspected, with the reason. The plan is printed first.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Counterfactual probes run side by side (threads); same result as 1.")
 @click.option("--quick", is_flag=True, help="Static findings, one probe and the verdict; no counterfactuals.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write an HTML report into this folder.")
 @handle_errors
 def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
-             budget_seconds, quick, report_dir):
+             budget_seconds, jobs, quick, report_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
@@ -44,10 +48,10 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
     data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
                                batch_size, seed)
     progress = None
-    if fmt == "text" and sys.stderr.isatty():
+    if fmt == "text":  # on stderr: the plan and each stage as it starts (stdout stays the result)
         progress = lambda msg: click.echo(f"  ... {msg}", err=True)  # noqa: E731
-    result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick, budget_seconds=budget_seconds,
-                 progress=progress)
+    result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick,
+                 budget_seconds=budget_seconds or None, jobs=jobs, progress=progress)
     if report_dir is not None:
         from caedoctor.report.html import write_report
 

@@ -62,8 +62,13 @@ class Data:
         return self.profile.val_count
 
     def batches(self, split: str = "train", batch_size: int = 32, *, shuffle: bool = False, seed: int = 0,
-                repeat: bool = False, drop_remainder: bool = False):
-        """Batched pipeline of one split; shuffling is seeded, so the batch order is repeatable."""
+                repeat: bool = False, drop_remainder: bool = False, autotune: bool = True):
+        """Batched pipeline of one split; shuffling is seeded, so the batch order is repeatable.
+
+        `autotune=False` (the diagnosis' short probes) prefetches two batches and turns tf.data's autotuning
+        off: its background thread held up the end of about every second short `fit` by about 4 s on 2 CPU
+        cores (deleting the iterator waits for it; bench/README.md, "Where the time goes"). The batches are
+        the same either way."""
         import tensorflow as tf
 
         ds = self.train if split == "train" else self.val
@@ -72,7 +77,12 @@ class Data:
                             seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat()
-        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if autotune:
+            return ds.prefetch(tf.data.AUTOTUNE)
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return ds.prefetch(2).with_options(options)
 
     def sample(self, n: int = 8, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
         """The first `n` samples of a split as numpy arrays `(x, y)`."""

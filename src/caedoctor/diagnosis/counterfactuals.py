@@ -1,27 +1,77 @@
 """Test each suspicion by experiment: probe the one change that would fix its cause, judge it against the
-baseline, and record the probe, the comparison and the finding's status and measured effect."""
+baseline, and record the probe, the comparison and the finding's status and measured effect.
+
+A probe is decided early when its outcome is already clear (`sequential`); otherwise it runs to the last
+step and is judged there (`judge`), with the seed-noise probe run the first time a gain needs it: a gain
+below the `MIN_MARGIN` floor is refuted whatever the noise, so the noise is measured only for larger ones.
+Probes run in order of likelihood while the budget allows (`budget`).
+"""
 
 from __future__ import annotations
 
-from caedoctor.diagnosis.judge import Judgement, judge, noise_margin
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
                                       sample_matched_steps, untestable)
+from caedoctor.diagnosis.sequential import early_rule
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Finding
 from caedoctor.fixes import NotApplicable, metric_for
 from caedoctor.setup import Setup
-
-
-def measure_noise(state: RunState) -> None:
-    """The baseline again with the second seed: how far two seeds of the same set-up land apart."""
-    state.say("seed-noise probe")
-    state.reseeded = state.probe(state.setup, steps=state.steps, seed=state.seed + 1, label="baseline (seed+1)")
-    state.result.probe_results["reseeded"] = state.reseeded
+from caedoctor.thresholds import START_PROBE_SHARE
 
 
 def test_findings(state: RunState) -> None:
     """Probe the fix of every finding that has one (errors first, symptoms before folklore), one probe per
-    distinct fix, until the budget is spent; set each finding's status and effect from its comparison."""
+    distinct fix, while the budget allows; set each finding's status and effect from its comparison.
+
+    With `state.jobs` > 1 the probes run side by side in threads first, and are judged in order after."""
+    planned = _planned(state)
+    state.budget.plan_counterfactuals(len({f.fix.key for f, _ in planned}), state.steps)
+    measured = _measure_side_by_side(state, planned) if state.jobs > 1 else {}
+    for finding, counterfactual in planned:
+        key = finding.fix.key
+        if key not in state.tested:
+            if key in measured:
+                outcome = _conclude(state, finding, *counterfactual, measured[key])
+            elif state.jobs > 1 or not state.budget.can_start(state.steps, START_PROBE_SHARE):
+                outcome = None
+            else:
+                outcome = _probe_and_judge(state, finding, *counterfactual)
+            if outcome is None:
+                finding.evidence = {**finding.evidence, "not_tested": _budget_reason(state)}
+                continue
+            state.tested[key] = outcome
+            state.setups[key] = counterfactual[0]
+        _, comparison = state.tested[key]
+        finding.effect = Effect(comparison.metric, comparison.before, comparison.after)
+        if finding.status != "certain":
+            finding.status = comparison.status
+    if state.reseeded is not None:
+        baseline, reseeded = state.baseline, state.reseeded
+        state.result.noise = {metric: {"margin": m, "baseline": baseline.score(metric),
+                                       "reseeded": reseeded.score(metric)}
+                              for metric, m in state.margins.items()}
+
+
+def _measure_side_by_side(state: RunState, planned: list) -> dict:
+    """fix key -> `_measure`'s answer, the probes run `state.jobs` at a time (threads; each seeds and builds
+    under `probes.BUILD_LOCK`, so it is the probe it would be alone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = {}
+    for finding, counterfactual in planned:
+        first.setdefault(finding.fix.key, (finding, counterfactual))
+    futures = {}
+    with ThreadPoolExecutor(max_workers=state.jobs) as pool:
+        for key, (finding, (counterfactual, reverse)) in first.items():
+            futures[key] = pool.submit(_measure, state, finding, counterfactual, reverse)
+    return {key: future.result() for key, future in futures.items() if future.result() is not None}
+
+
+def _planned(state: RunState) -> list:
+    """[(finding, (counterfactual set-up, reverse))] in the order they are tested; a finding that cannot be
+    tested gets the reason in its evidence instead."""
+    planned, setups = [], {}
     for finding in order_for_testing(state.result.findings):
         if finding.fix is None or finding.status == "refuted":
             continue
@@ -29,45 +79,66 @@ def test_findings(state: RunState) -> None:
         if reason:
             finding.evidence = {**finding.evidence, "not_tested": reason}
             continue
-        if state.out_of_budget():
-            state.say("budget spent; remaining suspicions stay suspected")
-            break
         key = finding.fix.key
-        if key not in state.tested:
+        if key not in setups:
             try:
-                counterfactual, reverse = counterfactual_setup(state.setup, finding.fix, state.fix_context())
+                setups[key] = counterfactual_setup(state.setup, finding.fix, state.fix_context())
             except NotApplicable as exc:
                 finding.evidence = {**finding.evidence, "not_tested": str(exc)}
                 continue
-            state.tested[key] = _probe_and_judge(state, finding, counterfactual, reverse)
-        _, comparison = state.tested[key]
-        finding.effect = Effect(comparison.metric, comparison.before, comparison.after)
-        if finding.status != "certain":
-            finding.status = comparison.status
-    baseline, reseeded = state.baseline, state.reseeded
-    state.result.noise = {metric: {"margin": m, "baseline": baseline.score(metric), "reseeded": reseeded.score(metric)}
-                          for metric, m in state.margins.items()}
+        planned.append((finding, setups[key]))
+    return planned
 
 
-def _probe_and_judge(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool) -> tuple:
-    """Probe `counterfactual`, judge it against its reference, record both; returns (probe, Comparison) for
-    `RunState.tested` (for a reversed test, the reference: the probe of the set-up as it is)."""
-    result, fix, code = state.result, finding.fix, finding.code
-    state.say(f"counterfactual probe: {describe_change(fix, reverse)}")
-    metric = metric_for(fix.kind)
-    if metric not in state.margins:
-        state.margins[metric] = noise_margin(state.baseline, state.reseeded, metric)
+def _budget_reason(state: RunState) -> str:
+    seconds = state.budget.seconds
+    return (f"the time budget ({seconds:.0f} s) was spent before this probe could decide; rerun with a larger "
+            "--budget-seconds to test it")
+
+
+def _probe_and_judge(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool) -> tuple | None:
+    """Probe `counterfactual` and judge it (`_measure`, then `_conclude`); None when the budget ran out."""
+    measured = _measure(state, finding, counterfactual, reverse)
+    return None if measured is None else _conclude(state, finding, counterfactual, reverse, measured)
+
+
+def _measure(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool) -> tuple | None:
+    """(reference probe, steps, the counterfactual's probe) for `finding`'s fix, or None when the budget ran
+    out before it was decided. Safe to run side by side with other `_measure`s."""
+    state.say(f"counterfactual probe: {describe_change(finding.fix, reverse)}")
+    metric = metric_for(finding.fix.kind)
     reference, steps = _reference(state, counterfactual)
-    probe, judgement = _judged_probe(state, counterfactual, reference, steps, metric, fix.kind, reverse)
+    if reference is None:
+        return None
+    early = not reverse and reference is state.baseline and steps == state.steps and state.baseline.checkpoints
+    decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
+    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide)
+    return None if probe.stopped == "out_of_time" else (reference, steps, probe)
+
+
+def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool,
+              measured: tuple) -> tuple | None:
+    """Judge a measured counterfactual against its reference and record both; returns (probe, Comparison) for
+    `RunState.tested` (for a reversed test, the reference: the probe of the set-up as it is), or None when
+    the noise could not be measured in time."""
+    result, fix, code = state.result, finding.fix, finding.code
+    metric = metric_for(fix.kind)
+    reference, steps, probe = measured
+    decided = _judged(state, counterfactual, reference, probe, steps, metric, fix.kind, reverse)
+    if decided is None:
+        return None
+    comparison, replicate = decided
     if reference is not state.baseline:
         result.probe_results[f"{code}:baseline at equal samples"] = reference
-    comparison = judgement.comparison
     if reverse:
         finding.evidence = {**finding.evidence, "tested_as": (
             f"trained on {counterfactual.data.train_count} of the {state.setup.data.train_count} training samples: "
             f"validation {metric} {probe.score(metric):.4g} against {state.baseline.score(metric):.4g} "
             "with all of them")}
-    replicate = judgement.replicate
+    if comparison.decided_at is not None:
+        finding.evidence = {**finding.evidence, "decided_at": (
+            f"step {comparison.decided_at} of {steps}: {metric} {comparison.after:.4g} against the baseline's "
+            f"{comparison.before:.4g} at the same step ({comparison.status} early, see `sequential`)")}
     if replicate is not None:
         again = replicate.before if reverse else replicate.after
         finding.evidence = {**finding.evidence, "replicate": {
@@ -76,31 +147,46 @@ def _probe_and_judge(state: RunState, finding: Finding, counterfactual: Setup, r
             "margin_for_mean": replicate.margin_for_mean}}
         result.probe_results[f"{code}:{fix.kind} (seed+1)"] = again
     result.probe_results[f"{code}:{fix.kind}"] = probe
-    result.counterfactuals.append({"finding": code, "cause": finding.cause, "fix": fix.to_dict(),
-                                   "probe": probe.to_dict(), "comparison": comparison.__dict__})
+    record = {"finding": code, "cause": finding.cause, "fix": fix.to_dict(), "probe": probe.to_dict(),
+              "comparison": comparison.__dict__}
+    if probe.decision is not None and not state.sequential:
+        record["early_rule"] = probe.decision.__dict__  # what a sequential diagnosis would have decided
+    result.counterfactuals.append(record)
     return (reference if reverse else probe), comparison
 
 
 def _reference(state: RunState, counterfactual: Setup) -> tuple:
     """(the reference probe, the counterfactual's steps): the baseline, or a shortened rerun of it when the
-    counterfactual's smaller batch would otherwise see fewer samples (`plan.sample_matched_steps`)."""
+    counterfactual's smaller batch would otherwise see fewer samples (`plan.sample_matched_steps`); (None, _)
+    when that rerun ran out of time."""
     short, steps = sample_matched_steps(state.setup, counterfactual, state.steps)
     if short is None:
         return state.baseline, steps
     old, new = state.setup.batch_size, counterfactual.batch_size
     state.say(f"baseline at batch {old} for {short} steps (as many samples as {state.steps} steps of {new})")
-    return state.probe(state.setup, steps=short, seed=state.seed, label="baseline at equal samples"), steps
+    probe = state.probe(state.setup, steps=short, seed=state.seed, label="baseline at equal samples")
+    return (None if probe.stopped == "out_of_time" else probe), steps
 
 
-def _judged_probe(state: RunState, counterfactual: Setup, reference, steps: int, metric: str, label: str,
-                  reverse: bool) -> tuple:
-    """Probe the change and judge it against `reference`; returns (probe, `Judgement`).
+def _judged(state: RunState, counterfactual: Setup, reference, probe, steps: int, metric: str, label: str,
+            reverse: bool) -> tuple | None:
+    """(`Comparison`, `Replicate` or None) of a measured probe against `reference`, or None when the seed
+    noise it needs could not be measured in time.
 
-    `reverse`: the probe is the *less* favourable set-up (fewer images), so "before" is the probe. An
-    ambiguous gain is replicated with the second seed (`judge.judge`): the change again, and the reference
-    again (the reseeded baseline, or the shortened baseline rerun with the second seed).
+    A probe decided early keeps that decision (`sequential`). `reverse`: the probe is the *less* favourable
+    set-up (fewer images), so "before" is the probe. A gain below the floor is refuted without measuring the
+    noise; an ambiguous gain is replicated with the second seed (`judge.judge`): the change again, and the
+    reference again (the reseeded baseline, or the shortened baseline rerun with the second seed).
     """
-    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=label)
+    if state.sequential and probe.decision is not None:
+        return from_early(probe.decision, metric, state.margins.get(metric, MIN_LOG_GAIN)), None
+    before, after = (probe, reference) if reverse else (reference, probe)
+    first = compare(before, after, metric, MIN_LOG_GAIN)
+    if first.log_gain <= MIN_LOG_GAIN:  # refuted under any margin: the noise need not be measured
+        return first, None
+    margin = state.margin(metric)
+    if margin is None:
+        return None
 
     def second_seed() -> tuple:
         state.say(f"ambiguous gain; repeating {label} with seed {state.seed + 1}")
@@ -112,7 +198,6 @@ def _judged_probe(state: RunState, counterfactual: Setup, reference, steps: int,
                                label="baseline at equal samples (seed+1)")
         return (again, base) if reverse else (base, again)
 
-    before, after = (probe, reference) if reverse else (reference, probe)
-    margin = state.margins[metric]
-    judgement: Judgement = judge(before, after, metric, margin, second_seed=second_seed)
-    return probe, judgement
+    judgement = judge(before, after, metric, margin, second_seed=second_seed)
+    comparison: Comparison = judgement.comparison
+    return comparison, judgement.replicate

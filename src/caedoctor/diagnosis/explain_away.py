@@ -20,6 +20,9 @@ F's probe no longer shows (then nothing is masked: a higher rate that speeds up 
 an improvement, not a cause).
 When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate found
 for the broken model need not suit the repaired one).
+Stacking compares probes at their last step: a probe it needs that was decided early (`sequential`) is run
+again to the end first, only when there is something to stack. When the time budget runs out first, a
+confirmed finding not yet told apart from a consequence of the strongest cause becomes `suspected`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ def explain_away(state: RunState) -> None:
     (best_key, best_findings), rest = ranked[0], ranked[1:]
     rest = [(k, fs) for k, fs in rest if any(f.status == "confirmed" for f in fs)]  # `certain` stays certain
     best_probe, _ = state.tested[best_key]
+    if not rest and best_probe.score("relative_mse") < SLOW_RELATIVE_MSE:
+        # One cause, and its fix leaves nothing masked (for a probe decided early: already at its last
+        # step, and the error only falls further): nothing to stack.
+        return
+    best_probe = _full_probe(state, best_key)
+    if best_probe is None:
+        _leave_unseparated(rest, best_findings[0].code, state)
+        return
     masked = _maybe_masked(state, best_probe, {k for k, _ in ranked})
     if not rest and not masked:
         return
@@ -52,10 +63,14 @@ def explain_away(state: RunState) -> None:
     state.say("seed-noise probe around the strongest fix")
     reseeded = state.probe(stack.best, steps=stack.best_steps, seed=state.seed + 1,
                            label=f"{stack.best_fix.kind} (seed+1)", monitored=True)
-    symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
     best_code = best_findings[0].code
-    for key, findings in rest + list(masked.items()):
+    if reseeded.stopped == "out_of_time":
+        _leave_unseparated(rest, best_code, state)
+        return
+    symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
+    for index, (key, findings) in enumerate(rest + list(masked.items())):
         if state.out_of_budget():
+            _leave_unseparated(rest[index:], best_code, state)
             break
         raised_by = {f.evidence.get("symptom") for f in findings}
         symptom_gone = None not in raised_by and not raised_by & symptoms_after
@@ -69,8 +84,23 @@ def explain_away(state: RunState) -> None:
         _stack_and_judge(state, stack, key, findings, best_probe, reseeded, best_code)
 
 
+def _full_probe(state: RunState, key):
+    """The probe of fix `key` run to its last step: the tested one, or (when it was decided early) a rerun
+    to the end, which then replaces it; None when the budget has no room for the rerun."""
+    probe, comparison = state.tested[key]
+    if probe.complete or probe.stopped in ("nan", "diverged") or key not in state.setups:
+        return probe
+    state.say(f"{probe.label} again, to its last step (it was decided early)")
+    full = state.probe(state.setups[key], steps=probe.steps, seed=state.seed, label=probe.label)
+    if full.stopped == "out_of_time":
+        return None
+    state.tested[key] = (full, comparison)
+    return full
+
+
 def _ranked_fixes(state: RunState) -> list:
-    """[(fix key, findings)] of the held findings whose fix was probed, best probe first."""
+    """[(fix key, findings)] of the held findings whose fix was probed, the largest gain over the baseline
+    first (gains, unlike final scores, compare probes decided at different steps)."""
     tested = state.tested
     keys: dict = {}
     for f in state.result.findings:
@@ -78,7 +108,7 @@ def _ranked_fixes(state: RunState) -> list:
                 and not is_more_data(f.fix)  # a data-quantity test has no change to stack
                 and f.fix.key in tested):
             keys.setdefault(f.fix.key, []).append(f)
-    return sorted(keys.items(), key=lambda kv: tested[kv[0]][0].score(tested[kv[0]][1].metric))
+    return sorted(keys.items(), key=lambda kv: -tested[kv[0]][1].log_gain)
 
 
 def _maybe_masked(state: RunState, best_probe, held_keys: set) -> dict:
@@ -97,6 +127,20 @@ def _maybe_masked(state: RunState, best_probe, held_keys: set) -> dict:
     return masked
 
 
+def _leave_unseparated(rest: list, best_code: str, state: RunState) -> None:
+    """The budget ran out before these confirmed findings were told apart from a consequence of the strongest
+    cause: each helped alone, but "a cause" would claim more than was measured, so they are `suspected`."""
+    seconds = state.budget.seconds
+    for _key, findings in rest:
+        for f in findings:
+            if f.status == "confirmed":
+                f.status = "suspected"
+                f.evidence = {**f.evidence, "not_tested": (
+                    f"its fix helped alone ({f.effect.metric} {f.effect.before:.4g} -> {f.effect.after:.4g}), but the "
+                    f"time budget ({seconds:.0f} s) ran out before it was told apart from a consequence of "
+                    f"{best_code}; rerun with a larger --budget-seconds")}
+
+
 def _refute_as_consequence(findings: list, best_code: str) -> None:
     for f in findings:
         f.status = "refuted"
@@ -110,8 +154,10 @@ def _stack_and_judge(state: RunState, stack: "_Stacker", key, findings: list, be
                      best_code: str) -> None:
     """Probe G (`findings`' fix) on top of F and revise G's findings: independent, consequence, alternative, or
     (for a finding refuted alone) confirmed on top of F."""
-    alone_probe, alone_cmp = state.tested[key]
-    metric = alone_cmp.metric
+    alone_probe = _full_probe(state, key)
+    if alone_probe is None:
+        return
+    metric = state.tested[key][1].metric
     fix = findings[0].fix
     state.say(f"does {fix.kind} still help once {stack.best_fix.kind} is applied?")
     both = stack.probe_with(fix)

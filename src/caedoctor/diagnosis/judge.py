@@ -40,6 +40,9 @@ class Comparison:
     improvement: float  # relative: 1 - after / before; > 0 means the change helped
     log_gain: float  # log(before / after): the improvement on the scale the noise is measured on
     margin: float  # the log gain needed to call it beyond seed noise
+    # the step it was decided at, on the check batch (`sequential`); None: after the probe's last step, on
+    # the full validation sample
+    decided_at: int | None = None
 
     @property
     def ambiguous(self) -> bool:
@@ -97,6 +100,15 @@ def compare(baseline: ProbeResult, counterfactual: ProbeResult, metric: str, mar
         1.0 if math.isinf(gain) and gain > 0 else -math.inf)
     status = "confirmed" if gain > margin else "refuted"
     return Comparison(status, metric, before, after, improvement, gain, margin)
+
+
+def from_early(decision, metric: str, margin: float) -> Comparison:
+    """The `Comparison` of a probe decided early (`sequential.EarlyDecision`), at the step it was decided."""
+    before, after = decision.before, decision.after
+    improvement = 1.0 - after / before if (math.isfinite(before) and before > 0 and math.isfinite(after)) else (
+        1.0 if decision.log_gain > 0 else -math.inf)
+    return Comparison(decision.status, metric, before, after, improvement, decision.log_gain, margin,
+                      decided_at=decision.step)
 
 
 def judge(before: ProbeResult, after: ProbeResult, metric: str, margin: float,

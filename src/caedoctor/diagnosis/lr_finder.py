@@ -254,7 +254,8 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
     compile_model(model, sweep_config, dynamic_range(target.value_range, target.min, target.max))
     lrs = lr_schedule(float(start), float(end), steps)
     sweep = Sweep(smoothing, diverge_factor)
-    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
+    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
+                             autotune=False)
     model.fit(train, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
               callbacks=[_SweepCallback(lrs, sweep)])
     result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer.class_name)

@@ -3,8 +3,11 @@
 1. static checks (`caedoctor.checks`); blocking errors (a shape mismatch, NaN samples) end it: `invalid`;
 2. the baseline probe with the monitor, its symptoms and the verdict they give (`verdict`);
 3. the LR range test when the learning rate is suspect, and the symptom findings (CAE7xx);
-4. the seed-noise probe and a counterfactual probe per suspected cause (`counterfactuals`, `judge`);
+4. a counterfactual probe per suspected cause, decided early when the outcome is clear (`counterfactuals`,
+   `sequential`, `judge`; the seed-noise probe runs when a decision needs it);
 5. explain-away (`explain_away`) and the verdict revised by what the probes measured.
+
+The whole diagnosis keeps to a time budget (`budget`), and records where its time went (`timings`).
 
 The answer is a `Diagnosis`: a verdict, findings with a status each (`certain`, `confirmed`, `refuted`,
 `suspected`) and the measured `effect` of the one change that tests it.
@@ -15,21 +18,27 @@ from __future__ import annotations
 import time
 
 from caedoctor.data import Data
-from caedoctor.diagnosis import counterfactuals, lr_finder
+from caedoctor.diagnosis import counterfactuals, lr_finder, probes
+from caedoctor.diagnosis.budget import Budget
+from caedoctor.diagnosis.checkpoints import CheckSet
+from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.probes import DEFAULT_STEPS
 from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.state import RunState
 from caedoctor.diagnosis.verdict import (blocking, learning_rate_suspect, verdict_after_probes,
                                          verdict_from_probe)
+from caedoctor.diagnosis.timings import Timings
 from caedoctor.findings import Fix
+from caedoctor.losses import dynamic_range
 from caedoctor.models import LoadedModel
 from caedoctor.setup import Setup
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 
 def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int = DEFAULT_STEPS,
-             seed: int = 0, quick: bool = False, budget_seconds: float | None = None, lr_find_steps: int = 100,
-             progress=None) -> Diagnosis:
+             seed: int = 0, quick: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
+             lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, progress=None) -> Diagnosis:
     """Diagnose why `model` does (not) converge on `data`, with measurements.
 
     Args:
@@ -40,8 +49,14 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         steps: training steps per probe (every counterfactual uses the same number).
         seed: the seed of every probe; the same seed gives the same diagnosis.
         quick: static findings, one probe and the verdict only (no LR range test, no counterfactual probes).
-        budget_seconds: stop starting counterfactual probes once this much time has passed
-            (untested suspicions stay `suspected`).
+        budget_seconds: the time the whole diagnosis may take (None: no limit). A slow model runs shorter
+            probes; counterfactual probes run in order of likelihood while time is left, and untested
+            suspicions stay `suspected` with the reason (`caedoctor.diagnosis.budget`).
+        sequential: decide a counterfactual probe as soon as its outcome is clear (`sequential`); False
+            runs every probe to its last step and records what the early rule would have decided.
+        jobs: how many counterfactual probes run side by side (threads sharing the CPU cores or GPUs; each
+            seeds and builds its model alone, so the result is the same as with 1). 1 is the default: on 2
+            CPU cores side by side was not reliably faster (bench/README.md, "Probes side by side").
         progress: optional callable(str) told what is running.
 
     Returns:
@@ -49,24 +64,36 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     """
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
-    setup = _setup_of(model, data, seed, config_overrides)
+    timings = Timings()
+    with timings.stage("loading model and data"):
+        setup = _setup_of(model, data, seed, config_overrides)
     for note in setup.config.notes:
         say(f"note: {note}")
-    state = RunState(setup=setup, result=_static_stage(setup, say), steps=steps, seed=seed, say=say, start=start,
-                     budget_seconds=budget_seconds, analysis=setup.analysis())
+    with timings.stage("static checks"):
+        static = _static_stage(setup, say)
+    state = RunState(setup=setup, result=static, steps=steps, seed=seed, say=say,
+                     budget=Budget(budget_seconds, start, say), sequential=sequential, jobs=max(1, int(jobs)),
+                     timings=timings,
+                     analysis=setup.analysis())
     _note_opaque_model(state)
     if _blocked(state):
         return _finish(state)
-    _baseline_stage(state)
-    _learning_rate_stage(state, lr_find_steps if not quick else 0)  # quick: verdict and static findings only
-    if quick:
+    _run_stage(state, "baseline probe", _baseline_stage)
+    _run_stage(state, "LR range test", lambda st: _learning_rate_stage(st, lr_find_steps if not quick else 0))
+    if quick:  # verdict and static findings only
         return _finish(state)
-    counterfactuals.measure_noise(state)
-    counterfactuals.test_findings(state)
-    explain_away(state)
+    _run_stage(state, "counterfactual probes", counterfactuals.test_findings)
+    _run_stage(state, "explain-away", explain_away)
     state.result.verdict = verdict_after_probes(state.result.verdict, state.result.findings,
                                                 state.baseline.relative_mse)
     return _finish(state)
+
+
+def _run_stage(state: RunState, name: str, stage) -> None:
+    """Run `stage(state)`, its time and its probes recorded under `name`."""
+    state.stage = name
+    with state.timings.stage(name):
+        stage(state)
 
 
 def _setup_of(model, data, seed: int, config_overrides: dict | None) -> Setup:
@@ -122,9 +149,16 @@ def _blocked(state: RunState) -> bool:
 
 def _baseline_stage(state: RunState) -> None:
     """The probe of the set-up as it is, with the monitor: its curve, its symptoms and the verdict."""
-    result = state.result
+    result, setup = state.result, state.setup
+    target = setup.data.profile.target_stats
+    max_val = dynamic_range(target.value_range, target.min, target.max)
+    state.checks = CheckSet.of(setup.data, max_val)
+    state.models = CompiledModels(max_val)
+    state.evaluation = probes.evaluation_batches(setup.data)
     state.say(f"probe run ({state.steps} steps)")
-    baseline = state.probe(state.setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True)
+    baseline = state.probe(setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True,
+                           stop_at=state.budget.baseline_steps(state.steps))
+    state.steps = baseline.steps  # shortened when the budget plan said so: every probe runs as many
     state.baseline = result.baseline = baseline
     result.probe_results["baseline"] = baseline
     result.probe = baseline.summary()
@@ -138,6 +172,10 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
     from caedoctor.checks.probe_findings import findings_from_symptoms
 
     result, setup = state.result, state.setup
+    if learning_rate_suspect(result.findings, result.verdict) and lr_find_steps > 0:
+        if not state.budget.can_start(lr_find_steps, 1.0):
+            result.lr_find = {"suggestion": None, "error": "not run: the time budget had no room for it"}
+            lr_find_steps = 0
     if learning_rate_suspect(result.findings, result.verdict) and lr_find_steps > 0:
         state.say("learning-rate range test")
         try:
@@ -159,5 +197,11 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
 
 
 def _finish(state: RunState) -> Diagnosis:
-    state.result.elapsed_s = time.perf_counter() - state.start
-    return state.result
+    result = state.result
+    result.elapsed_s = time.perf_counter() - state.budget.start
+    result.timings = {"total": round(result.elapsed_s, 3), **state.timings.to_dict()}
+    result.plan = {"budget_seconds": state.budget.seconds, "steps": state.steps,
+                   "reused_compiled": state.models.reused if state.models is not None else 0,
+                   "step_ms": None if state.budget.step_seconds is None else round(1000 * state.budget.step_seconds, 2),
+                   "sequential": state.sequential, "jobs": state.jobs, "said": list(state.budget.plan)}
+    return result

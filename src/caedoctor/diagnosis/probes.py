@@ -12,11 +12,15 @@ change under test (and, for a batch-size change, the batches themselves).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import keras
 
+from caedoctor.diagnosis.checkpoints import CheckSet, Checkpoints, ProbeClock
+from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
@@ -32,6 +36,8 @@ VAL_SAMPLES = 256  # validation samples behind each point of a probe's validatio
 VALIDATE_EVERY = 2
 # The monitor watches a fixed batch of this many training samples (the same batch for every probe).
 MONITOR_SAMPLES = 32
+# Held while a probe seeds and builds its model and batches (see `run_probe`).
+BUILD_LOCK = threading.RLock()
 # The symptom thresholds were measured with the monitor probing every 10 steps (bench/README-symptoms.md);
 # a diagnosis uses the same interval. (A user's own `fit` keeps the cheaper default of the callback.)
 MONITOR_INTERVAL = 10
@@ -50,6 +56,21 @@ class ProbeResult:
     stopped: str = ""  # why it stopped early ("nan", "diverged"), or ""
     monitor: ConvergenceMonitor | None = field(default=None, repr=False)
     val_curve: list = field(default_factory=list)  # (step, validation loss) when the probe validated
+    # (step, {"relative_mse", "dssim"}) on the diagnosis' fixed check batch (`checkpoints.CheckSet`)
+    checkpoints: list = field(default_factory=list)
+    decision: object = None  # what the probe's `decide` answered (`sequential.EarlyDecision`), or None
+    decided_at: int | None = None  # the step it answered at (the probe stopped there when told to)
+    # seconds: build, tracing, steps, monitor, validation, checkpoints, scoring, fit_other
+    timing: dict = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Ran all its steps (not stopped by a decision, the clock, NaN or divergence)."""
+        return self.steps_run >= self.steps and not self.stopped
+
+    def checkpoint(self, step: int) -> dict | None:
+        """The check-batch metrics at `step`, or None when the probe has no checkpoint there."""
+        return next((values for s, values in self.checkpoints if s == step), None)
 
     @property
     def relative_mse(self) -> float:
@@ -81,7 +102,11 @@ class ProbeResult:
         return {"label": self.label, "steps": self.steps, "steps_run": self.steps_run,
                 "seconds": round(self.seconds, 3), "loss_curve": [finite_or_none(v) for v in self.loss_curve],
                 "metrics": {k: finite_or_none(v) for k, v in self.metrics.items()}, "stopped": self.stopped,
-                **({"val_curve": [[s, finite_or_none(v)] for s, v in self.val_curve]} if self.val_curve else {})}
+                **({"val_curve": [[s, finite_or_none(v)] for s, v in self.val_curve]} if self.val_curve else {}),
+                **({"checkpoints": [[s, {k: finite_or_none(v) for k, v in values.items()}]
+                                    for s, values in self.checkpoints]} if self.checkpoints else {}),
+                **({"decided_at": self.decided_at} if self.decided_at is not None else {}),
+                **({"timing": {k: round(v, 3) for k, v in self.timing.items()}} if self.timing else {})}
 
 
 def finite_or_none(v):
@@ -90,10 +115,12 @@ def finite_or_none(v):
 
 
 class _ChunkRecorder(keras.callbacks.Callback):
-    """Records the mean loss of each chunk and stops on NaN/Inf or divergence."""
+    """Records the mean loss of each chunk and stops on NaN/Inf or divergence, or once `stop_at()` steps
+    are done."""
 
-    def __init__(self):
+    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None):
         super().__init__()
+        self.chunk, self.stop_at, self.clock = chunk, stop_at, clock
         self.curve: list = []
         self.val: list = []
         self.stopped = ""
@@ -112,38 +139,54 @@ class _ChunkRecorder(keras.callbacks.Callback):
         elif self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
             self.stopped = "diverged"
             self.model.stop_training = True
+        elif self.stop_at is not None and len(self.curve) * self.chunk >= self.stop_at(self.clock, self.chunk):
+            self.model.stop_training = True
 
 
 def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
-              callbacks=None, validate_every: int = 0) -> ProbeResult:
+              callbacks=None, validate_every: int = 0, checks: CheckSet | None = None, check_every: int = 0,
+              decide=None, stop_on_decision: bool = True, deadline: float | None = None,
+              stop_at: Callable[[ProbeClock, int], int] | None = None,
+              models: CompiledModels | None = None, evaluation: list | None = None) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
     rebuilt with every argument, and their loss) and score it on validation data.
 
     `validate_every` > 0 also computes the validation loss on `VAL_SAMPLES` fixed validation samples every
     that many chunks of `CHUNK` steps (Keras' `validation_freq`), so a monitor sees `val_loss` and the
     overfitting detector can compare it with the training loss.
+
+    `checks` and `check_every` > 0 score the model on the check batch every that many chunks
+    (`ProbeResult.checkpoints`); `decide(step, points)` may answer a decision there, which stops the probe
+    when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
+    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(clock, chunk)`, asked at
+    every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
+    plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
+    whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
+    scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
     """
+    # About 70 lines, most of them the docstring of its arguments; the body reads top to bottom: build, fit,
+    # score, time.
     import tensorflow as tf
 
-    from caedoctor.training import seed_everything
-
     data = setup.data
-    seed_everything(seed)
-    model = fresh_copy(setup.model)
+    t_build = time.perf_counter()
     target = data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    compile_model(model, setup.config, max_val)
     bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
-    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs)
-    recorder = _ChunkRecorder()
-    cbs = [recorder] + list(callbacks or [])
-    fit_val = {}
-    if validate_every > 0 and data.val_count > 0:
-        fit_val = {"validation_data": data.val.take(VAL_SAMPLES).batch(bs).cache(),
-                   "validation_freq": int(validate_every)}
+    model, train = _build(setup, seed, models, max_val)
+    clock = ProbeClock(deadline, on_step=stop_at)
+    recorder = _ChunkRecorder(chunk, stop_at, clock)
+    cbs = [clock, recorder]
+    checkpoints = None
+    if checks is not None and check_every > 0:
+        checkpoints = Checkpoints(checks, check_every, chunk, decide=decide, stop=stop_on_decision)
+        cbs.append(checkpoints)
+    cbs += list(callbacks or [])
+    fit_val = _validation(data, validate_every, bs)
     start = time.perf_counter()
+    build = start - t_build
     try:
         model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False, **fit_val)
     except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
@@ -151,14 +194,73 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         recorder.curve.append(math.nan)
         del exc
     seconds = time.perf_counter() - start
-    val = data.val.take(EVAL_SAMPLES).batch(256)
-    metrics = reconstruction_metrics(model, val.as_numpy_iterator(), max_val)
+    if models is not None:
+        models.release(model)
+    if clock.out_of_time and not recorder.stopped and len(recorder.curve) * chunk < steps:
+        recorder.stopped = "out_of_time"
+    t_score = time.perf_counter()
+    metrics = reconstruction_metrics(model, evaluation if evaluation is not None else evaluation_batches(data),
+                                     max_val)
     if not all(math.isfinite(v) for v in (metrics["mse"],)):
         recorder.stopped = recorder.stopped or "nan"
+    monitor = next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None)
+    timing = _timing(clock, monitor, checkpoints, build=build, fit=seconds, scoring=time.perf_counter() - t_score)
+    if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
+        steps = min(steps, max(chunk, stop_at(clock, chunk)))
     return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
                        loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
-                       monitor=next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None),
-                       val_curve=[(k * chunk, v) for k, v in recorder.val])
+                       monitor=monitor,
+                       val_curve=[(k * chunk, v) for k, v in recorder.val],
+                       checkpoints=checkpoints.points if checkpoints is not None else [],
+                       decision=checkpoints.decision if checkpoints is not None else None,
+                       decided_at=checkpoints.decided_at if checkpoints is not None else None,
+                       timing=timing)
+
+
+def _build(setup: Setup, seed: int, models: CompiledModels | None, max_val: float) -> tuple:
+    """(compiled model with the seed's fresh weights, the seeded repeated training batches).
+
+    Seeding is global: probes running side by side (`diagnose(jobs=N)`) seed, build their model and their
+    batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently."""
+    from caedoctor.training import seed_everything
+
+    data, bs = setup.data, setup.config.batch_size
+    with BUILD_LOCK:
+        if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
+            model = models.prepare(setup, seed, max_val=max_val)
+        else:
+            seed_everything(seed)
+            model = fresh_copy(setup.model)
+            compile_model(model, setup.config, max_val)
+        train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
+                             autotune=False)
+    return model, train
+
+
+def _validation(data, validate_every: int, batch_size: int) -> dict:
+    """`fit`'s validation arguments: the loss on `VAL_SAMPLES` fixed samples every `validate_every` chunks."""
+    if validate_every <= 0 or data.val_count <= 0:
+        return {}
+    return {"validation_data": data.val.take(VAL_SAMPLES).batch(batch_size).cache(),
+            "validation_freq": int(validate_every)}
+
+
+def _timing(clock: ProbeClock, monitor, checkpoints, *, build: float, fit: float, scoring: float) -> dict:
+    """Seconds per part of a probe (`ProbeResult.timing`)."""
+    watched = monitor.record.monitor_seconds if monitor is not None else 0.0  # inside the chunks' time
+    tracing = clock.tracing()
+    return {"build": build, "tracing": tracing, "steps": sum(clock.chunks) - tracing - watched, "monitor": watched,
+            "validation": clock.validation, "checkpoints": checkpoints.seconds if checkpoints is not None else 0.0,
+            "scoring": scoring,
+            # inside `fit` but outside its chunks and validation passes: building the iterator before the
+            # first step and what `fit` does after `on_train_end` (with the monitor on CIFAR-10 crops several
+            # seconds; see bench/README.md, "Where the time goes")
+            "fit_other": max(0.0, fit - sum(clock.chunks) - clock.validation)}
+
+
+def evaluation_batches(data) -> list:
+    """The `EVAL_SAMPLES` validation samples every probe is scored on at its end, as numpy (x, y) batches."""
+    return list(data.val.take(EVAL_SAMPLES).batch(256).as_numpy_iterator())
 
 
 def make_monitor(data) -> ConvergenceMonitor:

@@ -36,6 +36,10 @@ class Diagnosis(DiagnosisDisplay):
     # label -> ProbeResult, and "lr_find" -> LRFindResult, in the order they ran
     probe_results: dict = field(default_factory=dict, repr=False)
     setup: dict | None = None  # what was diagnosed: Setup.describe()
+    # where the time went: {"total", "stages": {name: s}, "probe_parts": {part: s}, "probes": [rows]}
+    timings: dict | None = None
+    # the budget and what the plan said: {"budget_seconds", "steps", "step_ms", "sequential", "said": [...]}
+    plan: dict | None = None
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +73,8 @@ class Diagnosis(DiagnosisDisplay):
             "noise": self.noise,
             "counterfactuals": self.counterfactuals,
             "elapsed_s": round(self.elapsed_s, 3),
+            "timings": self.timings,
+            "plan": self.plan,
         }
 
 

@@ -155,7 +155,17 @@ def build_context(diagnosis: Diagnosis, *, data: Data | None = None, loaded: Loa
         "profile": _section("data profile", _profile, diagnosis, data),
         "model": _section("model", _model, loaded),
         "changes": _section("changes", _changes, diagnosis, repair),
+        "timings": _section("time", _timings, diagnosis),
     }
+
+
+def _timings(diagnosis: Diagnosis) -> dict:
+    """Where the time went (`Diagnosis.timings`) and what the budget plan said (`Diagnosis.plan`)."""
+    t, plan = diagnosis.timings or {}, diagnosis.plan or {}
+    stages = [{"name": k, "seconds": _float(v)} for k, v in (t.get("stages") or {}).items()]
+    parts = [{"name": k, "seconds": _float(v)} for k, v in (t.get("probe_parts") or {}).items()]
+    return {"stages": stages, "parts": parts, "total": _float(t.get("total")),
+            "budget": _float(plan.get("budget_seconds")), "said": list(plan.get("said") or [])}
 
 
 def _section(name: str, build, *args) -> dict:
@@ -240,7 +250,9 @@ def _probes(diagnosis: Diagnosis) -> dict:
         m = result.metrics
         rows.append({"label": label, "kind": kind, "steps_run": result.steps_run, "seconds": _float(result.seconds),
                      "relative_mse": _float(m.get("relative_mse")), "psnr": _float(m.get("psnr")),
-                     "ssim": _float(m.get("ssim")), "stopped": result.stopped})
+                     "ssim": _float(m.get("ssim")),
+                     "stopped": (f"decided at step {result.decided_at}" if result.decided_at is not None
+                                 and result.steps_run < result.steps else result.stopped)})
     from caedoctor.report import figures as fig
 
     drawable = any(np.isfinite(np.asarray(c["loss"], float)).any() for c in curves)

@@ -59,7 +59,8 @@ def _effect_text(f) -> str:
     if f.effect is None:
         return ""
     metric = {"relative_mse": "relative MSE", "dssim": "1-SSIM"}.get(f.effect.metric, f.effect.metric)
-    return f"{metric} {f.effect.before:.4g} -> {f.effect.after:.4g}"
+    step = f.evidence.get("decided_at", "").split(":")[0] if f.evidence.get("decided_at") else ""
+    return f"{metric} {f.effect.before:.4g} -> {f.effect.after:.4g}" + (f" (decided at {step})" if step else "")
 
 
 def print_setup(setup: dict | None, console: Console) -> None:
@@ -116,6 +117,17 @@ def print_diagnosis(result, console: Console | None = None) -> None:
                           highlight=False)
     if not (confirmed or refuted or suspected):
         console.print("no problems found")
+    print_timings(result.timings, console)
+
+
+def print_timings(timings: dict | None, console: Console) -> None:
+    """One line: the seconds of each stage, then where the probes' time went."""
+    if not timings or not timings.get("stages"):
+        return
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in timings["stages"].items() if v >= 0.05)
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in (timings.get("probe_parts") or {}).items() if v >= 0.05)
+    console.print(f"\n[dim]time (s): {stages}" + (f"; inside the probes: {parts}" if parts else "") + "[/]",
+                  highlight=False)
 
 
 def print_repair(result, paths: dict, console: Console | None = None) -> None:
