@@ -95,6 +95,8 @@ def _diagnose_options(args) -> dict:
         options.update(sequential=False, budget_seconds=None)
     if getattr(args, "budget_seconds", None) is not None:
         options["budget_seconds"] = args.budget_seconds or None
+    if getattr(args, "steps", None):
+        options["steps"] = args.steps
     return options
 
 
@@ -377,6 +379,7 @@ def main() -> None:
     parser.add_argument("--no-sequential", action="store_true",
                         help="run every probe to its last step, no budget; record the early rule's decisions")
     parser.add_argument("--budget-seconds", type=float, default=None, help="the diagnosis' budget (0: none)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per probe (default: the diagnosis' own)")
     parser.add_argument("--shard", help="i/n: run only every n-th case starting at i (parallel processes)")
     parser.add_argument("--resume", action="store_true", help="skip cases already in the log (same modes)")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")

@@ -108,6 +108,12 @@ OVERFIT_MIN_EPOCHS = 3
 OVERFIT_VAL_RISE = 0.2
 OVERFIT_GAP = 1.5
 
+# over-regularization: the penalties' share of the training loss, and the loss with dropout on over the
+# loss with it off, each the median over the last probes (bench/over_regularization_symptom.py; measured on
+# the development bases of bench/over_regularization.py, see the numbers there and in bench/README.md).
+PENALTY_SHARE_MAX = 0.3
+DROPOUT_GAP_MAX = 1.3
+
 # out of range: share of outputs outside the targets' range. Healthy (linear outputs included) at most
 # 0.7%; weights 3x too large 4.8%, a collapsed linear output (Adam 0.1) 100%.
 RANGE_VIOLATION_FRACTION = 0.02
@@ -140,6 +146,10 @@ NOISE_K = 3.0
 # The joint stage retries a refuted fix on top of the strongest when it did no more than this much harm
 # alone (a fault masked by another shows no effect alone: a narrow code behind a saturated output).
 MASKED_TOLERANCE = 1.1
+# When no single fix helps a failing model, at most this many of the fixes that did no harm alone are
+# tried together (then each left out in turn: up to this many more probes). Two faults that only help
+# together are the case the generated benchmark's issue names (0-255 data under a [0, 1] output and loss).
+JOINT_MAX_FIXES = 3
 
 # A run that looks fine on its own but that one confirmed change cuts by 40% or more (same steps) is
 # learning slowly: "converging" would hide such a fix (1x1 strided encoder kernels that skip 3 of 4 pixels:

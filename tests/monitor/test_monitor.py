@@ -301,3 +301,33 @@ def test_loss_levels_are_measured_above_a_perfect_reconstruction(images):
         entropy = float(np.mean(-(x * np.log(x) + (1 - x) * np.log(1 - x))))
         if floor_positive:
             assert record.floor_loss == pytest.approx(entropy, rel=1e-3)
+
+
+def _regularized_cae(l2: float = 0.0, dropout: float = 0.0):
+    reg = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input((16, 16, 1))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", kernel_regularizer=reg, name="enc")(inputs)
+    if dropout:
+        h = keras.layers.Dropout(dropout, name="drop")(h)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", kernel_regularizer=reg, name="out")(h)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("l2, dropout", [(0.0, 0.0), (1.0, 0.0), (0.0, 0.5)])
+def test_penalty_share_and_dropout_gap(images, l2, dropout):
+    keras.utils.set_random_seed(0)
+    x = images[:64]
+    monitor = ConvergenceMonitor(x[:32], interval=2)
+    rec = fit(_regularized_cae(l2, dropout), x, monitor)
+    share, gap = np.asarray(rec.penalty_share), np.asarray(rec.dropout_gap)
+    assert len(share) == len(gap) == len(rec.probe_steps)
+    if l2:  # an L2 of 1.0 on every kernel: the penalty is most of what training minimises
+        assert np.all(share > 0.5)
+    else:
+        assert np.all(share == 0.0)
+    if dropout:  # half the hidden units dropped: the training-mode reconstruction is worse
+        assert np.all(gap > 1.0)
+    else:
+        assert np.all(np.isnan(gap))
+    heavy = {s.name for s in detect_symptoms(rec) if s.present} & {"heavy_regularization"}
+    assert bool(heavy) == bool(l2)

@@ -245,6 +245,21 @@ def test_out_of_range_outputs():
     assert not S.detect_out_of_range(healthy(range_violation=[0.005] * PROBES)).present
 
 
+def test_heavy_regularization_by_penalty_share_and_by_dropout_gap():
+    penalty = healthy(penalty_share=[0.6] * PROBES, dropout_gap=[math.nan] * PROBES)
+    s = S.detect_heavy_regularization(penalty)
+    assert s.present and s.cause == "over_regularization" and "60% of the training loss" in s.message
+    dropout = healthy(penalty_share=[0.0] * PROBES, dropout_gap=[2.0] * PROBES)
+    s = S.detect_heavy_regularization(dropout)
+    assert s.present and "2.00x" in s.message
+    light = healthy(penalty_share=[0.01] * PROBES, dropout_gap=[1.05] * PROBES)
+    assert not S.detect_heavy_regularization(light).present
+    # only the last probes count: a penalty that was large at the start and was traded off is no symptom
+    traded = healthy(penalty_share=[0.9] * (PROBES - 5) + [0.05] * 5, dropout_gap=[math.nan] * PROBES)
+    assert not S.detect_heavy_regularization(traded).present
+    assert "skipped" in S.detect_heavy_regularization(healthy()).evidence  # no signal recorded
+
+
 def test_too_short_records_are_skipped_not_judged():
     rec = healthy(loss_steps=list(range(5)), losses=[1.0] * 5, probe_steps=[0], probe_loss=[0.1],
                   relative_spread=[0.9], range_violation=[0.0])

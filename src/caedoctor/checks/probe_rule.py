@@ -50,6 +50,9 @@ def fix_for(cause: str, lr_suggestion: float | None = None) -> Fix | None:
     if cause in ("overfitting", "insufficient_data"):
         return Fix("data", {"action": "more_data"},
                    "train on more (or augmented) images; dropout or weight decay may help too")
+    if cause == "over_regularization":
+        return Fix("reduce_regularization", {"factor": 0.0},
+                   "remove the dropout and the weight and activity penalties (add them back only if it overfits)")
     if cause == "batch_size_too_large":
         return Fix("batch_size", {"batch_size": 32}, "use batches of 32")
     return None

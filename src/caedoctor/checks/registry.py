@@ -10,6 +10,7 @@ from caedoctor.checks.probe_rules import (
     dead_units,
     diverging,
     exploding_gradients,
+    heavy_regularization,
     nan_inf,
     oscillating,
     overfitting,
@@ -106,6 +107,7 @@ PROBE_RULES: tuple[ProbeRule, ...] = (
     vanishing_gradients.RULE,
     exploding_gradients.RULE,
     overfitting.RULE,
+    heavy_regularization.RULE,
 )
 
 _BY_CODE = {rule.code: rule for rule in RULES}

@@ -50,7 +50,7 @@ def explain_away(state: RunState) -> None:
         # One cause, and its fix leaves nothing masked (for a probe decided early: already at its last
         # step, and the error only falls further): nothing to stack.
         return
-    best_probe = _full_probe(state, best_key)
+    best_probe = state.full_probe(best_key)
     if best_probe is None:
         _leave_unseparated(rest, best_findings[0].code, state)
         return
@@ -82,20 +82,6 @@ def explain_away(state: RunState) -> None:
             _refute_as_consequence(findings, best_code)
             continue
         _stack_and_judge(state, stack, key, findings, best_probe, reseeded, best_code)
-
-
-def _full_probe(state: RunState, key):
-    """The probe of fix `key` run to its last step: the tested one, or (when it was decided early) a rerun
-    to the end, which then replaces it; None when the budget has no room for the rerun."""
-    probe, comparison = state.tested[key]
-    if probe.complete or probe.stopped in ("nan", "diverged") or key not in state.setups:
-        return probe
-    state.say(f"{probe.label} again, to its last step (it was decided early)")
-    full = state.probe(state.setups[key], steps=probe.steps, seed=state.seed, label=probe.label)
-    if full.stopped == "out_of_time":
-        return None
-    state.tested[key] = (full, comparison)
-    return full
 
 
 def _ranked_fixes(state: RunState) -> list:
@@ -154,7 +140,7 @@ def _stack_and_judge(state: RunState, stack: "_Stacker", key, findings: list, be
                      best_code: str) -> None:
     """Probe G (`findings`' fix) on top of F and revise G's findings: independent, consequence, alternative, or
     (for a finding refuted alone) confirmed on top of F."""
-    alone_probe = _full_probe(state, key)
+    alone_probe = state.full_probe(key)
     if alone_probe is None:
         return
     metric = state.tested[key][1].metric

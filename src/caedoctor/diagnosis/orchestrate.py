@@ -5,7 +5,9 @@
 3. the LR range test when the learning rate is suspect, and the symptom findings (CAE7xx);
 4. a counterfactual probe per suspected cause, decided early when the outcome is clear (`counterfactuals`,
    `sequential`, `judge`; the seed-noise probe runs when a decision needs it);
-5. explain-away (`explain_away`) and the verdict revised by what the probes measured.
+5. explain-away (`explain_away`);
+6. when no single fix helped a failing model, the fixes tried together and each left out (`joint`); then the
+   verdict revised by what the probes measured.
 
 The whole diagnosis keeps to a time budget (`budget`), and records where its time went (`timings`).
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import time
 
 from caedoctor.data import Data
-from caedoctor.diagnosis import counterfactuals, lr_finder, probes
+from caedoctor.diagnosis import counterfactuals, joint, lr_finder, probes
 from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.reuse import CompiledModels
@@ -84,6 +86,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         return _finish(state)
     _run_stage(state, "counterfactual probes", counterfactuals.test_findings)
     _run_stage(state, "explain-away", explain_away)
+    _run_stage(state, "joint probes", joint.test_together)
     state.result.verdict = verdict_after_probes(state.result.verdict, state.result.findings,
                                                 state.baseline.relative_mse)
     return _finish(state)

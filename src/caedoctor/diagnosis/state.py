@@ -101,6 +101,19 @@ class RunState:
         self.timings.add_probe(probe, self.stage)
         return probe
 
+    def full_probe(self, key) -> ProbeResult | None:
+        """The probe of fix `key` run to its last step: the tested one, or (when it was decided early) a rerun
+        to the end, which then replaces it in `tested`; None when the budget has no room for the rerun."""
+        probe, comparison = self.tested[key]
+        if probe.complete or probe.stopped in ("nan", "diverged") or key not in self.setups:
+            return probe
+        self.say(f"{probe.label} again, to its last step (it was decided early)")
+        full = self.probe(self.setups[key], steps=probe.steps, seed=self.seed, label=probe.label)
+        if full.stopped == "out_of_time":
+            return None
+        self.tested[key] = (full, comparison)
+        return full
+
     def scoring_for(self, data) -> tuple:
         """(check batch, evaluation batches) of `data`: a probe is scored on its own data (a fix that scales
         the targets is scored on the scaled targets; relative MSE and SSIM do not depend on the scale), on

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from caedoctor import thresholds as T
+from caedoctor.models.regularization import DROPOUT_LAYERS
 
 _RELU = {"relu", "relu6"}
 _SIGMOID = {"sigmoid", "hard_sigmoid"}
@@ -82,6 +83,16 @@ def unit_fraction(kind: str, axis: int, a: np.ndarray) -> float:
     return float(np.mean(np.mean(tail, axis=others) >= T.SATURATED_UNIT_SHARE))
 
 
+def _share(penalty: float, loss: float) -> float:
+    """The regularization penalties' share of the training loss (NaN when either is not finite)."""
+    total = penalty + loss
+    return penalty / total if math.isfinite(total) and total > 0 else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if math.isfinite(a) and math.isfinite(b) and b > 0 else math.nan
+
+
 def _norm(arrays) -> float:
     return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
 
@@ -119,6 +130,9 @@ class BatchProbe:
                   if layer.trainable_weights or activation_kind(layer) is not None]
         self.output_layer = makers[-1] if makers else ""
         self.activation_layers, self._extractor = self._build_extractor(model)
+        # Layers that behave differently in training: the loss with them on (what fit sees) over the loss
+        # with them off (what the user gets) is the cost of the dropout (`dropout_gap`).
+        self.has_dropout = any(type(layer).__name__ in DROPOUT_LAYERS for layer in leaves)
         out_kind = {n: (k, a) for n, k, a in self.activation_layers}.get(self.output_layer)
         self.target_saturated_fraction = (unit_fraction(out_kind[0], out_kind[1], np.asarray(y, np.float32))
                                           if out_kind and out_kind[0] != "relu" else math.nan)
@@ -213,9 +227,15 @@ class BatchProbe:
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             if replicas > 1:  # Keras divides the loss by the replicas (each sees a shard); this batch is whole
                 train_loss = train_loss * replicas
+            penalty = tf.add_n([tf.cast(v, tf.float32) for v in self.model.losses]) if self.model.losses else (
+                tf.constant(0.0))
         loss = self._reconstruction_loss(y, y_pred)
         grads = tape.gradient(train_loss, self._flat_weights)
-        return loss, grads, acts, y_pred
+        if self.has_dropout:
+            inference_loss = self._reconstruction_loss(y, self.model(x, training=False))
+        else:
+            inference_loss = tf.constant(math.nan)
+        return loss, grads, acts, y_pred, penalty, inference_loss
 
     def __call__(self) -> dict:
         """Probe the model now. Returns loss, per-layer norms, activation fractions and output signals."""
@@ -223,13 +243,13 @@ class BatchProbe:
         try:
             strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built in a scope
             if strategy is None:
-                loss, grads, acts, y_pred = self._fn(self.x, self.y)
+                loss, grads, acts, y_pred, penalty, inference_loss = self._fn(self.x, self.y)
             else:
                 # Distributed variables can only be differentiated in a replica context: every replica
                 # probes the same batch and the first local one's result is read.
                 with strategy.scope():
                     out = strategy.run(self._fn, args=(self.x, self.y))
-                loss, grads, acts, y_pred = tf.nest.map_structure(
+                loss, grads, acts, y_pred, penalty, inference_loss = tf.nest.map_structure(
                     lambda v: strategy.experimental_local_results(v)[0], out)
         finally:
             for v, value in state:
@@ -255,6 +275,8 @@ class BatchProbe:
             "saturated_fraction": saturated,
             "range_violation": float(np.mean((out < lo - tol) | (out > hi + tol))),
             "relative_spread": spread / self.target_spread if self.target_spread > 0 else math.nan,
+            "penalty_share": _share(float(penalty), float(loss)),
+            "dropout_gap": _ratio(float(loss), float(inference_loss)),
         }
         if self.keep_tensors:
             result["grads"] = grads

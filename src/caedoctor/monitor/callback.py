@@ -287,6 +287,8 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         rec.probe_loss.append(result["loss"])
         rec.range_violation.append(result["range_violation"])
         rec.relative_spread.append(result["relative_spread"])
+        rec.penalty_share.append(result["penalty_share"])
+        rec.dropout_gap.append(result["dropout_gap"])
         for key, values in (("grad_norms", result["grad_norms"]), ("weight_norms", result["weight_norms"]),
                             ("update_ratios", ratios), ("dead_fraction", result["dead_fraction"]),
                             ("saturated_fraction", result["saturated_fraction"])):

@@ -40,6 +40,10 @@ class MonitorRecord:
         range_violation: the fraction of output values outside the target's range, per probe.
         relative_spread: mean over output pixels of the std across samples, divided by the same for the
             targets, per probe. Near 0: every input gets the same image (collapse to the mean).
+        penalty_share: the regularization penalties (`model.losses`: weight and activity penalties, `add_loss`)
+            as a share of penalties + reconstruction loss on the monitor batch, per probe.
+        dropout_gap: the reconstruction loss with dropout on (as `fit` trains) over the loss with it off (as
+            the model is used), per probe; NaN for a model without dropout or noise layers.
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
         target_range: the (low, high) range outputs are checked against.
@@ -63,6 +67,8 @@ class MonitorRecord:
     target_saturated_fraction: float = math.nan
     range_violation: list = field(default_factory=list)
     relative_spread: list = field(default_factory=list)
+    penalty_share: list = field(default_factory=list)
+    dropout_gap: list = field(default_factory=list)
     baseline_loss: float = math.nan
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
     target_range: tuple = (math.nan, math.nan)
@@ -113,7 +119,7 @@ class MonitorRecord:
 
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("losses", "probe_loss", "range_violation", "relative_spread"):
+        for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap"):
             if key in kwargs:
                 kwargs[key] = nums(kwargs[key])
         for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",

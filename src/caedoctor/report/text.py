@@ -52,6 +52,11 @@ def _refuted_text(f) -> str:
         return f"its symptom is gone once {by} is fixed; alone: {_effect_text(f)}"
     if by:
         return f"adds nothing once {by} is fixed: {_effect_text(f)}"
+    joint = f.evidence.get("joint") or {}
+    if joint.get("status") == "refuted":
+        return f"{_effect_text(f)}; with {joint['fixes']} together too: relative MSE {joint['after']:.4g}"
+    if joint.get("status") == "confirmed":
+        return f"{_effect_text(f)}; the joint fix does as well without it"
     return _effect_text(f)
 
 
@@ -96,6 +101,10 @@ def print_diagnosis(result, console: Console | None = None) -> None:
             fix = f" fix: {f.fix.description}" if f.fix and f.fix.description else ""
             alt = f.evidence.get("alternative_to")
             alt = f" (an alternative to {alt}'s fix: either one is enough)" if alt else ""
+            if f.evidence.get("confirmed_jointly_with"):
+                alone = f.evidence["alone"]
+                alt = (f" (only together with {', '.join(f.evidence['confirmed_jointly_with'])}: alone "
+                       f"{alone['before']:.4g} -> {alone['after']:.4g})")
             console.print(f"  [red]{f.code}[/] {f.cause} [{f.status}] {f.message}  {_effect_text(f)}{alt}.{fix}",
                           highlight=False)
     refuted = result.refuted()
@@ -107,6 +116,8 @@ def print_diagnosis(result, console: Console | None = None) -> None:
                 extra = f" (a consequence: {f.evidence['symptom_gone']})"
             elif f.evidence.get("explained_by"):
                 extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
+            elif (f.evidence.get("joint") or {}).get("status") in ("refuted", "confirmed"):
+                extra = f" ({_refuted_text(f).split('; ', 1)[1]})"
             console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
     suspected = result.suspected()
     if suspected:
