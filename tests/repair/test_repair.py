@@ -143,3 +143,45 @@ def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_mo
     assert raw["relative_mse"] == pytest.approx(scaled["relative_mse"], rel=1e-3)
     np.testing.assert_allclose(np.asarray(model(clean)), 255.0 * np.asarray(core(clean / 255.0)), rtol=1e-3,
                                atol=1e-2)
+
+
+def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch):
+    """Scripted verification probes (the logic, not the training): two fixes the diagnosis confirmed only
+    together are verified by one probe of both, and kept as a pair."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair import fix as repair_fix
+
+    from tiny import compiled, tiny_cae
+
+    def probe(label, rel):
+        return ProbeResult(label=label, steps=30, steps_run=30, seconds=0.0, loss_curve=[rel],
+                           metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
+
+    labels = []
+
+    def fake_probe(_setup, *, steps, seed, label="", **_kw):
+        labels.append(label)
+        return probe(label, 0.05 if " + " in label else 1.0)
+
+    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(), lr=1e-3), data.input_shape)
+    out = Fix("output_activation", {"activation": "linear"}, "a linear output")
+    bn = Fix("add_batchnorm", {}, "add BatchNorm")
+    findings = [Finding(code="CAE203", cause="output_activation_range", severity="info", status="confirmed",
+                        message="m", fix=out, effect=Effect("relative_mse", 1.0, 0.05),
+                        evidence={"confirmed_jointly_with": ["CAE708"]}),
+                Finding(code="CAE708", cause="saturated_activation", severity="warning", status="confirmed",
+                        message="m", fix=bn, effect=Effect("relative_mse", 1.0, 0.05),
+                        evidence={"confirmed_jointly_with": ["CAE203"]})]
+    diagnosis = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
+    diagnosis.baseline = probe("baseline", 1.0)
+    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    assert len([label for label in labels if label.startswith("+")]) == 1  # one verification probe of both
+    assert {c.what for c in result.changes} == {"output_activation", "add_batchnorm"}
+    assert all(c.kept and "together" in c.note for c in result.changes)
+    assert result.changes[0].effect["after"] == pytest.approx(0.05)

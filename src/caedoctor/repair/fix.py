@@ -14,7 +14,9 @@ Order of application (each step changes what the next one sees, so the order is 
 Fixes are added one at a time (greedy forward selection). After each addition a probe runs with the same seed
 and steps as the diagnosis; a fix that does not improve the probe beyond the measured seed noise is rolled
 back and reported as such. A fix rolled back in that pass is tried once more on top of the fixes kept after
-it (dead ReLUs and a rate of 1e-5: LeakyReLU alone barely helps, on top of a working rate it does). Then the
+it (dead ReLUs and a rate of 1e-5: LeakyReLU alone barely helps, on top of a working rate it does). Fixes the
+diagnosis confirmed only together (`evidence.confirmed_jointly_with`: each alone did nothing, together they
+help) are applied together, in the order above, and verified by one probe: all are kept or none. Then the
 repaired model is trained for the budget and compared with the original.
 """
 
@@ -169,7 +171,11 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
 
     greedy = _Greedy(original, diagnosis, steps, seed, say)
     candidates = candidate_fixes(diagnosis)
+    together = [(f, fix) for f, fix in candidates if f.evidence.get("confirmed_jointly_with")]
+    candidates = [(f, fix) for f, fix in candidates if not f.evidence.get("confirmed_jointly_with")]
     changes = [greedy.attempt(finding, fix, _why(finding)) for finding, fix in candidates]
+    if len(together) > 1:
+        changes += greedy.attempt_together(together)
     if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
         # The diagnosis stopped at the blocking error (NaN samples, a shape mismatch), so nothing else was
         # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
@@ -243,6 +249,36 @@ class _Greedy:
                           "kept on a second try, on top of the fixes after it" if retry else "")
         return Change(fix.kind, fix.params, why, effect, False,
                       "rolled back: it did not improve the probe together with the fixes before it")
+
+    def attempt_together(self, pairs: list) -> list:
+        """Apply the fixes of `pairs` ((finding, fix), in repair order) at once on top of the current best
+        (a learning rate last, re-tuned on the changed model), verify them with one probe, keep all or none.
+        One `Change` per fix, each with the joint effect."""
+        best, best_probe = self.setup, self.probe
+        cand, applied = best, []
+        try:
+            for finding, fix in pairs:
+                if fix.kind == "learning_rate" and cand is not self.original:
+                    fix = _retuned_lr(cand, self.seed, fix, self.say)
+                context = FixContext((self.diagnosis.lr_find or {}).get("suggestion"), cand.analysis())
+                cand = apply_fix(cand, fix, context)
+                applied.append((finding, fix))
+        except NotApplicable as exc:
+            return [Change(fix.kind, fix.params, _why(finding), None, False, f"not applicable together: {exc}")
+                    for finding, fix in pairs]
+        kinds = " + ".join(fix.kind for _, fix in applied)
+        self.say(f"verifying together: {kinds}")
+        cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
+        probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{kinds}")
+        comparison = self._judge(best, best_probe, cand, cand_steps, probe, applied[-1][1])
+        effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
+                  "after": finite_or_none(probe.relative_mse)}
+        kept = comparison.status == "confirmed"
+        if kept:
+            self.setup, self.probe = cand, probe
+        note = (f"applied together with the others of {kinds} (the diagnosis found each alone did nothing); "
+                + ("kept" if kept else "rolled back: together they did not improve the probe"))
+        return [Change(fix.kind, fix.params, _why(finding), effect, kept, note) for finding, fix in applied]
 
     def _judge(self, best: Setup, best_probe, cand: Setup, cand_steps: int, probe, fix: Fix):
         """The candidate's probe against the best's. The diagnosis measured its seed noise around the
