@@ -57,6 +57,9 @@ def measure(index: int, kind: str | None, value: float | None) -> dict:
             "penalty_share": float(np.nanmedian(share)) if np.isfinite(share).any() else None,
             "dropout_gap": float(np.nanmedian(gap)) if np.isfinite(gap).any() else None,
             "fires": bool(symptom.get("present")),
+            "share_trace": [round(float(v), 5) for v in record.penalty_share],
+            "gap_trace": [round(float(v), 5) for v in record.dropout_gap],
+            "relative_probe_loss": [round(float(v), 5) for v in record.relative_probe_losses()],
             "static": [f.code for f in d.findings if f.cause == "over_regularization"]}
 
 

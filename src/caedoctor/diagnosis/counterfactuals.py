@@ -9,7 +9,7 @@ Probes run in order of likelihood while the budget allows (`budget`).
 
 from __future__ import annotations
 
-from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge, minor_on_converging
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
                                       sample_matched_steps, untestable)
 from caedoctor.diagnosis.sequential import early_rule
@@ -17,7 +17,7 @@ from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Finding
 from caedoctor.fixes import NotApplicable, metric_for
 from caedoctor.setup import Setup
-from caedoctor.thresholds import START_PROBE_SHARE
+from caedoctor.thresholds import SLOW_GAIN, START_PROBE_SHARE
 
 
 def test_findings(state: RunState) -> None:
@@ -128,6 +128,10 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     if decided is None:
         return None
     comparison, replicate = decided
+    if minor_on_converging(comparison, result.verdict):
+        finding.evidence = {**finding.evidence, "minor_gain": (
+            f"it cuts the error by {100 * comparison.improvement:.0f}%, less than the {100 * (1 - SLOW_GAIN):.0f}% "
+            "that would make this converging run slow: an improvement, not a cause of non-convergence")}
     if reference is not state.baseline:
         result.probe_results[f"{code}:baseline at equal samples"] = reference
     if reverse:

@@ -52,6 +52,8 @@ def _refuted_text(f) -> str:
         return f"its symptom is gone once {by} is fixed; alone: {_effect_text(f)}"
     if by:
         return f"adds nothing once {by} is fixed: {_effect_text(f)}"
+    if f.evidence.get("minor_gain"):
+        return f"{_effect_text(f)}: {f.evidence['minor_gain']}"
     joint = f.evidence.get("joint") or {}
     if joint.get("status") == "refuted":
         return f"{_effect_text(f)}; with {joint['fixes']} together too: relative MSE {joint['after']:.4g}"
@@ -116,6 +118,8 @@ def print_diagnosis(result, console: Console | None = None) -> None:
                 extra = f" (a consequence: {f.evidence['symptom_gone']})"
             elif f.evidence.get("explained_by"):
                 extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
+            elif f.evidence.get("minor_gain"):
+                extra = f" ({f.evidence['minor_gain']})"
             elif (f.evidence.get("joint") or {}).get("status") in ("refuted", "confirmed"):
                 extra = f" ({_refuted_text(f).split('; ', 1)[1]})"
             console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
