@@ -146,6 +146,14 @@ def _():
     return context(cae(out="linear"), loss="bce"), context(cae(out="sigmoid"), loss="bce"), expect
 
 
+@case("CAE209")
+def _():
+    def expect(f):
+        assert f.evidence["loss"] == "categorical_crossentropy" and f.fix.params == {"loss": "mse"}
+        assert "classifier's loss" in f.message
+    return context(cae(), loss="categorical_crossentropy"), context(cae(), loss="mse"), expect
+
+
 @case("CAE207")
 def _():
     def expect(f):

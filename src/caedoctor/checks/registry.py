@@ -25,6 +25,7 @@ from caedoctor.checks.rules import (
     batchnorm_small_batch,
     bce_target_range,
     bce_without_sigmoid,
+    classification_loss,
     bottleneck_too_narrow,
     capacity_mismatch,
     duplicate_samples,
@@ -71,6 +72,7 @@ RULES: tuple[Rule, ...] = (
     bce_without_sigmoid.RULE,
     output_shape_mismatch.RULE,
     input_shape_mismatch.RULE,
+    classification_loss.RULE,
     # CAE3xx: architecture
     bottleneck_too_narrow.RULE,
     overcomplete_latent.RULE,
