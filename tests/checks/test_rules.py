@@ -367,6 +367,18 @@ def _():
 
 # ------------------------------------------------------------------ CAE5xx training set-up
 
+@case("CAE406")
+def _():
+    def model(bias):
+        return _sequential((16, 16, 1), layers.Conv2D(8, 3, padding="same", bias_initializer=bias, name="enc"),
+                           layers.ReLU(), layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out"))
+
+    def expect(f):
+        assert f.evidence["layers"] == {"enc": -0.5} and "enc -0.5" in f.message
+        assert f.fix.kind == "initializer" and f.fix.params == {"bias_initializer": "zeros"}
+    return (context(model(keras.initializers.Constant(-0.5))), context(model("zeros")), expect)
+
+
 @case("CAE501")
 def _():
     def expect(f):

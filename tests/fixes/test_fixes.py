@@ -162,6 +162,22 @@ def test_initializer_fix_resets_kernel_initializers(data):
         apply_fix(fixed, data, Fix("initializer", {"initializer": "glorot_uniform"}))
 
 
+def test_initializer_fix_resets_negative_biases_to_zeros(data):
+    model = tiny_cae()
+    dead = keras.models.clone_model(model, clone_function=lambda layer: layer.__class__.from_config(
+        {**layer.get_config(), "bias_initializer": {"class_name": "Constant", "config": {"value": -0.5}}}
+        if hasattr(layer, "bias_initializer") else layer.get_config()))
+    loaded = _loaded(compiled(dead), data)
+    fixed, _ = apply_fix(loaded, data, Fix("initializer", {"bias_initializer": "zeros"}))
+    biased = [layer for layer in fixed.model.layers if getattr(layer, "bias", None) is not None]
+    assert biased and all(float(np.max(np.abs(layer.bias.numpy()))) == 0.0 for layer in biased)
+    kernels = {type(layer.kernel_initializer).__name__ for layer in biased}
+    assert kernels == {type(layer.kernel_initializer).__name__ for layer in loaded.model.layers
+                       if getattr(layer, "bias", None) is not None}  # kernels untouched
+    with pytest.raises(NotApplicable, match="already"):
+        apply_fix(fixed, data, Fix("initializer", {"bias_initializer": "zeros"}))
+
+
 def test_fewer_training_samples_halves_training_only(data):
     from caedoctor.fixes.data_fixes import fewer_training_samples
 

@@ -33,6 +33,7 @@ from caedoctor.checks.rules import (
     inputs_not_normalized,
     kernel_larger_than_map,
     large_initial_weights,
+    negative_initial_bias,
     learning_rate_too_high,
     learning_rate_too_low,
     nan_in_data,
@@ -89,6 +90,7 @@ RULES: tuple[Rule, ...] = (
     saturating_first_layer.RULE,
     large_initial_weights.RULE,
     saturating_initial_weights.RULE,
+    negative_initial_bias.RULE,
     # CAE5xx: training set-up
     learning_rate_too_high.RULE,
     learning_rate_too_low.RULE,

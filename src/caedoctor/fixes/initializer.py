@@ -1,4 +1,5 @@
-"""`initializer`: every kernel (conv, transposed conv, dense) re-initialised with a given Keras initializer."""
+"""`initializer`: every kernel (conv, transposed conv, dense) re-initialised with a given Keras initializer, or
+every bias (`bias_initializer`, e.g. zeros after a negative constant that kills ReLU units)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,30 @@ def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> 
     return rewritten
 
 
+def set_bias_initializer(model: keras.Model, initializer: str = "zeros") -> keras.Model:
+    """Give every bias the initializer `initializer` (Keras' default: zeros)."""
+    changed = []
+
+    def swap(layer):
+        if getattr(layer, "bias_initializer", None) is not None and getattr(layer, "bias", None) is not None:
+            current = keras.initializers.serialize(layer.bias_initializer)
+            name = current.get("class_name", "") if isinstance(current, dict) else str(current)
+            if keras.initializers.get(initializer).__class__.__name__ != name:
+                changed.append(layer.name)
+            return fresh(layer, bias_initializer=initializer)
+        return fresh(layer)
+
+    rewritten = clone(model, clone_function=swap)
+    if not changed:
+        raise NotApplicable(f"every bias already uses {initializer}")
+    return rewritten
+
+
 def _apply(setup, fix, context):
+    if "bias_initializer" in fix.params:
+        return setup.replace(model=set_bias_initializer(setup.model, fix.params["bias_initializer"]))
     return setup.replace(model=set_initializer(setup.model, fix.params.get("initializer", "glorot_uniform")))
 
 
-INITIALIZER = FixKind("initializer", "initializer (Keras name, e.g. glorot_uniform) for every conv and dense kernel",
-                      stage=37, apply=_apply)
+INITIALIZER = FixKind("initializer", "initializer (Keras name, e.g. glorot_uniform) for every conv and dense kernel; "
+                      "or bias_initializer (e.g. zeros) for every bias", stage=37, apply=_apply)

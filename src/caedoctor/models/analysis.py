@@ -81,6 +81,7 @@ class LayerInfo:
     half: str = "encoder"  # "input", "encoder" or "decoder"
     shape_error: str | None = None  # why its output shape could not be derived
     init_ratio: float | None = None  # initial kernel std / He std sqrt(2 / fan_in); None when unknown
+    init_bias: float | None = None  # the mean initial bias its bias_initializer draws; None when unknown
     regularization: dict = field(default_factory=dict)  # penalties and dropout (models.regularization)
 
     @property
@@ -368,6 +369,31 @@ def _init_ratio(layer) -> float | None:
     return None if std is None else std / math.sqrt(2.0 / max(fan_in, 1))
 
 
+def _init_bias(layer) -> float | None:
+    """The mean of the biases the layer's bias_initializer draws (Zeros, Ones, Constant, RandomNormal,
+    TruncatedNormal, RandomUniform); None without a bias or for another initializer."""
+    import keras
+
+    initializer = getattr(layer, "bias_initializer", None)
+    if initializer is None or getattr(layer, "bias", None) is None:
+        return None
+    config = keras.initializers.serialize(initializer)
+    name = config.get("class_name", "") if isinstance(config, dict) else str(config)
+    cfg = (config.get("config") or {}) if isinstance(config, dict) else {}
+    if name == "Zeros":
+        return 0.0
+    if name == "Ones":
+        return 1.0
+    if name == "Constant":
+        value = cfg.get("value", 0.0)
+        return float(value) if isinstance(value, (int, float)) else None
+    if name in ("RandomNormal", "TruncatedNormal"):
+        return float(cfg.get("mean", 0.0))
+    if name == "RandomUniform":
+        return (float(cfg.get("minval", -0.05)) + float(cfg.get("maxval", 0.05))) / 2
+    return None
+
+
 def _output_shape(layer, in_shapes: list):
     """The layer's output shape (no batch axis) for inputs of `in_shapes`; raises on a mismatch."""
     import keras
@@ -505,7 +531,7 @@ def _layer_infos(nodes: list, input_shape: tuple) -> list:
         layer = node.layer
         info = LayerInfo(node.name, type(layer).__name__, [nodes[p].name for p in node.parents],
                          params=int(layer.count_params()) if layer.built else 0,
-                         activation=activation_of(layer), init_ratio=_init_ratio(layer),
+                         activation=activation_of(layer), init_ratio=_init_ratio(layer), init_bias=_init_bias(layer),
                          regularization=regularization_of(layer), **_geometry(layer))
         in_shapes = [shapes[p] for p in node.parents]
         if in_shapes and all(s is not None for s in in_shapes):
