@@ -35,10 +35,17 @@ class Budget:
         self.step_seconds: float | None = None  # one training step, measured on the baseline
         self.overhead_seconds = 0.0  # per probe: build, tracing and scoring
         self.planned_steps: int | None = None  # the baseline's length once planned
+        self.reserve_seconds = 0.0  # kept back for scoring the probe a deadline stops (measured on the baseline)
         self.plan: list = []  # the lines said
 
     def deadline(self) -> float | None:
-        return None if self.seconds is None else self.start + self.seconds
+        """When a running probe must stop: the budget's end, less the time its final scoring takes."""
+        return None if self.seconds is None else self.start + self.seconds - self.reserve_seconds
+
+    def reserve_for_scoring(self, seconds: float) -> None:
+        """Keep `seconds` (a probe's final scoring, measured on the baseline) back from every later deadline, so
+        the diagnosis ends within the budget rather than one scoring pass after it."""
+        self.reserve_seconds = max(0.0, float(seconds))
 
     def remaining(self) -> float:
         return math.inf if self.seconds is None else self.start + self.seconds - time.perf_counter()

@@ -22,7 +22,8 @@ from caedoctor.thresholds import SLOW_GAIN, START_PROBE_SHARE
 
 def test_findings(state: RunState) -> None:
     """Probe the fix of every finding that has one (errors first, symptoms before folklore), one probe per
-    distinct fix, while the budget allows; set each finding's status and effect from its comparison.
+    distinct fix, while the budget allows; set each finding's status and effect from its comparison (an
+    error-level finding stays `certain` unless its probe refutes it).
 
     With `state.jobs` > 1 the probes run side by side in threads first, and are judged in order after."""
     planned = _planned(state)
@@ -46,6 +47,12 @@ def test_findings(state: RunState) -> None:
         finding.effect = Effect(comparison.metric, comparison.before, comparison.after)
         if finding.status != "certain":
             finding.status = comparison.status
+        elif comparison.status == "refuted":
+            # An error-level rule that does not block training is still only a claim about this model: when
+            # fixing it does not measurably help, it is no cause here (evidence over authority).
+            finding.status = "refuted"
+            finding.evidence = {**finding.evidence, "error_rule_refuted": (
+                "the rule reads this as an error, but fixing it did not improve the probe beyond the seed noise")}
     if state.reseeded is not None:
         baseline, reseeded = state.baseline, state.reseeded
         state.result.noise = {metric: {"margin": m, "baseline": baseline.score(metric),

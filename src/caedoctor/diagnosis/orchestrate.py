@@ -162,6 +162,7 @@ def _baseline_stage(state: RunState) -> None:
     baseline = state.probe(setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True,
                            stop_at=state.budget.baseline_steps(state.steps))
     state.steps = baseline.steps  # shortened when the budget plan said so: every probe runs as many
+    state.budget.reserve_for_scoring(baseline.timing.get("scoring", 0.0))
     state.baseline = result.baseline = baseline
     result.probe_results["baseline"] = baseline
     result.probe = baseline.summary()

@@ -120,6 +120,8 @@ def print_diagnosis(result, console: Console | None = None) -> None:
                 extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
             elif f.evidence.get("minor_gain"):
                 extra = f" ({f.evidence['minor_gain']})"
+            elif f.evidence.get("error_rule_refuted"):
+                extra = f" ({f.evidence['error_rule_refuted']})"
             elif (f.evidence.get("joint") or {}).get("status") in ("refuted", "confirmed"):
                 extra = f" ({_refuted_text(f).split('; ', 1)[1]})"
             console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
