@@ -18,7 +18,7 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 @config_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every probe: same seed, same diagnosis.")
-@click.option("--steps", type=click.IntRange(min=25), default=None, help="Training steps per probe.")
+@click.option("--steps", type=click.IntRange(min=25), default=None, help="Training steps per probe (default 500; 250 with --quick).")
 @click.option("--budget-seconds", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_SECONDS, show_default=True,
               help="Time for the whole diagnosis, baseline included (0: no limit). A slow model runs shorter "
                    "probes; causes not tested in time stay suspected, with the reason. The plan is printed first.")
@@ -35,7 +35,6 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
     """
     from caedoctor.diagnosis import diagnose as run
-    from caedoctor.diagnosis.probes import DEFAULT_STEPS
     from caedoctor.report.text import print_diagnosis
     from caedoctor.training import seed_everything
 
@@ -50,7 +49,7 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
     progress = None
     if fmt == "text":  # on stderr: the plan and each stage as it starts (stdout stays the result)
         progress = lambda msg: click.echo(f"  ... {msg}", err=True)  # noqa: E731
-    result = run(loaded, data, steps=steps or DEFAULT_STEPS, seed=seed, quick=quick,
+    result = run(loaded, data, steps=steps, seed=seed, quick=quick,
                  budget_seconds=budget_seconds or None, jobs=jobs, progress=progress)
     if report_dir is not None:
         from caedoctor.report.html import write_report

@@ -25,7 +25,7 @@ from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
-from caedoctor.diagnosis.probes import DEFAULT_STEPS
+from caedoctor.diagnosis.probes import DEFAULT_STEPS, QUICK_STEPS
 from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.state import RunState
 from caedoctor.diagnosis.verdict import (blocking, learning_rate_suspect, verdict_after_probes,
@@ -38,7 +38,7 @@ from caedoctor.setup import Setup
 from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 
-def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int = DEFAULT_STEPS,
+def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int | None = None,
              seed: int = 0, quick: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
              lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, progress=None) -> Diagnosis:
     """Diagnose why `model` does (not) converge on `data`, with measurements.
@@ -48,7 +48,8 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             `LoadedModel`.
         data: a DATA string, array, `(x, y)` pair, or a loaded `Data`.
         config_overrides: optimizer / learning_rate / loss / batch_size to use instead of the model's own.
-        steps: training steps per probe (every counterfactual uses the same number).
+        steps: training steps per probe (every counterfactual uses the same number); default `DEFAULT_STEPS`
+            (500), or `QUICK_STEPS` (250) with `quick=True`.
         seed: the seed of every probe; the same seed gives the same diagnosis.
         quick: static findings, one probe and the verdict only (no LR range test, no counterfactual probes).
         budget_seconds: the time the whole diagnosis may take (None: no limit). A slow model runs shorter
@@ -66,6 +67,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     """
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
+    steps = steps or (QUICK_STEPS if quick else DEFAULT_STEPS)
     timings = Timings()
     with timings.stage("loading model and data"):
         setup = _setup_of(model, data, seed, config_overrides)

@@ -267,7 +267,6 @@ class Watcher:
     def diagnose(self, watched: WatchedFit) -> None:
         """Diagnose the recorded set-up on copies; show the verdict and write the report."""
         from caedoctor.diagnosis import diagnose
-        from caedoctor.diagnosis.probes import DEFAULT_STEPS
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
         from caedoctor.progress import progress_for
@@ -284,7 +283,7 @@ class Watcher:
                 for note in notes:
                     self.say(f"  note: {note}")
                 with progress_for("auto", f"diagnosis of {rec.name}") as progress:
-                    result = diagnose(loaded, data, steps=self.steps or DEFAULT_STEPS, seed=self.seed,
+                    result = diagnose(loaded, data, steps=self.steps, seed=self.seed,
                                       quick=self.quick, progress=progress)
                 attach_inputs(result, data=data, loaded=loaded)
                 watched.diagnosis = self.last = result
