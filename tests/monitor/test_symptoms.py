@@ -254,9 +254,12 @@ def test_heavy_regularization_by_penalty_share_and_by_dropout_gap():
     assert s.present and "2.00x" in s.message
     light = healthy(penalty_share=[0.01] * PROBES, dropout_gap=[1.05] * PROBES)
     assert not S.detect_heavy_regularization(light).present
-    # only the last probes count: a penalty that was large at the start and was traded off is no symptom
-    traded = healthy(penalty_share=[0.9] * (PROBES - 5) + [0.05] * 5, dropout_gap=[math.nan] * PROBES)
-    assert not S.detect_heavy_regularization(traded).present
+    # the largest share counts: a penalty strong enough shrinks the weights to the mean image, and is then small
+    collapsed = healthy(penalty_share=[0.7] + [0.003] * (PROBES - 1), dropout_gap=[math.nan] * PROBES)
+    assert S.detect_heavy_regularization(collapsed).present
+    # dropout is read at the end: its cost early in training is no evidence
+    early_gap = healthy(penalty_share=[0.0] * PROBES, dropout_gap=[2.0] * (PROBES - 7) + [1.05] * 7)
+    assert not S.detect_heavy_regularization(early_gap).present
     assert "skipped" in S.detect_heavy_regularization(healthy()).evidence  # no signal recorded
 
 
