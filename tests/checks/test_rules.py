@@ -246,7 +246,7 @@ def _():
 
     def expect(f):
         assert f.evidence["layer"] == "big" and f.evidence["kernel"] == [5, 5] and f.evidence["map"] == [4, 4]
-        assert f.fix.params == {"layer": "big", "kernel": 3}
+        assert f.fix.params == {"layers": {"big": 3}}
     return context(big), context(cae()), expect
 
 
@@ -465,3 +465,13 @@ def test_receptive_field_gaps_fix_widens_every_strided_layer_that_skips_pixels()
     (f,) = findings_of(context(model), "CAE306")
     assert f.fix.params["layers"] == {"s1": 2, "s2": 2}
     assert "1 more strided layer" in f.message
+
+
+def test_kernels_larger_than_their_maps_are_one_finding_with_one_fix():
+    two = _sequential((16, 16, 1), layers.Conv2D(4, 3, padding="same", activation="relu"), layers.MaxPool2D(4),
+                      layers.Conv2D(4, 5, padding="same", activation="relu", name="big"),
+                      layers.Conv2D(4, 7, padding="same", activation="relu", name="bigger"), layers.UpSampling2D(4),
+                      layers.Conv2D(1, 3, padding="same", activation="sigmoid"))
+    (f,) = findings_of(context(two), "CAE305")
+    assert f.fix.params == {"layers": {"big": 3, "bigger": 3}}
+    assert set(f.evidence["layers"]) == {"big", "bigger"} and "bigger (Conv2D) slides a 7x7 kernel" in f.message
