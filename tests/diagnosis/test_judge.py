@@ -1,5 +1,5 @@
-"""judge: the statistics every decision uses. Here: a converging run's cause must cut its error as much as
-the `slow` verdict asks; a smaller confirmed gain is an improvement, not a cause."""
+"""judge: the statistics every decision uses. Here: an info-level suspicion on a converging run must cut its
+error as much as the `slow` verdict asks; a smaller confirmed gain is an improvement, not a cause."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def test_a_converging_run_needs_the_slow_cut(verdict, after, demoted):
     assert comparison.status == "confirmed"
     assert minor_on_converging(comparison, verdict) is demoted
     assert comparison.status == ("refuted" if demoted else "confirmed")
+
+
+def test_warning_and_error_rules_are_confirmed_by_any_gain_beyond_the_noise():
+    comparison = compare(_probe(0.0273), _probe(0.0206), "relative_mse", 0.05)  # dev-035's CAE201: -25%
+    assert not minor_on_converging(comparison, "converging", "error")
+    assert not minor_on_converging(comparison, "converging", "warning")
+    assert minor_on_converging(comparison, "converging", "info")
 
 
 def test_the_cut_is_the_slow_verdicts():

@@ -135,7 +135,7 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     if decided is None:
         return None
     comparison, replicate = decided
-    if not reverse and minor_on_converging(comparison, result.verdict):  # a data-quantity test: not a fix
+    if not reverse and minor_on_converging(comparison, result.verdict, finding.severity):  # reverse: more data
         finding.evidence = {**finding.evidence, "minor_gain": (
             f"it cuts the error by {100 * comparison.improvement:.0f}%, less than the {100 * (1 - SLOW_GAIN):.0f}% "
             "that would make this converging run slow: an improvement, not a cause of non-convergence")}
