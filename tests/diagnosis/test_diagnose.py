@@ -48,14 +48,24 @@ def test_learning_rate_too_high_is_confirmed_with_a_measured_effect(data):
     assert result.confirmed()[0].cause == "learning_rate_too_high"
 
 
-def test_shape_mismatch_is_invalid_and_certain_without_a_probe():
+def test_shape_mismatch_is_invalid_and_certain_and_the_fixed_set_up_is_diagnosed_past_it():
     data = load_data(blobs(64, size=14))  # 14 -> 7 -> 4 with two poolings: 16 out
     result = _diag(compiled(tiny_cae(size=14, pools=2)), data)
     assert result.verdict == "invalid"
     shape = [f for f in result.findings if f.cause == "shape_mismatch"]
-    assert shape and shape[0].status == "certain"
-    assert result.probe is None
+    assert shape and shape[0].status == "certain" and "measured_past" not in shape[0].evidence
+    # the set-up with the output cropped to the input's size trains: it was probed, and the rest of the
+    # findings are measured on it and say so
+    assert result.probe is not None and result.probe["steps_run"] > 0
+    assert all(f.evidence.get("measured_past") == [shape[0].code] for f in result.findings if f is not shape[0])
+    assert "cannot train (CAE207); with that fixed, its probe's verdict is" in result.setup["notes"][-1]
     assert result.exit_code == 1
+
+
+def test_quick_mode_stops_at_a_blocking_error():
+    data = load_data(blobs(64, size=14))
+    result = _diag(compiled(tiny_cae(size=14, pools=2)), data, quick=True)
+    assert result.verdict == "invalid" and result.probe is None
 
 
 def test_nan_data_is_invalid():

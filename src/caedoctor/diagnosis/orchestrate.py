@@ -8,6 +8,8 @@
 5. explain-away (`explain_away`);
 6. when no single fix helped a failing model, the fixes tried together and each left out (`joint`); then the
    verdict revised by what the probes measured.
+A set-up that cannot train as it is (verdict `invalid`) is diagnosed once more with its blocking errors fixed
+(`past_blockers`), unless `quick`.
 
 The whole diagnosis keeps to a time budget (`budget`), and records where its time went (`timings`).
 
@@ -25,6 +27,7 @@ from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
+from caedoctor.diagnosis.past_blockers import diagnose_past_blockers
 from caedoctor.diagnosis.probes import DEFAULT_STEPS, QUICK_STEPS
 from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.state import RunState
@@ -81,6 +84,11 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
                      analysis=setup.analysis())
     _note_opaque_model(state)
     if _blocked(state):
+        if not quick:
+            options = {"seed": seed, "steps": steps, "sequential": sequential, "jobs": jobs, "progress": progress,
+                       "lr_find_steps": lr_find_steps}
+            with timings.stage("past the blocking errors"):
+                diagnose_past_blockers(state, diagnose, options)
         return _finish(state)
     _run_stage(state, "baseline probe", _baseline_stage)
     _run_stage(state, "LR range test", lambda st: _learning_rate_stage(st, lr_find_steps if not quick else 0))
