@@ -175,7 +175,7 @@ def test_a_clear_counterfactual_is_decided_early_and_the_timings_say_where_the_t
     assert {"loading model and data", "static checks", "baseline probe", "counterfactual probes"} <= set(t["stages"])
     assert t["probes"][0]["label"] == "baseline" and t["probes"][0]["steps"] > 0  # seconds of training steps
     assert t["probes"][0]["steps_planned"] == 200 and t["probes"][0]["steps_run"] == 200
-    assert sum(t["stages"].values()) <= t["total"] + 1e-6
+    assert sum(t["stages"].values()) <= t["total"] + 1e-3 * len(t["stages"])  # each rounded to 1 ms
     assert "time (s):" in str(result)
 
 
