@@ -11,7 +11,8 @@ with every other confirmed fix G and probed once more:
   scaling the data *or* by a rate that suits the scale); both stay confirmed (`evidence.alternative_to`).
 Before stacking, the seed-noise probe around F runs with the monitor: a G raised only by symptoms (CAE7xx)
 that F's probe no longer shows is refuted at once as a consequence of F's cause (`evidence.symptom_gone`),
-however much its fix improves a model in general.
+however much its fix improves a model in general, provided F's fix ends the failure (its probe below
+SLOW_RELATIVE_MSE); otherwise G is stacked on top of F like any other.
 Two faults can also hide each other: with dead ReLUs *and* a rate of 1e-5, neither fix alone gets the model
 off the mean image. So when F alone still leaves the probe slow (relative MSE >= SLOW_RELATIVE_MSE), every
 refuted fix that did no harm alone (within MASKED_TOLERANCE) is retried on top of F, and confirmed when it
@@ -68,12 +69,16 @@ def explain_away(state: RunState) -> None:
         _leave_unseparated(rest, best_code, state)
         return
     symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
+    # A symptom gone with F's fix marks G as F's consequence only when F's fix also ends the failure: a
+    # model still slow after it (zeroed ReLU biases at a rate of 1e-5: no longer stuck, still at 0.95) may
+    # need G too, which stacking G on top of F tells.
+    resolved = best_probe.score("relative_mse") < SLOW_RELATIVE_MSE
     for index, (key, findings) in enumerate(rest + list(masked.items())):
         if state.out_of_budget():
             _leave_unseparated(rest[index:], best_code, state)
             break
         raised_by = {f.evidence.get("symptom") for f in findings}
-        symptom_gone = None not in raised_by and not raised_by & symptoms_after
+        symptom_gone = resolved and None not in raised_by and not raised_by & symptoms_after
         if symptom_gone and all(f.status == "refuted" for f in findings):
             continue  # joint stage: its symptom is gone with F's fix, so nothing is masked
         if symptom_gone and all(f.status == "confirmed" for f in findings):
