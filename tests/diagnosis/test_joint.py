@@ -71,6 +71,8 @@ def test_two_fixes_that_only_help_together_are_both_confirmed(monkeypatch):
     # with two fixes, leaving one out is the other alone: no further probe than the joint and the noise
     assert calls == ["joint: add_batchnorm + output_activation", "baseline (seed+1)"]
     assert any(c.get("left_out_of") == "joint" for c in result.counterfactuals)
+    # every counterfactual record has the shape reports and benchmarks read: a fix dict with a kind
+    assert all(isinstance(c["fix"], dict) and c["fix"]["kind"] for c in result.counterfactuals)
 
 
 def test_leave_one_out_keeps_only_the_fixes_the_gain_needs(monkeypatch):

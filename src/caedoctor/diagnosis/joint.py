@@ -65,8 +65,10 @@ def test_together(state: RunState) -> None:
     together = compare(baseline, joint, METRIC, margin)
     state.result.probe_results[f"joint: {names}"] = joint
     state.result.counterfactuals.append({"finding": "+".join(fs[0].code for _, fs in candidates), "cause": "joint",
-                                         "fix": [fix.to_dict() for fix, _ in candidates], "probe": joint.to_dict(),
-                                         "comparison": together.__dict__})
+                                         "fix": {"kind": names, "params": {"fixes": [fix.to_dict() for fix, _ in
+                                                                                    candidates]},
+                                                 "description": f"together: {names}"},
+                                         "probe": joint.to_dict(), "comparison": together.__dict__})
     joint_effect = {"metric": METRIC, "before": together.before, "after": together.after, "fixes": names}
     if together.status != "confirmed":
         for _fix, findings in candidates:

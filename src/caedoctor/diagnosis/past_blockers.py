@@ -13,6 +13,7 @@ train, keeps the static findings alone.
 from __future__ import annotations
 
 from caedoctor.diagnosis.verdict import blocking
+from caedoctor.errors import CaedoctorError
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix
 
 
@@ -40,7 +41,11 @@ def diagnose_past_blockers(state, diagnose_fn, options: dict) -> None:
     budget = None if state.budget.seconds is None else left
     if budget is not None and budget <= 0:
         return
-    inner = diagnose_fn(setup.loaded, setup.data, budget_seconds=budget, **options)
+    try:
+        inner = diagnose_fn(setup.loaded, setup.data, budget_seconds=budget, **options)
+    except CaedoctorError as exc:  # the fixed set-up is refused (a bug in a fix surfaces as itself)
+        result.setup["notes"].append(f"the set-up with {', '.join(codes)} fixed could not be diagnosed: {exc}")
+        return
     if inner.verdict == "invalid":
         return
     for f in inner.findings:

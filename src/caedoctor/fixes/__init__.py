@@ -69,12 +69,36 @@ def repair_rank(kind: str) -> int:
 
 
 def apply_fix(setup, fix, context: FixContext | None = None):
-    """`setup` with `fix` applied, as a new `Setup`; `NotApplicable` with the reason when it cannot be."""
+    """`setup` with `fix` applied, as a new `Setup`; `NotApplicable` with the reason when it cannot be.
+
+    A fix never breaks the output's agreement with the targets: when the set-up's output had the targets'
+    shape and the changed one does not (a widened dense bottleneck behind a Reshape can change the channels
+    downstream), the fix is not applicable here."""
     try:
         entry = get_fix_kind(fix.kind)
     except KeyError as exc:
         raise NotApplicable(str(exc)) from None
-    return entry.apply(setup, fix, context or FixContext())
+    changed = entry.apply(setup, fix, context or FixContext())
+    before, after = _output_shape(setup), _output_shape(changed)
+    target = _target_shape(changed)
+    if before is not None and after is not None and target is not None and before == _target_shape(setup) \
+            and after != target:
+        raise NotApplicable(f"it would change the output's shape to {after}, unlike the targets' {target}")
+    return changed
+
+
+def _output_shape(setup):
+    try:
+        return tuple(setup.model.output_shape[1:])
+    except (AttributeError, ValueError, TypeError):  # several outputs, or none known
+        return None
+
+
+def _target_shape(setup):
+    try:
+        return tuple(setup.data.target_shape)
+    except (AttributeError, ValueError, TypeError):
+        return None
 
 
 def apply_fixes(setup, fixes, context: FixContext | None = None):
