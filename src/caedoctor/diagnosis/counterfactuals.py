@@ -23,7 +23,7 @@ from caedoctor.thresholds import SLOW_GAIN, START_PROBE_SHARE
 def test_findings(state: RunState) -> None:
     """Probe the fix of every finding that has one (errors first, symptoms before folklore), one probe per
     distinct fix, while the budget allows; set each finding's status and effect from its comparison (an
-    error-level finding stays `certain` unless its probe refutes it).
+    error-level finding stays `certain` unless its fix does not help at all).
 
     With `state.jobs` > 1 the probes run side by side in threads first, and are judged in order after."""
     planned = _planned(state)
@@ -47,12 +47,14 @@ def test_findings(state: RunState) -> None:
         finding.effect = Effect(comparison.metric, comparison.before, comparison.after)
         if finding.status != "certain":
             finding.status = comparison.status
-        elif comparison.status == "refuted":
+        elif comparison.log_gain <= MIN_LOG_GAIN:
             # An error-level rule that does not block training is still only a claim about this model: when
-            # fixing it does not measurably help, it is no cause here (evidence over authority).
+            # fixing it does not help at all (no 5% gain, or worse), it is no cause here (evidence over
+            # authority). A gain within the seed noise leaves the rule's certainty standing (generated dev
+            # case dev-014: BCE on targets outside [0, 1], 0.68 -> 0.54 on a noisy baseline, real at length).
             finding.status = "refuted"
             finding.evidence = {**finding.evidence, "error_rule_refuted": (
-                "the rule reads this as an error, but fixing it did not improve the probe beyond the seed noise")}
+                "the rule reads this as an error, but fixing it did not improve the probe (not even 5%)")}
     if state.reseeded is not None:
         baseline, reseeded = state.baseline, state.reseeded
         state.result.noise = {metric: {"margin": m, "baseline": baseline.score(metric),
