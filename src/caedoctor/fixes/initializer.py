@@ -9,44 +9,36 @@ from caedoctor.fixes.kind import FixKind, NotApplicable
 from caedoctor.fixes.model_edit import clone, fresh
 
 
+def _reinitialise(model: keras.Model, weight: str, initializer: str) -> keras.Model:
+    """Every layer with a `weight` ("kernel" or "bias") and its `<weight>_initializer` gets `initializer`."""
+    changed = []
+    attr = f"{weight}_initializer"
+
+    def swap(layer):
+        if getattr(layer, attr, None) is not None and getattr(layer, weight, None) is not None:
+            current = keras.initializers.serialize(getattr(layer, attr))
+            name = current.get("class_name", "") if isinstance(current, dict) else str(current)
+            if keras.initializers.get(initializer).__class__.__name__ != name:
+                changed.append(layer.name)
+            return fresh(layer, **{attr: initializer})
+        return fresh(layer)
+
+    rewritten = clone(model, clone_function=swap)
+    if not changed:
+        raise NotApplicable(f"every {weight} already uses {initializer}")
+    return rewritten
+
+
 def set_initializer(model: keras.Model, initializer: str = "glorot_uniform") -> keras.Model:
     """Give every kernel the initializer `initializer` (Keras' default: glorot_uniform): every layer with a
     `kernel_initializer`, as the model reader reads initial scales (Conv1D/2D/3D, transposed, Dense), not
     only the 2-D convs and Dense layers."""
-    changed = []
-
-    def swap(layer):
-        if getattr(layer, "kernel_initializer", None) is not None and getattr(layer, "kernel", None) is not None:
-            current = keras.initializers.serialize(layer.kernel_initializer)
-            name = current.get("class_name", "") if isinstance(current, dict) else str(current)
-            if keras.initializers.get(initializer).__class__.__name__ != name:
-                changed.append(layer.name)
-            return fresh(layer, kernel_initializer=initializer)
-        return fresh(layer)
-
-    rewritten = clone(model, clone_function=swap)
-    if not changed:
-        raise NotApplicable(f"every kernel already uses {initializer}")
-    return rewritten
+    return _reinitialise(model, "kernel", initializer)
 
 
 def set_bias_initializer(model: keras.Model, initializer: str = "zeros") -> keras.Model:
     """Give every bias the initializer `initializer` (Keras' default: zeros)."""
-    changed = []
-
-    def swap(layer):
-        if getattr(layer, "bias_initializer", None) is not None and getattr(layer, "bias", None) is not None:
-            current = keras.initializers.serialize(layer.bias_initializer)
-            name = current.get("class_name", "") if isinstance(current, dict) else str(current)
-            if keras.initializers.get(initializer).__class__.__name__ != name:
-                changed.append(layer.name)
-            return fresh(layer, bias_initializer=initializer)
-        return fresh(layer)
-
-    rewritten = clone(model, clone_function=swap)
-    if not changed:
-        raise NotApplicable(f"every bias already uses {initializer}")
-    return rewritten
+    return _reinitialise(model, "bias", initializer)
 
 
 def _apply(setup, fix, context):
