@@ -82,6 +82,14 @@ def test_quick_mode_runs_no_counterfactuals(data):
     assert result.counterfactuals == []
     assert result.lr_find is None  # quick: no LR range test either
     assert all(f.status in ("suspected", "certain") for f in result.findings)
+    # nothing is compared with the baseline, so it is not scored on the check batch along the way
+    assert result.probe_results["baseline"].checkpoints == []
+    assert result.timings["probe_parts"]["checkpoints"] == 0
+
+
+def test_a_full_diagnosis_scores_its_baseline_for_early_decisions(data):
+    result = _diag(compiled(tiny_cae(), lr=1.0), data)
+    assert result.probe_results["baseline"].checkpoints
 
 
 def test_same_seed_same_diagnosis(data):

@@ -90,7 +90,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             with timings.stage("past the blocking errors"):
                 diagnose_past_blockers(state, diagnose, options)
         return _finish(state)
-    _run_stage(state, "baseline probe", _baseline_stage)
+    _run_stage(state, "baseline probe", lambda st: _baseline_stage(st, compared=not quick))
     _run_stage(state, "LR range test", lambda st: _learning_rate_stage(st, lr_find_steps if not quick else 0))
     if quick:  # verdict and static findings only
         return _finish(state)
@@ -160,12 +160,14 @@ def _blocked(state: RunState) -> bool:
     return bool(stop)
 
 
-def _baseline_stage(state: RunState) -> None:
-    """The probe of the set-up as it is, with the monitor: its curve, its symptoms and the verdict."""
+def _baseline_stage(state: RunState, compared: bool = True) -> None:
+    """The probe of the set-up as it is, with the monitor: its curve, its symptoms and the verdict.
+    `compared`: counterfactual probes will follow, so the baseline is scored on the check batch every
+    `SEQUENTIAL_CHECK_STEPS` steps for their early decisions (a quick diagnosis skips those scorings)."""
     result, setup = state.result, state.setup
     target = setup.data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    state.checks = CheckSet.of(setup.data, max_val)
+    state.checks = CheckSet.of(setup.data, max_val) if compared else None
     state.models = CompiledModels(max_val)
     state.evaluation = probes.evaluation_batches(setup.data)
     state.say(f"probe run ({state.steps} steps)")
