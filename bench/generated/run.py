@@ -493,6 +493,7 @@ def main(argv=None) -> int:
         print(f"{len(records)} case(s) recorded, none with complete ground truth yet: {', '.join(no_truth)}")
         return 0
     doc = report(scored, truths, meta)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     print_report(doc, scored)
     print(f"\nwrote {out}")

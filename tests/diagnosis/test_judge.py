@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare, minor_on_converging
+from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare, judge, minor_on_converging, noise_margin
 from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.thresholds import SLOW_GAIN
 
@@ -41,3 +41,29 @@ def test_the_cut_is_the_slow_verdicts():
     assert SLOW_LOG_GAIN == pytest.approx(math.log(1 / SLOW_GAIN))
     exactly = compare(_probe(1.0), _probe(SLOW_GAIN * 0.999), "relative_mse", 0.05)
     assert not minor_on_converging(exactly, "converging")
+
+
+def _judged(base, change, base2, change2):
+    """judge() of a first pair whose gain is ambiguous under the baseline seeds' margin, then its replicate."""
+    margin = noise_margin(_probe(base), _probe(base2), "relative_mse")
+    return judge(_probe(base), _probe(change), "relative_mse", margin,
+                 second_seed=lambda: (_probe(base2), _probe(change2)))
+
+
+def test_a_fix_that_removes_a_seed_instability_is_judged_by_its_own_seeds():
+    # dev-038's shape: a learning rate 10x too high makes the baseline's seeds 40% apart (margin about 1.0 on
+    # the log scale), and the lower rate beats each seed's baseline with seeds 2% apart
+    judgement = _judged(0.0903, 0.0735, 0.1266, 0.0720)
+    assert judgement.comparison.status == "confirmed"
+    assert judgement.replicate.mean_log_gain < judgement.replicate.margin_for_mean  # the old rule refuted it
+    assert judgement.replicate.margin_of_change < 0.21
+
+
+def test_a_change_as_noisy_as_the_baseline_still_needs_the_baseline_margin():
+    judgement = _judged(0.0903, 0.0735, 0.1266, 0.1100)  # the changed set-up's seeds also 40% apart
+    assert judgement.comparison.status == "refuted"
+
+
+def test_a_stable_change_that_loses_in_one_seed_is_refuted():
+    judgement = _judged(0.0903, 0.0735, 0.1266, 0.1300)
+    assert judgement.comparison.status == "refuted"

@@ -157,7 +157,7 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
         finding.evidence = {**finding.evidence, "replicate": {
             "seed": state.seed + 1, "before": replicate.second.before, "after": replicate.second.after,
             "log_gain": replicate.second.log_gain, "mean_log_gain": replicate.mean_log_gain,
-            "margin_for_mean": replicate.margin_for_mean}}
+            "margin_for_mean": replicate.margin_for_mean, "margin_of_change": replicate.margin_of_change}}
         result.probe_results[f"{code}:{fix.kind} (seed+1)"] = again
     result.probe_results[f"{code}:{fix.kind}"] = probe
     record = {"finding": code, "cause": finding.cause, "fix": fix.to_dict(), "probe": probe.to_dict(),
