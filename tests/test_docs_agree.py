@@ -1,4 +1,5 @@
-"""README.md and bench/README.md show the same fault-benchmark figures, and both say what those figures are."""
+"""README.md and bench/README.md show the same fault-benchmark figures, README.md and bench/generated/README.md the
+same test-split figures, and both say what those figures are."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _bench_figures() -> dict:
 def test_readme_shows_bench_readmes_current_figures():
     figures = _bench_figures()
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("- **Fault benchmark**"):readme.index("- **Streaming**")]
+    section = readme[readme.index("- **Fault benchmark**"):readme.index("- **Generated fault benchmark**")]
     for name, value in figures.items():
         number = value if value.endswith("%") else f"{value} s"
         assert number in section, f"README's benchmark section lacks the {name} figure {number} of bench/README.md"
@@ -29,6 +30,18 @@ def test_readme_shows_bench_readmes_current_figures():
     results = (ROOT / "bench" / "README.md").read_text().split("### Results", 1)[1].split("\n### ", 1)[0]
     stale = [p for p in re.findall(r"\d+\.\d%", section) if p not in results]
     assert not stale, f"README quotes figures that bench/README.md's results do not show: {stale}"
+
+
+def test_readme_quotes_the_generated_test_split_as_measured():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("- **Generated fault benchmark**"):readme.index("- **Streaming**")]
+    text = (ROOT / "bench" / "generated" / "README.md").read_text()
+    results = text.split("## Test-split results", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"\d+\.\d%", section)
+    assert quoted, "README's generated-benchmark bullet quotes no figure"
+    stale = [p for p in quoted if p not in results]
+    assert not stale, f"README quotes figures that bench/generated/README.md's test-split results do not show: {stale}"
+    assert "test split" in section and "never tuned on" in section
 
 
 def test_both_say_the_fault_cases_are_the_development_set():
