@@ -86,6 +86,20 @@ def _():
     return context(cae(), x, x * 255), context(cae(), x, x.copy()), expect
 
 
+@case("CAE106")
+def _():
+    x = images(200)
+    shuffled = x[np.random.default_rng(1).permutation(len(x))]
+    noisy = np.clip(x + np.random.default_rng(2).normal(0, 0.3, x.shape), 0, 1).astype(np.float32)
+
+    def expect(f):
+        assert abs(f.evidence["paired_correlation"] - f.evidence["unpaired_correlation"]) < 0.05
+        assert f.evidence["pairs_checked"] == 200
+        assert f.fix.kind == "inputs_as_targets"
+    # silent: a denoising pair (noisy inputs, clean targets) belongs together however noisy
+    return context(cae(), x, shuffled), context(cae(), noisy, x), expect
+
+
 # ------------------------------------------------------------------ CAE2xx output, loss, shapes
 
 @case("CAE201")

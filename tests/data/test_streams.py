@@ -83,6 +83,9 @@ def test_pydataset_and_target_that_differs():
     train_x, train_y = _all(data.train)
     np.testing.assert_allclose(train_x + train_y, 1.0, atol=1e-6)  # scaled to [0, 1], target kept apart
     assert data.target_shape == (8, 8, 1)
+    # the pairing is measured while streaming: an inverted image belongs to its input (|correlation| 1)
+    assert data.profile.target.paired_correlation == pytest.approx(1.0, abs=1e-6)
+    assert data.profile.target.pairs_checked == 40
 
 
 def test_generator_is_read_once_with_sample_weights_warned():

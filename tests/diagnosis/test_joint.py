@@ -111,3 +111,31 @@ def test_a_fix_that_did_harm_alone_is_not_tried_together(monkeypatch):
     # BatchNorm alone doubled the error: only one candidate is left, so no joint probe
     found, calls, _ = _run(monkeypatch, {"output_activation": 1.0, "add_batchnorm": 2.0}, {})
     assert calls == []
+
+
+def test_a_fix_that_spoils_the_others_is_left_out_when_the_joint_does_not_help(monkeypatch):
+    # dev-057: the joint of three ended worse than the baseline; without one of them the other two fix it
+    joint = "joint: add_batchnorm + hidden_activation + output_activation"
+    found, calls, result = _run(monkeypatch, {"output_activation": 1.0, "add_batchnorm": 0.98,
+                                              "hidden_activation": 0.99},
+                                {joint: 1.3, "joint without output_activation": 1.2,
+                                 "joint without add_batchnorm": 1.0, "joint without hidden_activation": 0.05})
+    assert found["output_activation"].status == found["add_batchnorm"].status == "confirmed"
+    assert found["add_batchnorm"].evidence["confirmed_jointly_with"] == ["CAE203"]
+    assert found["add_batchnorm"].effect.after == pytest.approx(0.05)
+    assert found["hidden_activation"].status == "refuted"
+    # the three subsets, then nothing more: with two fixes left, leaving one out is the other alone
+    assert [c for c in calls if c.startswith("joint")] == [joint, "joint without add_batchnorm",
+                                                           "joint without hidden_activation",
+                                                           "joint without output_activation"]
+    assert sum(c.get("cause") == "joint" for c in result.counterfactuals) == 4
+
+
+def test_when_no_subset_helps_either_every_finding_stays_refuted(monkeypatch):
+    joint = "joint: add_batchnorm + hidden_activation + output_activation"
+    found, calls, _ = _run(monkeypatch, {"output_activation": 1.0, "add_batchnorm": 0.98, "hidden_activation": 0.99},
+                           {joint: 1.3, "joint without output_activation": 1.2,
+                            "joint without add_batchnorm": 1.0, "joint without hidden_activation": 0.99})
+    assert {f.status for f in found.values()} == {"refuted"}
+    assert found["output_activation"].evidence["joint"]["status"] == "refuted"
+    assert len([c for c in calls if c.startswith("joint without")]) == 3

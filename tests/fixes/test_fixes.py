@@ -128,6 +128,21 @@ def test_normalize_targets_like_inputs_maps_target_range_onto_inputs():
     assert fixed.profile.target_stats.min == pytest.approx(data.profile.inputs.min, abs=1e-4)
 
 
+def test_inputs_as_targets_trains_on_each_input_as_its_own_target():
+    x = blobs(40)
+    shuffled = x[np.random.default_rng(0).permutation(len(x))]
+    data = load_data((x, shuffled * 2.0))
+    loaded = load_model(compiled(tiny_cae()), data.input_shape)
+    _, fixed = apply_fix(loaded, data, Fix("inputs_as_targets", {}))
+    assert fixed.profile.target is None  # the target is the input again
+    for xb, yb in fixed.train.batch(64).as_numpy_iterator():
+        np.testing.assert_array_equal(xb, yb)
+    assert fixed.scales[1] == fixed.scales[0]
+    assert "targets replaced by their inputs" in fixed.preprocessing
+    with pytest.raises(NotApplicable):
+        apply_fix(loaded, fixed, Fix("inputs_as_targets", {}))
+
+
 def _dense_code_cae(units: int = 2):
     inputs = keras.Input((16, 16, 1))
     x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="enc")(inputs)

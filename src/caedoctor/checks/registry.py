@@ -51,6 +51,7 @@ from caedoctor.checks.rules import (
     small_receptive_field,
     ssim_max_val,
     target_scale_differs,
+    targets_not_paired,
     too_few_samples,
     transpose_kernel_stride,
     unbounded_output,
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     duplicate_samples.RULE,
     inputs_not_normalized.RULE,
     target_scale_differs.RULE,
+    targets_not_paired.RULE,
     # CAE2xx: output, loss and shapes against the data
     output_range_excludes_target.RULE,
     output_range_clips_target.RULE,

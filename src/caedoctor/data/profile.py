@@ -49,6 +49,10 @@ class ArrayStats:
     exact_duplicates: int = 0  # samples equal, bit for bit, to an earlier sample
     near_duplicates: int = 0  # samples equal to an earlier one after pooling and rounding (exact ones included)
     duplicates_checked: int = 0  # samples compared
+    # Filled for separate targets by `PairingCounter` (see there); None when not measured.
+    paired_correlation: float | None = None  # mean |correlation| of each target with its own input
+    unpaired_correlation: float | None = None  # ... with the input of another sample of its batch
+    pairs_checked: int = 0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -181,13 +185,86 @@ def profile_batches(batches: Iterable, dtype: str, target_dtype: str | None = No
     inputs = StatsAccumulator(dtype)
     duplicates = DuplicateCounter()
     target = StatsAccumulator(target_dtype or dtype) if separate_target else None
+    pairing = PairingCounter()
     for x, y in batches:
         inputs.update(x)
         duplicates.update(x)
         if target is not None:
             target.update(y)
+            pairing.update(x, y)
     inputs_stats = dataclasses.replace(inputs.result(), **duplicates.result())
-    return inputs_stats, (target.result() if target is not None else None)
+    return inputs_stats, (dataclasses.replace(target.result(), **pairing.result()) if target is not None else None)
+
+
+class PairingCounter:
+    """How much each target looks like its own input, against how much it looks like another sample's input.
+
+    A target that belongs to its input (the input itself, a clean version of a noisy input, a colour version
+    of a grey one) correlates with that input far more than with an unrelated one; targets shuffled apart
+    from their inputs (x and y permuted separately, or misaligned after a filter) do not. Each sample is
+    reduced to a thumbnail (channels averaged, average pooled to at most 32x32); per sample, the absolute
+    Pearson correlation (an inverted target belongs to its input too) of the target's thumbnail with its own
+    input's, and with the input of a random earlier
+    sample (drawn from a reservoir of `reservoir` earlier inputs, so that neighbours in a sorted folder or a
+    video are rarely taken for pairs, and the figures do not depend on how the stream is batched). Measured
+    on up to `max_samples` samples; not measured when inputs and targets differ in height or width.
+    """
+
+    THUMB = 32
+
+    def __init__(self, max_samples: int = 20_000, reservoir: int = 256, seed: int = 0):
+        self.max_samples = max_samples
+        self.size = reservoir
+        self.rng = np.random.default_rng(seed)
+        self.reservoir: list = []
+        self.seen = 0  # inputs offered to the reservoir
+        self.paired = self.unpaired = 0.0
+        self.n_paired = self.n_unpaired = 0
+        self.comparable = True
+
+    @classmethod
+    def _unit(cls, batch: np.ndarray) -> np.ndarray:
+        """Per sample: the channel-mean thumbnail, flattened, centred and scaled to unit length (NaN rows for
+        constant or non-finite samples)."""
+        b = np.asarray(batch, np.float64).mean(axis=-1)
+        h, w = b.shape[1:3]
+        fh, fw = -(-h // cls.THUMB), -(-w // cls.THUMB)
+        b = b[:, : h // fh * fh, : w // fw * fw]
+        b = b.reshape(len(b), h // fh, fh, w // fw, fw).mean(axis=(2, 4)).reshape(len(b), -1)
+        b = b - b.mean(axis=1, keepdims=True)
+        norm = np.sqrt((b * b).sum(axis=1, keepdims=True))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((norm > 0) & np.isfinite(norm), b / norm, np.nan)
+
+    def update(self, x: np.ndarray, y: np.ndarray) -> None:
+        if not self.comparable or self.n_paired >= self.max_samples:
+            return
+        if np.ndim(x) != 4 or np.ndim(y) != 4 or np.shape(x)[1:3] != np.shape(y)[1:3]:
+            self.comparable = False
+            return
+        xs, ys = self._unit(x), self._unit(y)
+        for xi, yi in zip(xs, ys):
+            if np.isfinite(yi[0]):
+                if np.isfinite(xi[0]):
+                    self.paired += abs(float(xi @ yi))
+                    self.n_paired += 1
+                if self.reservoir:
+                    self.unpaired += abs(float(self.reservoir[self.rng.integers(len(self.reservoir))] @ yi))
+                    self.n_unpaired += 1
+            if np.isfinite(xi[0]):
+                self.seen += 1
+                if len(self.reservoir) < self.size:
+                    self.reservoir.append(xi)
+                else:
+                    k = self.rng.integers(self.seen)
+                    if k < self.size:
+                        self.reservoir[k] = xi
+
+    def result(self) -> dict:
+        if not self.comparable or not self.n_paired or not self.n_unpaired:
+            return {"paired_correlation": None, "unpaired_correlation": None, "pairs_checked": 0}
+        return {"paired_correlation": self.paired / self.n_paired,
+                "unpaired_correlation": self.unpaired / self.n_unpaired, "pairs_checked": self.n_paired}
 
 
 class DuplicateCounter:

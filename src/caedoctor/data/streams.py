@@ -29,12 +29,12 @@ import shutil
 import tempfile
 import warnings
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from caedoctor.data.profile import DataProfile, DuplicateCounter, StatsAccumulator
+from caedoctor.data.profile import DataProfile, DuplicateCounter, PairingCounter, StatsAccumulator
 from caedoctor.data.sources import Source, _short, as_images
 from caedoctor.errors import CaedoctorWarning, DataError
 
@@ -228,6 +228,7 @@ class _Pass:
     inputs: StatsAccumulator
     target: StatsAccumulator
     duplicates: DuplicateCounter
+    pairing: PairingCounter = field(default_factory=PairingCounter)
     shape: tuple | None = None
     target_shape: tuple | None = None
     dtype: str = ""
@@ -283,6 +284,7 @@ def _read_into(spec, name: str, state: _Pass, split_of, size, normalize: str, tr
                                     f"{state.target_shape}")
                 state.same_target = state.same_target and same
                 state.target.update(y)
+                state.pairing.update(x, y)
             else:
                 state.target.update(x)
             if w is not None:
@@ -389,7 +391,8 @@ def read_stream(spec, *, validation=None, size=None, normalize: str = "none"):
     weakref.finalize(source, shutil.rmtree, folder, True)  # the files live as long as the data that reads them
     # The dtype is the data's own (uint8 stays uint8 after normalize="unit"), as for the other forms.
     inputs = dataclasses.replace(state.inputs.result(), dtype=state.dtype, **state.duplicates.result())
-    target = None if same else dataclasses.replace(state.target.result(), dtype=state.target_dtype)
+    target = None if same else dataclasses.replace(state.target.result(), dtype=state.target_dtype,
+                                                   **state.pairing.result())
     profile = DataProfile(name=name, inputs=inputs, target=target, train_count=train_w.count,
                           val_count=val_w.count, notes=notes)
     return source, profile, state.batch_size

@@ -9,7 +9,7 @@ Probes run in order of likelihood while the budget allows (`budget`).
 
 from __future__ import annotations
 
-from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge, minor_on_converging
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge, minor_gain
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
                                       sample_matched_steps, untestable)
 from caedoctor.diagnosis.sequential import early_rule
@@ -137,10 +137,11 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     if decided is None:
         return None
     comparison, replicate = decided
-    if not reverse and minor_on_converging(comparison, result.verdict, finding.severity):  # reverse: more data
+    if not reverse and minor_gain(comparison, finding.severity):  # reverse: more data
         finding.evidence = {**finding.evidence, "minor_gain": (
             f"it cuts the error by {100 * comparison.improvement:.0f}%, less than the {100 * (1 - SLOW_GAIN):.0f}% "
-            "that would make this converging run slow: an improvement, not a cause of non-convergence")}
+            "an info-level suggestion must cut to count as a cause (the cut that makes a converging run slow): "
+            "an improvement, not a cause")}
     if reference is not state.baseline:
         result.probe_results[f"{code}:baseline at equal samples"] = reference
     if reverse:

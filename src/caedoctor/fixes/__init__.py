@@ -17,6 +17,7 @@ FIX_KINDS: tuple = tuple(sorted((
     data_fixes.DATA,
     data_fixes.NORMALIZE_INPUTS,
     data_fixes.NORMALIZE_TARGETS,
+    data_fixes.INPUTS_AS_TARGETS,
     shapes.CROP_OR_PAD_OUTPUT,
     shapes.INPUT_PADDING,
     shapes.INPUT_SHAPE,

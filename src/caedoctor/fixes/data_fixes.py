@@ -1,5 +1,5 @@
 """Data fixes: drop non-finite samples, scale inputs and targets (`normalize_inputs`, `normalize_targets`),
-and the more-data test (`fewer_training_samples`).
+train on the inputs as targets (`inputs_as_targets`), and the more-data test (`fewer_training_samples`).
 
 Data fixes map the `tf.data` pipelines and record each step in `Data.preprocessing`, with the linear map from
 the raw values in `Data.scales`, so the same preprocessing can be saved with a repaired model; every data
@@ -128,6 +128,32 @@ def drop_nonfinite(data: Data) -> Data:
     return transform_data(dataclasses.replace(data, train=train, val=val), step=step, counts=(n_train, n_val))
 
 
+def inputs_as_targets(data: Data) -> Data:
+    """The same data with every target replaced by its own input: the plain autoencoder's task.
+
+    This tests targets that do not belong to their inputs (shuffled apart, misaligned): if the model learns
+    once each target is its input, the pairing was what it could not learn. It is a test, and a repair only
+    where the plain autoencoder is what the user meant; the proper fix is to pair the targets again.
+    """
+    if data.profile.target is None:
+        raise NotApplicable("the targets already are the inputs")
+    import tensorflow as tf
+
+    def own_input(x, y):
+        return x, tf.identity(x)
+
+    step = "targets replaced by their inputs"
+    plain = dataclasses.replace(data, train=data.train.map(own_input), val=data.val.map(own_input),
+                                profile=dataclasses.replace(data.profile, target=None))
+    new = transform_data(plain, step=step)
+    new.scales = (data.scales[0], data.scales[0])
+    return new
+
+
+def _inputs_as_targets(setup, fix, context):
+    return setup.replace(data=inputs_as_targets(setup.data))
+
+
 def _normalize_inputs(setup, fix, context):
     return setup.replace(data=normalize(setup.data, fix.params.get("method", "unit"), None))
 
@@ -148,6 +174,8 @@ NORMALIZE_INPUTS = FixKind("normalize_inputs", "method (unit: /255 | minmax: to 
                            "std); the targets follow when they are the inputs", stage=11, apply=_normalize_inputs)
 NORMALIZE_TARGETS = FixKind("normalize_targets", "method (like_inputs | unit | minmax)", stage=12,
                             apply=_normalize_targets)
+INPUTS_AS_TARGETS = FixKind("inputs_as_targets", "(none): every target replaced by its own input", stage=13,
+                             apply=_inputs_as_targets)
 DATA = FixKind("data", "action (drop_nonfinite | deduplicate | more_data), a change to the data; only "
                "drop_nonfinite is applied automatically (more_data is tested on the learning curve)", stage=10,
                apply=_data)
