@@ -115,6 +115,23 @@ def test_fault_that_only_shows_on_top_of_the_strongest_fix_is_confirmed(monkeypa
     assert findings[0].status == "confirmed"
 
 
+@pytest.mark.parametrize("on_top, confirmed", [(0.02, True), (0.7, False)])
+def test_an_info_suspicion_on_top_of_the_strongest_fix_needs_the_slow_cut(monkeypatch, on_top, confirmed):
+    # dev-058: a too-low rate (0.59 -> 0.44) and, on top of it, an info-level sigmoid output 0.44 -> 0.35 (21%):
+    # an improvement, not a cause; cut to a twentieth it would be one
+    data, loaded = _set_up(1e-6)
+    out = Fix("output_activation", {"activation": "sigmoid"}, "a sigmoid output")
+    findings, tested = _measured([("CAE502", "learning_rate_too_low", LR, 0.9, {}),
+                                  ("CAE203", "output_activation_range", out, 0.99, {})])
+    findings[1].severity = "info"
+    monkeypatch.setattr(probes, "run_probe", lambda *a, label="", **k: _probe(label, 0.91 if "seed+1" in label
+                                                                           else on_top))
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    _explain(Setup.of(loaded, data), findings, tested)
+    assert findings[1].status == ("confirmed" if confirmed else "refuted")
+    assert ("minor_gain" in findings[1].evidence) is not confirmed
+
+
 @pytest.mark.parametrize("still_there", [False, True])
 def test_symptom_finding_is_a_consequence_when_the_strongest_fix_removes_its_symptom(monkeypatch, still_there):
     data, loaded = _set_up(0.5)

@@ -16,7 +16,8 @@ probe below STUCK_RELATIVE_MSE); otherwise G is stacked on top of F like any oth
 Two faults can also hide each other: with dead ReLUs *and* a rate of 1e-5, neither fix alone gets the model
 off the mean image. So when F alone still leaves the probe slow (relative MSE >= SLOW_RELATIVE_MSE), every
 refuted fix that did no harm alone (within MASKED_TOLERANCE) is retried on top of F, and confirmed when it
-improves on F beyond the noise (`evidence.confirmed_on_top_of`), unless it was raised only by symptoms that
+improves on F beyond the noise (`evidence.confirmed_on_top_of`; an info-level suspicion, as alone, only when it
+cuts F's error by 40%: `judge.minor_gain`), unless it was raised only by symptoms that
 F's probe no longer shows (then nothing is masked: a higher rate that speeds up an already repaired model is
 an improvement, not a cause).
 When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate found
@@ -31,12 +32,12 @@ from __future__ import annotations
 import math
 
 from caedoctor.diagnosis import lr_finder
-from caedoctor.diagnosis.judge import compare, noise_margin
+from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare, noise_margin
 from caedoctor.diagnosis.plan import equal_samples_steps
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, is_more_data
-from caedoctor.thresholds import MASKED_TOLERANCE, SLOW_RELATIVE_MSE, STUCK_RELATIVE_MSE
+from caedoctor.thresholds import MASKED_TOLERANCE, SLOW_GAIN, SLOW_RELATIVE_MSE, STUCK_RELATIVE_MSE
 
 
 def explain_away(state: RunState) -> None:
@@ -168,7 +169,12 @@ def _stack_and_judge(state: RunState, stack: "_Stacker", key, findings: list, be
     for f in findings:
         alone = {"metric": metric, "before": f.effect.before, "after": f.effect.after}
         if f.status == "refuted":  # the joint stage
-            if adds.status == "confirmed":
+            if adds.status == "confirmed" and f.severity == "info" and adds.log_gain < SLOW_LOG_GAIN:
+                f.evidence = {**f.evidence, "minor_gain": (
+                    f"on top of {best_code}'s fix it cuts the error by {100 * adds.improvement:.0f}%, less than "
+                    f"the {100 * (1 - SLOW_GAIN):.0f}% an info-level suggestion must cut to count as a cause"),
+                    "on_top_of_strongest": on_top}
+            elif adds.status == "confirmed":
                 f.status = "confirmed"
                 f.evidence = {**f.evidence, "confirmed_on_top_of": best_code, "alone": alone,
                               "on_top_of_strongest": on_top}
