@@ -13,7 +13,8 @@ there would call both "not a cause here". So, when the baseline ends slow or wor
 2. when that joint probe beats the baseline beyond the seed noise, each fix is left out in turn (with two
    fixes, leaving one out is the other alone, already probed): a fix whose absence loses the gain beyond
    the noise is needed, and its finding becomes `confirmed` (`evidence.confirmed_jointly_with` names the
-   others, `evidence.alone` keeps its effect alone, its effect is the joint probe's); a fix the joint does
+   others, `evidence.alone` keeps its effect alone, its effect is the joint probe's; an info-level suspicion
+   only when the joint cuts the error by 40%, as alone: `judge.minor_gain`); a fix the joint does
    as well without stays refuted (`evidence.joint_without_it`);
 3. when a joint probe of three or more fixes does not help, each fix is left out of it in turn (one fix can
    spoil the others: a learning rate picked on a dead model), and the subset that beats the baseline the
@@ -29,12 +30,13 @@ from __future__ import annotations
 import math
 
 from caedoctor.diagnosis import lr_finder
-from caedoctor.diagnosis.judge import compare
+from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare
 from caedoctor.diagnosis.plan import equal_samples_steps
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, is_more_data
-from caedoctor.thresholds import JOINT_MAX_FIXES, MASKED_TOLERANCE, SLOW_RELATIVE_MSE, START_PROBE_SHARE
+from caedoctor.thresholds import (JOINT_MAX_FIXES, MASKED_TOLERANCE, SLOW_GAIN, SLOW_RELATIVE_MSE,
+                                  START_PROBE_SHARE)
 
 METRIC = "relative_mse"
 
@@ -186,7 +188,13 @@ def _leave_one_out(state: RunState, candidates: list, joint, margin: float, toge
         others = [fs[0].code for g, fs in candidates if g.key != fix.key]
         for f in findings:
             alone = {"metric": f.effect.metric, "before": f.effect.before, "after": f.effect.after}
-            if needed.status == "confirmed":
+            if needed.status == "confirmed" and f.severity == "info" and together.log_gain < SLOW_LOG_GAIN:
+                f.evidence = {**f.evidence, "minor_gain": (
+                    f"the fixes together cut the error by {100 * together.improvement:.0f}%, less than the "
+                    f"{100 * (1 - SLOW_GAIN):.0f}% an info-level suggestion must cut to count as a cause"),
+                    "joint": {"metric": METRIC, "before": together.before, "after": together.after,
+                              "status": "confirmed"}}
+            elif needed.status == "confirmed":
                 f.status = "confirmed"
                 f.effect = Effect(METRIC, together.before, together.after)
                 f.evidence = {**f.evidence, "confirmed_jointly_with": others, "alone": alone,
