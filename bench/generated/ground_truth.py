@@ -260,7 +260,8 @@ def aggregate(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, swee
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("both", "dev", "test"), default="both")
+    parser.add_argument("--split", choices=("both",) + tuple(sorted(G.SPLITS)), default="both",
+                        help="both: dev and test, interleaved; a later test split (test2) by name")
     parser.add_argument("--shard", default="0/1", help="i/n: every n-th case of the run order, from the i-th")
     parser.add_argument("--limit", type=int, default=0, help="stop after this many cases that needed runs")
     parser.add_argument("--runs-file", default=str(RUNS_FILE))

@@ -134,7 +134,7 @@ def select(split: str, cases: str | None, shard: str | None, limit: int | None =
 
 def check_split(split: str, report_figures: bool) -> None:
     """The guard against tuning on the test split."""
-    if split == "test" and not report_figures:
+    if G.is_test(split) and not report_figures:
         raise UsageError("the test split is scored only to report figures, never to tune on; pass "
                          "--report-figures to run or score it (and choose no threshold from what it prints)")
 
@@ -337,7 +337,7 @@ def report(records: list, truths: dict, meta: dict) -> dict:
 
 def print_report(doc: dict, records: list) -> None:
     m, f = doc["meta"], doc["full"]
-    if m["split"] == "test":
+    if G.is_test(m["split"]):
         print(TEST_NOTICE)
     else:
         print(f"split {m['split']}: the development split (tuning on it is allowed; the test split reports figures)")
@@ -396,7 +396,7 @@ def print_report(doc: dict, records: list) -> None:
 # ------------------------------------------------------------------------------------------------ main
 
 def _meta(args, records, truths, selected, code_line, ran_ids, no_truth) -> dict:
-    return {"split": args.split, "purpose": "report figures only" if args.split == "test" else "development",
+    return {"split": args.split, "purpose": "report figures only" if G.is_test(args.split) else "development",
             "code": code_line, "code_hashes": S.code_hashes(records), "code_now": package_hash(),
             "machine": f"{platform.node()}: {len(os.sched_getaffinity(0))} CPU cores, "
                        f"{platform.processor() or platform.machine()}",
@@ -445,7 +445,7 @@ def main(argv=None) -> int:
     out = Path(args.out or OUT / args.split / "results.json")
     log.parent.mkdir(parents=True, exist_ok=True)
     selected = [G.draw_case(args.split, i).id for i in selected_idx]
-    if args.split == "test":
+    if G.is_test(args.split):
         print(TEST_NOTICE, flush=True)
     modes = ["full"] + (["quick"] if args.quick else []) + (["repair"] if args.repair else [])
     if not args.report_only:

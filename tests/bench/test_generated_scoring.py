@@ -25,6 +25,7 @@ _spec.loader.exec_module(S)
 
 import run as R  # noqa: E402
 import truth as T  # noqa: E402
+import generate as G  # noqa: E402
 
 
 def runs(*values, status="ok"):
@@ -169,9 +170,10 @@ def test_attach_truth_scores_repair_against_the_fixed_reference():
 # ------------------------------------------------------------------------------------------------ the runner
 
 def test_runner_refuses_the_test_split_without_report_figures_and_bad_selections():
-    result = subprocess.run([sys.executable, str(GENERATED / "run.py"), "--split", "test", "--report-only"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "--report-figures" in result.stderr and "Traceback" not in result.stderr
+    for split in (s for s in G.SPLITS if G.is_test(s)):
+        result = subprocess.run([sys.executable, str(GENERATED / "run.py"), "--split", split, "--report-only"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "--report-figures" in result.stderr and "Traceback" not in result.stderr
     with pytest.raises(R.UsageError, match="not a case of the dev split"):
         R.parse_cases("test-003", "dev")
     assert R.parse_cases("0-2,dev-007,1", "dev") == [0, 1, 2, 7]
