@@ -53,11 +53,9 @@ def test_together(state: RunState) -> None:
     if not state.budget.can_start(state.steps, 1.0):
         _note(candidates, "a joint test of the fixes that did no harm alone did not fit the time budget")
         return
-    applied, joint_setup = _apply_all(state, [fix for fix, _ in candidates])
-    candidates = [(fix, fs) for fix, fs in candidates if fix.key in applied]
+    candidates, names, joint_setup = _together(state, candidates)
     if len(candidates) < 2:
         return
-    names = " + ".join(fix.kind for fix, _ in candidates)
     state.say(f"no single fix helped: all of them at once ({names})")
     joint = _probe(state, joint_setup, f"joint: {names}")
     if joint is None:
@@ -68,12 +66,7 @@ def test_together(state: RunState) -> None:
         _note(candidates, "the joint test ran, but the budget had no room to measure the seed noise it is judged by")
         return
     together = compare(baseline, joint, METRIC, margin)
-    state.result.probe_results[f"joint: {names}"] = joint
-    state.result.counterfactuals.append({"finding": "+".join(fs[0].code for _, fs in candidates), "cause": "joint",
-                                         "fix": {"kind": names, "params": {"fixes": [fix.to_dict() for fix, _ in
-                                                                                    candidates]},
-                                                 "description": f"together: {names}"},
-                                         "probe": joint.to_dict(), "comparison": together.__dict__})
+    _record(state, candidates, joint, together, f"together: {names}")
     joint_effect = {"metric": METRIC, "before": together.before, "after": together.after, "fixes": names}
     if together.status != "confirmed" and len(candidates) > 2:
         candidates, joint, together = _spoiler_left_out(state, candidates, margin, together)
@@ -90,28 +83,21 @@ def _spoiler_left_out(state: RunState, candidates: list, margin: float, together
     fix left out in turn, since one can spoil the others (dev-057 of the generated benchmark: targets shuffled
     apart from their inputs and ReLUs killed by a -2 bias, where the ground truth needs both fixes, but the
     joint probe also held a learning rate the range test picked on the dead model, and ended 30% worse than
-    the baseline). The best subset that beats the baseline beyond the noise replaces the joint; when none
-    does (or the budget has no room), the joint stays as it was (`joint` None: the caller keeps its own)."""
-    fixes = [fix for fix, _ in candidates]
+    the baseline). The subset that beats the baseline the most beyond the noise replaces the joint; when none
+    does (or the budget has no room), the candidates and the comparison come back unchanged, with no probe."""
     best = None
     for fix, _findings in candidates:
         if not state.budget.can_start(state.steps, START_PROBE_SHARE):
             break
-        applied, setup = _apply_all(state, fixes, leave_out=fix.key)
-        kept = [(g, fs) for g, fs in candidates if g.key in applied]
+        kept, names, setup = _together(state, candidates, leave_out=fix.key)
         if len(kept) < 2:
             continue
-        names = " + ".join(g.kind for g, _ in kept)
         state.say(f"the joint fix did not help; without {fix.kind} ({names})")
         probe = _probe(state, setup, f"joint without {fix.kind}")
         if probe is None:
             break
         subset = compare(state.baseline, probe, METRIC, margin)
-        state.result.probe_results[f"joint: {names}"] = probe
-        state.result.counterfactuals.append({"finding": "+".join(fs[0].code for _, fs in kept), "cause": "joint",
-                                             "fix": {"kind": names, "params": {"fixes": [g.to_dict() for g, _ in kept]},
-                                                     "description": f"together, without {fix.kind}: {names}"},
-                                             "probe": probe.to_dict(), "comparison": subset.__dict__})
+        _record(state, kept, probe, subset, f"together, without {fix.kind}: {names}")
         if subset.status == "confirmed" and (best is None or subset.log_gain > best[2].log_gain):
             best = (kept, probe, subset)
     return best if best is not None else (candidates, None, together)
@@ -138,6 +124,13 @@ def _candidates(state: RunState) -> list:
     return chosen[:JOINT_MAX_FIXES]
 
 
+def _together(state: RunState, candidates: list, leave_out=None) -> tuple:
+    """(the candidates applied together, their names, the set-up with them all but `leave_out`)."""
+    applied, setup = _apply_all(state, [fix for fix, _ in candidates], leave_out=leave_out)
+    kept = [(fix, fs) for fix, fs in candidates if fix.key in applied]
+    return kept, " + ".join(fix.kind for fix, _ in kept), setup
+
+
 def _apply_all(state: RunState, fixes: list, leave_out=None):
     """(keys of the fixes applied, the set-up with all of `fixes` but `leave_out`): a learning-rate fix last,
     its rate re-tuned for the changed model. A fix that cannot be applied on top of the others is skipped."""
@@ -162,6 +155,17 @@ def _probe(state: RunState, setup, label: str):
     steps = equal_samples_steps(state.steps, state.setup.batch_size, setup.batch_size)
     probe = state.probe(setup, steps=steps, seed=state.seed, label=label)
     return None if probe.stopped == "out_of_time" else probe
+
+
+def _record(state: RunState, candidates: list, probe, comparison, description: str) -> None:
+    """Record a probe of several fixes together, as reports and benchmarks read counterfactuals."""
+    names = " + ".join(fix.kind for fix, _ in candidates)
+    state.result.probe_results[f"joint: {names}"] = probe
+    state.result.counterfactuals.append({"finding": "+".join(fs[0].code for _, fs in candidates), "cause": "joint",
+                                         "fix": {"kind": names, "params": {"fixes": [fix.to_dict() for fix, _ in
+                                                                                    candidates]},
+                                                 "description": description},
+                                         "probe": probe.to_dict(), "comparison": comparison.__dict__})
 
 
 def _leave_one_out(state: RunState, candidates: list, joint, margin: float, together) -> None:
