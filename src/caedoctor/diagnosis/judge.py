@@ -35,10 +35,11 @@ MIN_LOG_GAIN = log_margin(MIN_MARGIN)
 # SLOW_GAIN or less, the cut that makes a converging run's verdict `slow` (`verdict.verdict_after_probes`): a
 # smaller gain is tuning, not a reason the model fails. First for converging runs only: a healthy generated
 # development case, dev-008, had CAE203's sigmoid output confirmed for a 20% gain at probe length. Then for
-# every verdict: on the full development split (commit deddee7) the three info-level suspicions confirmed
-# with a gain under 40% were all wrong (dev-026, a healthy control whose probe read `unstable`: 37%; dev-058,
-# past its blocking shape error: 21%; dev-028, an ambiguous fault: 14%), while the info-level causes that
-# were right cut the error by 90-100%. Warning and error rules read a defect, so any gain beyond the noise
+# every verdict: on the development split (commit deddee7, 106 cases) the four info-level suspicions
+# confirmed with a gain under 40% were all wrong (alone: dev-026, a healthy control whose probe read
+# `unstable`, 37%; dev-100's dead ReLUs, 32%; dev-028's large kernels, 14%; on top of the rate fix: dev-058's
+# sigmoid output, 21%), while the info-level causes that were right cut the error by 90-100%. The rule holds
+# on explain-away's and the joint probes' paths too. Warning and error rules read a defect, so any gain beyond the noise
 # confirms them: dev-035's CAE201 (a sigmoid output on [-0.1, 1.1] targets) cut 25%, and the ground truth
 # finds it real. A learning-curve test, "more data", is exempt: the slow verdict does not measure it either.
 SLOW_LOG_GAIN = -math.log(SLOW_GAIN)
