@@ -141,6 +141,9 @@ def test_inputs_as_targets_trains_on_each_input_as_its_own_target():
     assert "targets replaced by their inputs" in fixed.preprocessing
     with pytest.raises(NotApplicable):
         apply_fix(loaded, fixed, Fix("inputs_as_targets", {}))
+    colour = load_data((x, np.repeat(shuffled, 3, axis=-1)))  # grey inputs, colour targets: another shape
+    with pytest.raises(NotApplicable, match="shape"):
+        apply_fix(loaded, colour, Fix("inputs_as_targets", {}))
 
 
 def _dense_code_cae(units: int = 2):

@@ -137,6 +137,9 @@ def inputs_as_targets(data: Data) -> Data:
     """
     if data.profile.target is None:
         raise NotApplicable("the targets already are the inputs")
+    if tuple(data.profile.target.shape) != tuple(data.profile.inputs.shape):
+        raise NotApplicable(f"the targets' shape {tuple(data.profile.target.shape)} is not the inputs' "
+                            f"{tuple(data.profile.inputs.shape)}: the model could not train on its inputs as targets")
     import tensorflow as tf
 
     def own_input(x, y):
