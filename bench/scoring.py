@@ -371,21 +371,20 @@ def has_real_fault(gt: dict, case_id: str, injected) -> bool:
 
 def score_repair(records: list, gt: dict | None = None) -> dict | None:
     """Repair figures over the faulty cases with a real fault (`has_real_fault`: a case whose faults are all
-    not real, or only static, has nothing to repair and would pass trivially); `all_cases` gives the
-    same over every faulty case with a repair block. A died or crashed repair is not repaired."""
+    not real, or only static, has nothing to repair and would pass trivially; with no ground truth given,
+    every faulty case); `all_cases` gives the same over every faulty case with a repair block. A died or
+    crashed repair is not repaired. With no real fault among the cases the rate is None, not every case's."""
     every = [(r["id"], r["repair"], r) for r in records if r.get("repair")]
     if not every:
         return None
-    gt = gt or {}
-    reps = [(i, p) for i, p, r in every if has_real_fault(gt, i, r["injected"])]
-    reps = reps or [(i, p) for i, p, _ in every]
+    reps = [(i, p) for i, p, r in every if not gt or has_real_fault(gt, i, r["injected"])]
     all_ok = [i for i, p, _ in every if p.get("repaired")]
     ok = [i for i, p in reps if p.get("repaired")]
     secs = [p["seconds"] for _, p in reps if p.get("seconds") is not None]
     ok_data = [i for i, p in reps if p.get("within_seed_better")]
-    return {"cases": len(reps), "repaired": len(ok), "repair_rate": len(ok) / len(reps),
+    return {"cases": len(reps), "repaired": len(ok), "repair_rate": len(ok) / len(reps) if reps else None,
             "repair_ci95": wilson(len(ok), len(reps)),
-            "within_seed_better": len(ok_data), "within_seed_better_rate": len(ok_data) / len(reps),
+            "within_seed_better": len(ok_data), "within_seed_better_rate": len(ok_data) / len(reps) if reps else None,
             "all_cases": {"cases": len(every), "repaired": len(all_ok), "repair_rate": len(all_ok) / len(every)},
             "median_s": statistics.median(secs) if secs else None, "max_s": max(secs) if secs else None,
             "not_repaired": [f"{i}: {p.get('relative_mse')} vs ref {p.get('reference_relative_mse')}"

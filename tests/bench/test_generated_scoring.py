@@ -159,6 +159,14 @@ def test_repair_rate_counts_cases_real_only_together_and_has_an_interval():
     assert (rep["repaired"], rep["cases"]) == (1, 1) and rep["repair_ci95"] == S.wilson(1, 1)
 
 
+def test_repair_rate_is_none_when_no_case_has_a_real_fault_not_every_cases_rate():
+    gt = {"b": {"causes": {"x": {"real": False}}}}
+    rep = S.score_repair([record("b", ["x"], [], repair={"repaired": True, "seconds": 3.0})], gt)
+    assert rep["cases"] == 0 and rep["repair_rate"] is None and rep["repair_ci95"] is None
+    assert rep["all_cases"] == {"cases": 1, "repaired": 1, "repair_rate": 1.0}
+    assert S.score_repair([record("b", ["x"], [], repair={"repaired": True, "seconds": 3.0})])["cases"] == 1
+
+
 def test_attach_truth_scores_repair_against_the_fixed_reference():
     t = T.truth(case(fixed=(0.1, 0.12, 0.2)))
     rec = record("dev-001", ["dead_relu"], [], repair={"relative_mse": 0.149})
