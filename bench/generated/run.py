@@ -26,7 +26,9 @@ nothing else: its case is recorded as died, a miss for every injected cause and 
 Cases are materialised on demand (generate.materialize, from the recorded sweep: a case the ground truth
 has not reached has no sweep yet and is skipped with a message). Before each case a "started" line goes to
 runs/generated-bench/<split>/cases.jsonl, and its record when it ends (append-only; a rerun skips cases
-recorded by the same code with the same modes, so a stopped run resumes; `--rerun` runs them again).
+recorded by the same code with the same modes, so a stopped run resumes, and runs only the modes a record of
+the same code lacks: a later `--repair` pass adds repairs and keeps the recorded diagnoses; `--rerun` runs
+them all again).
 Every record holds a hash of the code that ran it (caedoctor's .py files and the generator's), and records
 of different code are not scored together unless `--allow-mixed` is given.
 
@@ -256,12 +258,15 @@ def read_log(path: Path) -> dict:
     return S.merge_log(entries)
 
 
-def _done(rec: dict | None, code: str, modes: list, retry_died: bool) -> bool:
+def _missing(rec: dict | None, code: str, modes: list, retry_died: bool) -> list:
+    """The modes still to run for a case: all of them unless this code recorded it; a died case's only
+    with `retry_died`; else those its record lacks (a later `--repair` pass adds the repair block and leaves
+    the recorded diagnosis as it is: its repair then diagnoses afresh, as `repair` does without one)."""
     if rec is None or rec.get("code") != code:
-        return False
+        return list(modes)
     if rec.get("died"):
-        return not retry_died
-    return all(m in rec for m in modes if not (m == "repair" and rec.get("healthy")))
+        return list(modes) if retry_died else []
+    return [m for m in modes if m not in rec and not (m == "repair" and rec.get("healthy"))]
 
 
 def attach_truth(records: list, truths: dict) -> tuple[list, list]:
@@ -451,7 +456,8 @@ def main(argv=None) -> int:
     if not args.report_only:
         logged = read_log(log)
         for index, case_id in zip(selected_idx, selected):
-            if not args.rerun and _done(logged.get(case_id), code, modes, args.retry_died):
+            todo = list(modes) if args.rerun else _missing(logged.get(case_id), code, modes, args.retry_died)
+            if not todo:
                 continue
             try:
                 folder = G.materialize(args.split, index, Path(args.root), allow_sweep=False)
@@ -459,7 +465,7 @@ def main(argv=None) -> int:
                 print(f"{case_id}: skipped, {exc} (the ground truth has not reached this case)", flush=True)
                 continue
             doc = json.loads((folder / "case.json").read_text())
-            case_modes = [m for m in modes if not (m == "repair" and doc["kind"] == "healthy")]
+            case_modes = [m for m in todo if not (m == "repair" and doc["kind"] == "healthy")]
             with log.open("a") as fh:  # a runner killed in this case leaves this line alone: a died case
                 fh.write(json.dumps({"id": case_id, "event": "started", "code": code, "modes": case_modes,
                                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")

@@ -167,6 +167,18 @@ def test_repair_rate_is_none_when_no_case_has_a_real_fault_not_every_cases_rate(
     assert S.score_repair([record("b", ["x"], [], repair={"repaired": True, "seconds": 3.0})])["cases"] == 1
 
 
+def test_a_later_repair_pass_runs_only_the_missing_modes_and_keeps_the_recorded_diagnosis():
+    diagnosed = {"id": "a", "code": "c1", "healthy": False, "full": {"verdict": "slow"}}
+    assert R._missing(diagnosed, "c1", ["full", "repair"], False) == ["repair"]
+    assert R._missing({**diagnosed, "healthy": True}, "c1", ["full", "repair"], False) == []
+    assert R._missing(diagnosed, "c2", ["full", "repair"], False) == ["full", "repair"]  # other code: all
+    assert R._missing(None, "c1", ["full"], False) == ["full"]
+    assert R._missing({**diagnosed, "died": True}, "c1", ["full"], False) == []
+    assert R._missing({**diagnosed, "died": True}, "c1", ["full"], True) == ["full"]
+    merged = S.merge_log([diagnosed, {"id": "a", "code": "c1", "repair": {"relative_mse": 0.1}}])["a"]
+    assert merged["full"] == {"verdict": "slow"} and merged["repair"] == {"relative_mse": 0.1}
+
+
 def test_attach_truth_scores_repair_against_the_fixed_reference():
     t = T.truth(case(fixed=(0.1, 0.12, 0.2)))
     rec = record("dev-001", ["dead_relu"], [], repair={"relative_mse": 0.149})
