@@ -134,8 +134,9 @@ def merge_log(entries, case_info: dict | None = None) -> dict:
     """{case id: record} from the log's entries (dicts, oldest first).
 
     A later record of a case adds to (and overrides) the earlier one when both come from the same code (a
-    `--repair` rerun adds its block), and replaces it when the code differs (so no record mixes the blocks
-    of two versions under one hash); a "started" entry not followed by that case's record becomes
+    `--repair` rerun adds its block; after a died one, only the blocks the died process did not run stay),
+    and replaces it when the code differs (so no record mixes the blocks of two versions under one hash); a
+    "started" entry not followed by that case's record becomes
     `died_record(...)`. `case_info` optionally
     maps ids to the static facts of a case (injected, healthy, expected_verdicts, also_acceptable) for
     died records.
@@ -150,7 +151,10 @@ def merge_log(entries, case_info: dict | None = None) -> dict:
         pending.pop(case_id, None)
         record = {k: v for k, v in entry.items() if k != "event"}
         earlier = latest.get(case_id, {})
-        same_code = earlier.get("code") == record.get("code") and not earlier.get("died")
+        if earlier.get("died"):  # what the died process was running goes; what an earlier one recorded stays
+            earlier = {k: v for k, v in earlier.items()
+                       if k not in ("died", "died_detail") and not (isinstance(v, dict) and v.get("error") == DIED)}
+        same_code = earlier.get("code") == record.get("code")
         latest[case_id] = {**earlier, **record} if same_code else record
     for case_id, started in pending.items():
         info = {**((case_info or {}).get(case_id) or {}), **latest.get(case_id, {})}

@@ -259,14 +259,16 @@ def read_log(path: Path) -> dict:
 
 
 def _missing(rec: dict | None, code: str, modes: list, retry_died: bool) -> list:
-    """The modes still to run for a case: all of them unless this code recorded it; a died case's only
-    with `retry_died`; else those its record lacks (a later `--repair` pass adds the repair block and leaves
+    """The modes still to run for a case: all of them unless this code recorded it; a died case's died modes
+    only with `retry_died` (a repair pass that died keeps the diagnosis recorded before it); else those its
+    record lacks (a later `--repair` pass adds the repair block and leaves
     the recorded diagnosis as it is: its repair then diagnoses afresh, as `repair` does without one)."""
     if rec is None or rec.get("code") != code:
         return list(modes)
-    if rec.get("died"):
-        return list(modes) if retry_died else []
-    return [m for m in modes if m not in rec and not (m == "repair" and rec.get("healthy"))]
+    if rec.get("died") and not retry_died:
+        return []
+    return [m for m in modes if not (m == "repair" and rec.get("healthy"))
+            and (m not in rec or (rec[m] or {}).get("error") == S.DIED)]  # a died mode runs again (retry_died)
 
 
 def attach_truth(records: list, truths: dict) -> tuple[list, list]:

@@ -174,7 +174,13 @@ def test_a_later_repair_pass_runs_only_the_missing_modes_and_keeps_the_recorded_
     assert R._missing(diagnosed, "c2", ["full", "repair"], False) == ["full", "repair"]  # other code: all
     assert R._missing(None, "c1", ["full"], False) == ["full"]
     assert R._missing({**diagnosed, "died": True}, "c1", ["full"], False) == []
-    assert R._missing({**diagnosed, "died": True}, "c1", ["full"], True) == ["full"]
+    died_full = S.died_record({"id": "a", "code": "c1", "modes": ["full"]})
+    assert R._missing(died_full, "c1", ["full"], True) == ["full"]
+    died_repair = S.merge_log([diagnosed, {"id": "a", "event": "started", "code": "c1", "modes": ["repair"]}])["a"]
+    assert died_repair["full"] == {"verdict": "slow"} and R._missing(died_repair, "c1", ["full", "repair"], True) == ["repair"]
+    retried = S.merge_log([diagnosed, {"id": "a", "event": "started", "code": "c1", "modes": ["repair"]},
+                           {"id": "a", "code": "c1", "repair": {"relative_mse": 0.2}}])["a"]
+    assert retried["full"] == {"verdict": "slow"} and retried["repair"] == {"relative_mse": 0.2} and "died" not in retried
     merged = S.merge_log([diagnosed, {"id": "a", "code": "c1", "repair": {"relative_mse": 0.1}}])["a"]
     assert merged["full"] == {"verdict": "slow"} and merged["repair"] == {"relative_mse": 0.1}
 
