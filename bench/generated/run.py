@@ -261,8 +261,8 @@ def read_log(path: Path) -> dict:
 def _missing(rec: dict | None, code: str, modes: list, retry_died: bool) -> list:
     """The modes still to run for a case: all of them unless this code recorded it; a died case's died modes
     only with `retry_died` (a repair pass that died keeps the diagnosis recorded before it); else those its
-    record lacks (a later `--repair` pass adds the repair block and leaves
-    the recorded diagnosis as it is: its repair then diagnoses afresh, as `repair` does without one)."""
+    record lacks (a later `--repair` pass adds the repair block and leaves the recorded diagnosis as it is:
+    its repair then diagnoses afresh, as `repair` does without one)."""
     if rec is None or rec.get("code") != code:
         return list(modes)
     if rec.get("died") and not retry_died:
