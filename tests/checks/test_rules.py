@@ -489,3 +489,28 @@ def test_kernels_larger_than_their_maps_are_one_finding_with_one_fix():
     (f,) = findings_of(context(two), "CAE305")
     assert f.fix.params == {"layers": {"big": 3, "bigger": 3}}
     assert set(f.evidence["layers"]) == {"big", "bigger"} and "bigger (Conv2D) slides a 7x7 kernel" in f.message
+
+
+# ------------------------------------------------------------------ CAE207: the fix that restores the CAE
+
+def _decoder_cae(*tail, ups=2):
+    """A 16x16 CAE pooling twice and upsampling `ups` times, then `tail` layers and a 1-channel output conv."""
+    body = [layers.Conv2D(4, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+            layers.Conv2D(4, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
+    body += [layers.UpSampling2D(2) for _ in range(ups)]
+    return _sequential((16, 16, 1), *body, *tail, layers.Conv2D(1, 3, padding="same", activation="sigmoid"))
+
+
+def test_a_decoder_one_upsampling_short_gets_the_upsampling_back_not_a_zero_border():
+    (f,) = findings_of(context(_decoder_cae(ups=1), images()), "CAE207")
+    assert f.evidence["missing_upsampling"] == [2, 2] and "one upsampling too few" in f.message
+    assert f.fix.kind == "upsample_output" and f.fix.params == {"factor": [2, 2]}
+
+
+def test_a_cropping_layer_that_shrinks_the_output_is_removed():
+    (f,) = findings_of(context(_decoder_cae(layers.Cropping2D(2, name="crop")), images()), "CAE207")
+    assert f.evidence["layer"] == "crop" and "It goes wrong at crop (Cropping2D)" in f.message
+    assert f.fix.kind == "remove_cropping" and f.fix.params == {"layer": "crop"}
+    # A crop whose removal would not restore the target's size is not blamed alone: pad or crop instead.
+    (g,) = findings_of(context(_decoder_cae(layers.Cropping2D(1, name="crop"), ups=1), images()), "CAE207")
+    assert g.fix.kind == "crop_or_pad_output"

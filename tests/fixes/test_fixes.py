@@ -101,6 +101,24 @@ def test_shape_fixes_make_an_autoencoder(tmp_path):
     _reloads(padded.model, tmp_path)
 
 
+def test_missing_upsampling_and_a_shrinking_crop_are_undone(tmp_path, data):
+    half = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(4, 3, strides=2, padding="same"),
+                             keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")])
+    up, _ = apply_fix(_loaded(compiled(half), data), data, Fix("upsample_output", {"factor": [2, 2]}))
+    assert up.model.output_shape[1:] == (16, 16, 1)
+    names = [layer.name for layer in up.model.layers]
+    assert names.index("fix_upsample") == names.index("out") - 1  # the output conv smooths the upsampled map
+    _reloads(up.model, tmp_path)
+    cropped = tiny_cae()
+    x = keras.layers.Cropping2D(2, name="crop")(cropped.get_layer("up0").output)
+    model = keras.Model(cropped.input, cropped.get_layer("out")(x))
+    fixed, _ = apply_fix(_loaded(compiled(model), data), data, Fix("remove_cropping", {"layer": "crop"}))
+    assert fixed.model.output_shape[1:] == (16, 16, 1)
+    assert not any(isinstance(layer, keras.layers.Cropping2D) for layer in fixed.model.layers)
+    with pytest.raises(NotApplicable, match="not a Cropping2D"):
+        apply_fix(_loaded(compiled(model), data), data, Fix("remove_cropping", {"layer": "out"}))
+
+
 def test_normalize_inputs_records_the_scale():
     x = (blobs(40) * 255).astype(np.uint8)
     data = load_data(x)

@@ -92,6 +92,30 @@ def test_repair_gives_a_grey_output_the_targets_three_channels():
     assert result.model.output_shape[1:] == (16, 16, 3)
 
 
+def test_two_blocking_faults_are_fixed_together_nan_samples_and_a_missing_upsampling():
+    """NaN samples and a half-size output each stop training: neither fix can be verified alone (the probe of
+    either would fail on the other), so both are applied together and kept once the set-up trains."""
+    from caedoctor.data import load_data
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+
+    from tiny import compiled
+
+    x = blobs(160)
+    x[[5, 60]] = np.nan
+    data = load_data(x)
+    half = keras.Sequential([keras.Input((16, 16, 1)),
+                             keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                             keras.layers.MaxPooling2D(2),
+                             keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="out")])
+    result = repair(load_model(compiled(half), data.input_shape), data, steps=60, epochs=1)
+    assert result.diagnosis.verdict == "invalid"
+    kept = [c for c in result.changes if c.kept]
+    assert [c.what for c in kept[:2]] == ["data", "upsample_output"], [c.to_dict() for c in result.changes]
+    assert "stops training on its own" in kept[0].note
+    assert result.model.output_shape[1:] == (16, 16, 1) and np.isfinite(result.repaired_metrics["relative_mse"])
+
+
 def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
     import numpy as np
 

@@ -47,6 +47,8 @@ def clone(model: keras.Model, clone_function=None, call_function=None) -> keras.
         kwargs["clone_function"] = clone_function
     if call_function is not None:
         kwargs["call_function"] = call_function
+        if isinstance(model, keras.Sequential):  # Keras clones only a functional graph with call_function
+            model = keras.Model(model.inputs, model.outputs, name=model.name)
     try:
         return keras.models.clone_model(model, **kwargs)
     except Exception as exc:  # noqa: BLE001 - e.g. a custom layer without get_config

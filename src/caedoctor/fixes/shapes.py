@@ -1,5 +1,6 @@
-"""Shape fixes: crop or pad the output to the target (`crop_or_pad_output`), pad the input so every
-pooling divides (`input_padding`)."""
+"""Shape fixes: add the upsampling the decoder lacks (`upsample_output`), remove the Cropping2D that shrinks
+the output (`remove_cropping`), crop or pad the output to the target (`crop_or_pad_output`, the fallback: a
+zero-padded border never learns), pad the input so every pooling divides (`input_padding`)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,39 @@ def crop_or_pad_output(model: keras.Model, target_shape) -> keras.Model:
     return keras.Model(rewritten.inputs, x, name=model.name)
 
 
+def upsample_output(model: keras.Model, factor) -> keras.Model:
+    """Add the upsampling the decoder lacks: `UpSampling2D(factor)` before the conv layer nearest the output,
+    so that conv still smooths the full-size map (an output at 1/2 of the target: one upsampling too few)."""
+    last = _last_weighted(model)
+    if last is None or not isinstance(last, CONV_TYPES):
+        raise NotApplicable("no conv layer before the output to upsample into")
+    size = tuple(int(v) for v in factor)
+    if min(size) < 1 or size == (1, 1):
+        raise NotApplicable(f"upsampling factor {size} does not enlarge the output")
+
+    def call(layer, *args, **kwargs):
+        if layer.name == last.name:
+            args = (layers.UpSampling2D(size, name="fix_upsample")(args[0]),) + tuple(args[1:])
+        return layer(*args, **kwargs)
+
+    return clone(model, clone_function=fresh, call_function=call)
+
+
+def remove_cropping(model: keras.Model, name: str) -> keras.Model:
+    """The model without its Cropping2D layer `name` (its input passes straight on)."""
+    try:
+        layer = model.get_layer(name)
+    except ValueError:
+        raise NotApplicable(f"no layer named {name!r}") from None
+    if not isinstance(layer, layers.Cropping2D):
+        raise NotApplicable(f"{name} is a {type(layer).__name__}, not a Cropping2D layer")
+
+    def call(layer, *args, **kwargs):
+        return args[0] if layer.name == name else layer(*args, **kwargs)
+
+    return clone(model, clone_function=fresh, call_function=call)
+
+
 def pad_input(model: keras.Model, pad_to) -> keras.Model:
     """Zero-pad the input to `pad_to` (H, W), run the model's layers at that size, crop back to the input size.
 
@@ -94,6 +128,14 @@ def _crop_or_pad(setup, fix, context):
     return setup.replace(model=crop_or_pad_output(setup.model, fix.params["target_shape"]))
 
 
+def _upsample(setup, fix, context):
+    return setup.replace(model=upsample_output(setup.model, fix.params["factor"]))
+
+
+def _remove_cropping(setup, fix, context):
+    return setup.replace(model=remove_cropping(setup.model, fix.params["layer"]))
+
+
 def _pad_input(setup, fix, context):
     return setup.replace(model=pad_input(setup.model, fix.params["pad_to"]))
 
@@ -103,6 +145,10 @@ def _input_shape(setup, fix, context):
                         "model's Input for it (a change only you can choose)")
 
 
+UPSAMPLE_OUTPUT = FixKind("upsample_output", "factor [fh, fw] (UpSampling2D before the last conv)", stage=18,
+                          apply=_upsample)
+REMOVE_CROPPING = FixKind("remove_cropping", "layer (the Cropping2D layer that shrinks the output)", stage=19,
+                          apply=_remove_cropping)
 CROP_OR_PAD_OUTPUT = FixKind("crop_or_pad_output", "output_shape [H, W, C], target_shape [H, W, C]", stage=20,
                              apply=_crop_or_pad)
 INPUT_PADDING = FixKind("input_padding", "pad_to [H, W] (pad inputs so every pooling divides)", stage=21,

@@ -16,8 +16,10 @@ and steps as the diagnosis; a fix that does not improve the probe beyond the mea
 back and reported as such. A fix rolled back in that pass is tried once more on top of the fixes kept after
 it (dead ReLUs and a rate of 1e-5: LeakyReLU alone barely helps, on top of a working rate it does). Fixes the
 diagnosis confirmed only together (`evidence.confirmed_jointly_with`: each alone did nothing, together they
-help) are applied together, in the order above, and verified by one probe: all are kept or none. Then the
-repaired model is trained for the budget and compared with the original.
+help) are applied together, in the order above, and verified by one probe: all are kept or none. So are the
+fixes of two or more blocking faults (NaN samples *and* a shape mismatch: with either left, nothing trains),
+kept when the set-up trains with them all. A fix whose set-up cannot train is rolled back with the error as
+its note. Then the repaired model is trained for the budget and compared with the original.
 """
 
 from __future__ import annotations
@@ -173,7 +175,16 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     candidates = candidate_fixes(diagnosis)
     together = [(f, fix) for f, fix in candidates if f.evidence.get("confirmed_jointly_with")]
     candidates = [(f, fix) for f, fix in candidates if not f.evidence.get("confirmed_jointly_with")]
-    changes = [greedy.attempt(finding, fix, _why(finding)) for finding, fix in candidates]
+    blockers = [(f, fix) for f, fix in candidates if _blocking(f)]
+    if len(blockers) > 1:
+        # Each blocking fault (NaN samples, a shape mismatch) stops training on its own, so no one of their
+        # fixes can be verified alone: they are applied together, then the rest one at a time.
+        rest = [(f, fix) for f, fix in candidates if not _blocking(f)]
+        candidates = blockers + rest
+        changes = greedy.attempt_together(blockers, blocking=True)
+        changes += [greedy.attempt(finding, fix, _why(finding)) for finding, fix in rest]
+    else:
+        changes = [greedy.attempt(finding, fix, _why(finding)) for finding, fix in candidates]
     if len(together) > 1:
         changes += greedy.attempt_together(together)
     if diagnosis.verdict == "invalid" and any(c.kept for c in changes):
@@ -206,8 +217,18 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
                               budget_seconds, seed, start, say)
 
 
+def _blocking(finding) -> bool:
+    """A certain error (NaN samples, a shape mismatch): the set-up cannot train until it is fixed."""
+    return finding.status == "certain" and finding.severity == "error"
+
+
 def _why(finding) -> str:
     return f"{finding.code} {finding.cause}: {finding.message}"
+
+
+def _cannot_train(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"rolled back: the set-up with it cannot train ({type(exc).__name__}: {text[:200]})"
 
 
 class _Greedy:
@@ -238,21 +259,24 @@ class _Greedy:
             return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
         self.say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
         cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
-        probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{fix.kind}")
+        try:
+            probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{fix.kind}")
+        except Exception as exc:  # noqa: BLE001 - e.g. another blocking fault still stops training
+            return Change(fix.kind, fix.params, why, None, False, _cannot_train(exc))
         comparison = self._judge(best, best_probe, cand, cand_steps, probe, fix)
         effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
                   "after": finite_or_none(probe.relative_mse)}
-        blocking = finding.status == "certain" and finding.severity == "error"
-        if comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL))):
+        if comparison.status == "confirmed" or (_blocking(finding) and math.isfinite(probe.score(REL))):
             self.setup, self.probe = cand, probe
             return Change(fix.kind, fix.params, why, effect, True,
                           "kept on a second try, on top of the fixes after it" if retry else "")
         return Change(fix.kind, fix.params, why, effect, False,
                       "rolled back: it did not improve the probe together with the fixes before it")
 
-    def attempt_together(self, pairs: list) -> list:
+    def attempt_together(self, pairs: list, blocking: bool = False) -> list:
         """Apply the fixes of `pairs` ((finding, fix), in repair order) at once on top of the current best
         (a learning rate last, re-tuned on the changed model), verify them with one probe, keep all or none.
+        `blocking`: the fixes of faults that each stop training; kept when the set-up trains with them all.
         One `Change` per fix, each with the joint effect."""
         best, best_probe = self.setup, self.probe
         cand, applied = best, []
@@ -269,14 +293,20 @@ class _Greedy:
         kinds = " + ".join(fix.kind for _, fix in applied)
         self.say(f"verifying together: {kinds}")
         cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
-        probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{kinds}")
+        try:
+            probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{kinds}")
+        except Exception as exc:  # noqa: BLE001 - the set-up still cannot train
+            return [Change(fix.kind, fix.params, _why(finding), None, False, _cannot_train(exc))
+                    for finding, fix in applied]
         comparison = self._judge(best, best_probe, cand, cand_steps, probe, applied[-1][1])
         effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
                   "after": finite_or_none(probe.relative_mse)}
-        kept = comparison.status == "confirmed"
+        kept = comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL)))
         if kept:
             self.setup, self.probe = cand, probe
-        note = (f"applied together with the others of {kinds} (the diagnosis found each alone did nothing); "
+        why = ("each of these faults stops training on its own" if blocking
+               else "the diagnosis found each alone did nothing")
+        note = (f"applied together with the others of {kinds} ({why}); "
                 + ("kept" if kept else "rolled back: together they did not improve the probe"))
         return [Change(fix.kind, fix.params, _why(finding), effect, kept, note) for finding, fix in applied]
 

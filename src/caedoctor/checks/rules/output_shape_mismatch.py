@@ -49,6 +49,24 @@ def _explain(info, parent) -> str:
     return f"it turns a {before} map into {after}"
 
 
+def _missing_upsampling(out, target):
+    """[fh, fw] when the output's height and width are the target's divided by whole factors (not both 1)
+    and the channels agree: the decoder lacks an upsampling; else None."""
+    if len(out) != 3 or len(target) != 3 or out[2] != target[2] or not all(out[:2]):
+        return None
+    if any(t % o for o, t in zip(out[:2], target[:2])):
+        return None
+    k = [int(t // o) for o, t in zip(out[:2], target[:2])]
+    return k if max(k) > 1 else None
+
+
+def _uncropped(out, info, parent):
+    """The output's height and width without the Cropping2D `info` (what it cuts off added back), or None."""
+    if parent is None or not parent.spatial or not info.spatial:
+        return None
+    return tuple(int(o + p - c) for o, p, c in zip(out[:2], parent.spatial, info.spatial))
+
+
 def _message_and_fix(ctx, out, target):
     a = ctx.analysis
     head = f"output {shape_text(out)} differs from target {shape_text(target)}"
@@ -67,11 +85,23 @@ def _message_and_fix(ctx, out, target):
     pad_to = [math.ceil(h / factor) * factor, math.ceil(w / factor) * factor]
     crop = f"crop the output to {shape_text(target[:2])}"
     if info is None:
+        k = _missing_upsampling(out, target)
+        if k is not None:
+            up = f"UpSampling2D({k[0] if k[0] == k[1] else tuple(k)})"
+            return (f"{head}: the decoder enlarges the maps {k[0]}x less than the encoder shrinks them (one "
+                    f"upsampling too few). Add an {up} before the last conv layer",
+                    {"missing_upsampling": k},
+                    Fix("upsample_output", {"factor": k}, f"add the missing {up} before the last conv layer"))
         return (f"{head}; pad or crop the output to the target's size", {},
                 Fix("crop_or_pad_output", {"output_shape": list(out), "target_shape": list(target)}, crop))
     why = _explain(info, parent)
     evidence = {"layer": info.name, "layer_kind": info.kind, "layer_output": list(info.output_shape),
                 "downsampling": factor}
+    if info.kind == "Cropping2D" and _uncropped(out, info, parent) == tuple(target[:2]):
+        return (f"{head}. It goes wrong at {info.name} (Cropping2D): {why}. Remove it (or pad the output "
+                "back, whose border then never learns)",
+                evidence,
+                Fix("remove_cropping", {"layer": info.name}, f"remove the Cropping2D layer {info.name}"))
     if "rounds" in why:
         evidence["pad_to"] = pad_to
         return (f"{head}. It goes wrong at {info.name} ({info.kind}): {why}, and the decoder scales that back to "
@@ -130,7 +160,10 @@ RULE = Rule(
             "it pools a 7x7 map by 2 with padding='same'; 7x7 is not divisible by 2, so it rounds up to 4x4, "
             "... Pad the inputs to 32x32 (divisible by 8, the total downsampling) or crop the output to 28x28`.",
     fix="Pad the inputs to a multiple of the total downsampling (`ZeroPadding2D`), crop the output "
-        "(`Cropping2D`), or use padding='same' with sizes that divide. Fix-as-data: `input_padding` with "
-        "`pad_to`, or `crop_or_pad_output` with `output_shape` and `target_shape`.",
+        "(`Cropping2D`), or use padding='same' with sizes that divide; add the upsampling a decoder lacks (an "
+        "output at 1/2 of the target); remove a Cropping2D that shrinks the output. Fix-as-data: "
+        "`input_padding` with `pad_to`, `upsample_output` with `factor`, `remove_cropping` with `layer`, or "
+        "`crop_or_pad_output` with `output_shape` and `target_shape` (the fallback: a zero-padded border "
+        "never learns).",
     run=run,
 )
