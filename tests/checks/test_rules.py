@@ -514,3 +514,9 @@ def test_a_cropping_layer_that_shrinks_the_output_is_removed():
     # A crop whose removal would not restore the target's size is not blamed alone: pad or crop instead.
     (g,) = findings_of(context(_decoder_cae(layers.Cropping2D(1, name="crop"), ups=1), images()), "CAE207")
     assert g.fix.kind == "crop_or_pad_output"
+
+
+def test_a_code_of_one_value_in_32_is_suspected_and_tested_four_times_wider():
+    (f,) = findings_of(context(_dense_bottleneck(32)), "CAE301")
+    assert f.severity == "warning" and "1:32" in f.message and "may set the loss floor" in f.message
+    assert f.fix.params["factor"] == 4.0
