@@ -72,6 +72,21 @@ class Fix:
     def to_dict(self) -> dict:
         return {"kind": self.kind, "params": jsonable(self.params), "description": self.description}
 
+    def renamed(self, names: dict) -> "Fix":
+        """This fix for a copy of the model whose layers are named differently: the layer names in `layer`
+        and `layers` (a list, or a dict keyed by name) mapped through `names` (old -> new); others kept."""
+        if not names or not ({"layer", "layers"} & set(self.params)):
+            return self
+        params = dict(self.params)
+        if isinstance(params.get("layer"), str):
+            params["layer"] = names.get(params["layer"], params["layer"])
+        layers = params.get("layers")
+        if isinstance(layers, dict):
+            params["layers"] = {names.get(k, k): v for k, v in layers.items()}
+        elif isinstance(layers, (list, tuple)):
+            params["layers"] = [names.get(k, k) if isinstance(k, str) else k for k in layers]
+        return Fix(self.kind, params, self.description)
+
 
 @dataclass
 class Effect:

@@ -209,3 +209,35 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
     assert {c.what for c in result.changes} == {"output_activation", "add_batchnorm"}
     assert all(c.kept and "together" in c.note for c in result.changes)
     assert result.changes[0].effect["after"] == pytest.approx(0.05)
+
+
+def test_a_diagnosis_of_another_build_of_the_model_has_its_layer_names_translated():
+    """`repair("file.py:factory", data, diagnosis=d)` builds the model again: Keras names the second build's
+    layers `conv2d_1`, ... so the diagnosis's fixes that name layers are translated by position and class."""
+    from caedoctor.display import attach_inputs
+    from caedoctor.findings import Finding, Fix
+    from caedoctor.fixes.model_edit import layer_name_map
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import _for_this_model
+
+    from tiny import compiled, tiny_cae
+
+    first, second = compiled(tiny_cae()), compiled(tiny_cae())
+    keras_named = [keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]) for _ in range(2)]
+    names = layer_name_map(*keras_named)
+    assert len(names) == 1 and list(names.values())[0] != list(names)[0]  # dense -> dense_N
+    assert layer_name_map(first, second) == {}  # the same names already
+    fix = Fix("kernel_size", {"layers": {"dec0": 1}}, "smaller kernels").renamed({"dec0": "dec0_1"})
+    assert fix.params == {"layers": {"dec0_1": 1}}
+    assert Fix("remove_cropping", {"layer": "crop"}).renamed({"crop": "crop_3"}).params == {"layer": "crop_3"}
+
+    d_model, r_model = keras_named
+    finding = Finding(code="CAE301", cause="bottleneck_too_narrow", severity="warning", message="narrow",
+                      evidence={}, fix=Fix("bottleneck", {"factor": 4.0, "layers": [d_model.layers[-1].name]}))
+
+    class Diagnosed:
+        pass
+
+    diagnosis = attach_inputs(Diagnosed(), loaded=load_model(d_model, (4,)))
+    ((_, translated),) = _for_this_model([(finding, finding.fix)], diagnosis, load_model(r_model, (4,)))
+    assert translated.params["layers"] == [r_model.layers[-1].name] != finding.fix.params["layers"]

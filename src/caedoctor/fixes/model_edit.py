@@ -79,3 +79,24 @@ def has_layer(model: keras.Model, name: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def leaf_layers(model) -> list:
+    """Every layer that is neither a model nor an input, nested models flattened, in order."""
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out += leaf_layers(layer)
+        elif not isinstance(layer, layers.InputLayer):
+            out.append(layer)
+    return out
+
+
+def layer_name_map(diagnosed: keras.Model, model: keras.Model) -> dict:
+    """{name in `diagnosed`: name in `model`} for two builds of the same architecture (a factory called
+    twice: Keras numbers the second build's layers `dense_1`, ...), matched by position and class; {} when
+    the layer lists differ in length or class, or every name already agrees."""
+    a, b = leaf_layers(diagnosed), leaf_layers(model)
+    if len(a) != len(b) or any(type(x) is not type(y) for x, y in zip(a, b)):
+        return {}
+    return {x.name: y.name for x, y in zip(a, b) if x.name != y.name}

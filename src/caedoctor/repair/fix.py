@@ -36,10 +36,11 @@ from caedoctor.diagnosis.lr_finder import retuned_lr
 from caedoctor.diagnosis.plan import equal_samples_steps
 from caedoctor.diagnosis.probes import DEFAULT_STEPS, ProbeResult, finite_or_none, run_probe
 from caedoctor.diagnosis.result import Diagnosis
-from caedoctor.display import RepairDisplay
+from caedoctor.display import RepairDisplay, report_inputs
 from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
+from caedoctor.fixes.model_edit import layer_name_map
 from caedoctor.models import LoadedModel
 from caedoctor.setup import Setup
 from caedoctor.thresholds import SLOW_RELATIVE_MSE
@@ -172,7 +173,7 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
 
     greedy = _Greedy(original, diagnosis, steps, seed, say)
-    candidates = candidate_fixes(diagnosis)
+    candidates = _for_this_model(candidate_fixes(diagnosis), diagnosis, model)
     together = [(f, fix) for f, fix in candidates if f.evidence.get("confirmed_jointly_with")]
     candidates = [(f, fix) for f, fix in candidates if not f.evidence.get("confirmed_jointly_with")]
     blockers = [(f, fix) for f, fix in candidates if _blocking(f)]
@@ -215,6 +216,17 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         return result
     return _train_and_compare(diagnosis, original, greedy.setup, changes, greedy.baseline, greedy.probe, epochs,
                               budget_seconds, seed, start, say)
+
+
+def _for_this_model(candidates: list, diagnosis, model: LoadedModel) -> list:
+    """The candidates with their layer names translated to `model`'s when the diagnosis ran on another build
+    of it (`repair("file.py:factory", data, diagnosis=d)` builds the model again, and Keras names the second
+    build's layers `dense_1`, ...); unchanged when the diagnosis carries no model or it is this one."""
+    diagnosed = report_inputs(diagnosis)[1]
+    if diagnosed is None or diagnosed.model is model.model:
+        return candidates
+    names = layer_name_map(diagnosed.model, model.model)
+    return [(finding, fix.renamed(names)) for finding, fix in candidates]
 
 
 def _blocking(finding) -> bool:
