@@ -241,3 +241,37 @@ def test_a_diagnosis_of_another_build_of_the_model_has_its_layer_names_translate
     diagnosis = attach_inputs(Diagnosed(), loaded=load_model(d_model, (4,)))
     ((_, translated),) = _for_this_model([(finding, finding.fix)], diagnosis, load_model(r_model, (4,)))
     assert translated.params["layers"] == [r_model.layers[-1].name] != finding.fix.params["layers"]
+
+
+def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
+    """Scripted probes: the range test's rate 0.001 is kept (1.0 -> 0.3), a 3x raise helps (0.1), a second does
+    not (0.2): the rate ends at 0.003, and the rolled-back raise is reported."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair import fix as repair_fix
+
+    from tiny import compiled, tiny_cae
+
+    by_rate = {1e-5: 1.0, 1e-3: 0.3, 3e-3: 0.1, 9e-3: 0.2}
+
+    def fake_probe(setup, *, steps, seed, label="", **_kw):
+        rel = by_rate[round(float(setup.config.learning_rate), 6)]
+        return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[rel],
+                           metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
+
+    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(), lr=1e-5), data.input_shape)
+    finding = Finding(code="CAE502", cause="learning_rate_too_low", severity="warning", status="confirmed",
+                      message="m", fix=Fix("learning_rate", {"learning_rate": 1e-3}, "the range test's rate"),
+                      effect=Effect("relative_mse", 1.0, 0.3), evidence={})
+    diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0)
+    diagnosis.baseline = fake_probe(repair_fix.Setup.of(loaded, data), steps=30, seed=0, label="baseline")
+    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    assert [(c.what, c.params, c.kept) for c in result.changes] == [
+        ("learning_rate", {"learning_rate": 1e-3}, True), ("learning_rate", {"factor": 3.0}, True),
+        ("learning_rate", {"factor": 3.0}, False)]
+    assert result.loaded.config.learning_rate == pytest.approx(3e-3)
