@@ -8,7 +8,7 @@ from caedoctor.findings import Fix
 
 # Below 1 latent value per 100 input values a CAE reconstructs little more than a blurred average of
 # natural images (a rule of thumb: PCA on 32x32 patches needs ~3% of the components for 90% of the
-# variance). The factor the fix proposes brings the ratio back to about 1/32.
+# variance). The factor the fix proposes brings the ratio back to about 1/32, and is at least MIN_FACTOR.
 MIN_RATIO = 0.01
 TARGET_RATIO = 1 / 32
 # Below 4 values per 100 (the same rule of thumb: ~3% of the components for 90% of the variance) the code may
