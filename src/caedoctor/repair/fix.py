@@ -274,34 +274,41 @@ class _Greedy:
         for _ in range(RATE_STEPS):
             fix = Fix("learning_rate", {"factor": RATE_STEP},
                       f"raise the learning rate {RATE_STEP:g}x (the range test's suggestion is on the safe side)")
-            best, best_probe = self.setup, self.probe
             try:
-                cand = apply_fix(best, fix, FixContext(None, best.analysis()))
+                cand = apply_fix(self.setup, fix, FixContext(None, self.setup.analysis()))
             except NotApplicable as exc:
                 out.append(Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}"))
                 break
             self.say(f"verifying: {fix.description}")
-            try:
-                steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
-                probe = run_probe(cand, steps=steps, seed=self.seed, label="+learning_rate (raised)")
-            except Exception as exc:  # noqa: BLE001 - a rate that breaks training is simply not kept
-                out.append(Change(fix.kind, fix.params, why, None, False, _cannot_train(exc)))
-                break
-            comparison = self._judge(best, best_probe, cand, steps, probe, fix)
-            effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
-                      "after": finite_or_none(probe.relative_mse)}
-            kept = comparison.status == "confirmed"
-            out.append(Change(fix.kind, fix.params, why, effect, kept,
-                              "kept: a higher rate trains better" if kept
-                              else "rolled back: the higher rate did not improve the probe"))
+            kept, effect, error = self._verify(cand, fix, "+learning_rate (raised)")
+            out.append(Change(fix.kind, fix.params, why, effect, kept, error or (
+                "kept: a higher rate trains better" if kept
+                else "rolled back: the higher rate did not improve the probe")))
             if not kept:
                 break
-            self.setup, self.probe = cand, probe
         return out
+
+    def _verify(self, cand: Setup, fix: Fix, label: str, blocking: bool = False) -> tuple:
+        """Probe `cand` (the best set-up plus a change) and judge it against the best: (kept, effect, error).
+        A kept candidate becomes the best. A set-up that cannot train is not kept (effect None, the error as
+        a note). `blocking`: the change lifts faults that stop training, so it is kept whenever it trains."""
+        best, best_probe = self.setup, self.probe
+        steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
+        try:
+            probe = run_probe(cand, steps=steps, seed=self.seed, label=label)
+        except Exception as exc:  # noqa: BLE001 - e.g. another blocking fault still stops training
+            return False, None, _cannot_train(exc)
+        comparison = self._judge(best, best_probe, cand, steps, probe, fix)
+        effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
+                  "after": finite_or_none(probe.relative_mse)}
+        kept = comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL)))
+        if kept:
+            self.setup, self.probe = cand, probe
+        return kept, effect, ""
 
     def attempt(self, finding, fix: Fix, why: str, retry: bool = False) -> Change:
         """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps."""
-        best, best_probe = self.setup, self.probe
+        best = self.setup
         try:
             if fix.kind == "learning_rate" and best is not self.original:
                 fix = _retuned_lr(best, self.seed, fix, self.say)
@@ -310,16 +317,10 @@ class _Greedy:
         except NotApplicable as exc:
             return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
         self.say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
-        cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
-        try:
-            probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{fix.kind}")
-        except Exception as exc:  # noqa: BLE001 - e.g. another blocking fault still stops training
-            return Change(fix.kind, fix.params, why, None, False, _cannot_train(exc))
-        comparison = self._judge(best, best_probe, cand, cand_steps, probe, fix)
-        effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
-                  "after": finite_or_none(probe.relative_mse)}
-        if comparison.status == "confirmed" or (_blocking(finding) and math.isfinite(probe.score(REL))):
-            self.setup, self.probe = cand, probe
+        kept, effect, error = self._verify(cand, fix, f"+{fix.kind}", _blocking(finding))
+        if error:
+            return Change(fix.kind, fix.params, why, None, False, error)
+        if kept:
             if fix.kind == "learning_rate":
                 self.refinements += self._raise_rate(why)
             return Change(fix.kind, fix.params, why, effect, True,
@@ -332,8 +333,7 @@ class _Greedy:
         (a learning rate last, re-tuned on the changed model), verify them with one probe, keep all or none.
         `blocking`: the fixes of faults that each stop training; kept when the set-up trains with them all.
         One `Change` per fix, each with the joint effect."""
-        best, best_probe = self.setup, self.probe
-        cand, applied = best, []
+        cand, applied = self.setup, []
         try:
             for finding, fix in pairs:
                 if fix.kind == "learning_rate" and cand is not self.original:
@@ -346,18 +346,9 @@ class _Greedy:
                     for finding, fix in pairs]
         kinds = " + ".join(fix.kind for _, fix in applied)
         self.say(f"verifying together: {kinds}")
-        cand_steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
-        try:
-            probe = run_probe(cand, steps=cand_steps, seed=self.seed, label=f"+{kinds}")
-        except Exception as exc:  # noqa: BLE001 - the set-up still cannot train
-            return [Change(fix.kind, fix.params, _why(finding), None, False, _cannot_train(exc))
-                    for finding, fix in applied]
-        comparison = self._judge(best, best_probe, cand, cand_steps, probe, applied[-1][1])
-        effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
-                  "after": finite_or_none(probe.relative_mse)}
-        kept = comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL)))
-        if kept:
-            self.setup, self.probe = cand, probe
+        kept, effect, error = self._verify(cand, applied[-1][1], f"+{kinds}", blocking)
+        if error:
+            return [Change(fix.kind, fix.params, _why(finding), None, False, error) for finding, fix in applied]
         why = ("each of these faults stops training on its own" if blocking
                else "the diagnosis found each alone did nothing")
         note = (f"applied together with the others of {kinds} ({why}); "
