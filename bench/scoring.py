@@ -317,14 +317,15 @@ def score(records: list, gt: dict, mode: str = "full") -> dict:
 
 def per_cause(records: list, gt: dict, mode: str = "full", causes=None) -> dict:
     """{cause: counts} over `records`: how often it was injected and what the ground truth says of it
-    (real, not_real, static, excluded), recall (held when real) and, over every case, how often the diagnosis
-    held it and how often rightly (injected and real or static; `lenient` adds also_acceptable)."""
+    (real, not_real, static, excluded), recall (held when real), how often a static cause was reported (any
+    status) and, over every case, how often the diagnosis held it and how often rightly (injected and real or
+    static; `lenient` adds also_acceptable)."""
     out: dict = {}
 
     def row(c):
         return out.setdefault(c, {"injected": 0, "real": 0, "not_real": 0, "static": 0, "excluded": 0,
-                                  "recall_hits": 0, "refuted_when_real": 0, "held": 0, "held_correct": 0,
-                                  "held_lenient": 0})
+                                  "static_reported": 0, "recall_hits": 0, "refuted_when_real": 0, "held": 0,
+                                  "held_correct": 0, "held_lenient": 0})
 
     for c in causes or ():
         row(c)
@@ -334,6 +335,7 @@ def per_cause(records: list, gt: dict, mode: str = "full", causes=None) -> dict:
             continue
         held = held_causes(m)
         refuted = {f["cause"] for f in m.get("findings", []) if f["status"] == "refuted"}
+        reported = {f["cause"] for f in m.get("findings", [])}
         for c in r["injected"]:
             e, real = row(c), is_real(gt, r["id"], c)
             e["injected"] += 1
@@ -345,6 +347,7 @@ def per_cause(records: list, gt: dict, mode: str = "full", causes=None) -> dict:
                 e["not_real"] += 1
             elif real == "static":
                 e["static"] += 1
+                e["static_reported"] += c in reported  # a static cause counts when reported, any status
             else:
                 e["excluded"] += 1
         for c in held:

@@ -6,6 +6,7 @@ would, one subprocess per case, and score it against the plain-Keras ground trut
     .venv/bin/python bench/generated/run.py --split dev --shard 0/2 & \\
         .venv/bin/python bench/generated/run.py --split dev --shard 1/2      # two processes; then:
     .venv/bin/python bench/generated/run.py --split dev --report-only        # score what the log holds
+    .venv/bin/python bench/generated/run.py --split dev --report-only --markdown  # ... and print the README's tables
     .venv/bin/python bench/generated/run.py --split test --report-figures    # the test split: figures only
 
 **The test split is scored only to report figures**, never to choose a threshold or a rule (README.md,
@@ -334,6 +335,48 @@ def cause_table(rows: dict) -> str:
     return "\n".join(lines)
 
 
+def _wilson_md(ci) -> str:
+    return "" if ci is None else f" [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}%]"
+
+
+def markdown_tables(doc: dict, seconds_label: str = "seconds per diagnosis (wall)") -> str:
+    """The figures table and the per-cause table of a report, in the form bench/generated/README.md quotes
+    them (so a write-up copies them rather than retyping numbers)."""
+    f, r = doc["full"], doc.get("repair")
+    fe, cw = f["false_error_rate"], f["confirmed_warning_rate"]
+    rows = [("cause recall", f"{_pct(f['recall'])}{_wilson_md(f['recall_ci95'])} ({f['recall_hits']}/"
+                             f"{f['recall_total']})", ">= 95%"),
+            ("cause precision", f"{_pct(f['precision'])}{_wilson_md(f['precision_ci95'])} ({f['held_correct']}/"
+                                f"{f['held']}); lenient {_pct(f['precision_lenient'])}"
+                                f"{_wilson_md(f['precision_lenient_ci95'])}", ">= 95%"),
+            ("healthy controls: error finding not refuted", f"{fe['hits']}/{fe['total']}{_wilson_md(fe['ci95'])}", "0"),
+            ("healthy controls: warning/info confirmed",
+             f"{cw['hits']}/{cw['total']} ({_pct(cw['rate'])}){_wilson_md(cw['ci95'])}", "<= 2%"),
+            ("verdict accuracy", f"{_pct(f['verdict_accuracy'])}{_wilson_md(f['verdict_ci95'])} ({f['verdict_ok']}/"
+                                 f"{f['verdict_scored']})", "")]
+    if r:
+        a = r["all_cases"]
+        rows.append((f"repair rate (real faults, within {T.REPAIR_FACTOR}x of the fixed set-up)",
+                     f"{_pct(r['repair_rate'])}{_wilson_md(r['repair_ci95'])} ({r['repaired']}/{r['cases']}); "
+                     f"all faulty cases {a['repaired']}/{a['cases']}", ">= 95%"))
+    rows.append((seconds_label, f"median {_s(f['median_s'])}, max {_s(f['max_s'])} (CPU median "
+                                f"{_s(f['median_cpu_s'])})", ""))
+    lines = ["| figure | value [Wilson 95%] | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |".replace("|  |", "| |") for a, b, c in rows]
+    lines += ["", "| cause | injected | real | not real | ambiguous | recall | held | right |",
+              "|---|---|---|---|---|---|---|---|"]
+    for cause, e in doc["per_cause"].items():
+        if not (e["injected"] or e["held"]):
+            continue
+        if e["static"] and not (e["real"] or e["not_real"] or e["excluded"]):
+            lines.append(f"| {cause} (static) | {e['injected']} | - | - | - | {e['static_reported']}/{e['static']} "
+                         "reported (any status) | | |")
+            continue
+        lines.append(f"| {cause} | {e['injected']} | {e['real']} | {e['not_real']} | {e['excluded']} | "
+                     f"{e['recall_hits']}/{e['real']} | {e['held']} | {e['held_correct']} |")
+    return "\n".join(lines)
+
+
 def report(records: list, truths: dict, meta: dict) -> dict:
     gt = {i: {"causes": t["causes"], "real_fault": t["real_fault"]} for i, t in truths.items()}
     full = S.score(records, gt, "full")
@@ -426,6 +469,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rerun", action="store_true", help="run cases already recorded by this code again")
     parser.add_argument("--retry-died", action="store_true", help="run again the cases whose process died")
     parser.add_argument("--report-only", action="store_true", help="score what the log holds; run nothing")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the figures and per-cause tables in the README's markdown form")
     parser.add_argument("--allow-mixed", action="store_true",
                         help="score records of different code together (every hash is printed with the figures)")
     parser.add_argument("--case-timeout", type=float, default=3600.0, help="seconds before a case's process is killed")
@@ -504,6 +549,8 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     print_report(doc, scored)
+    if args.markdown:
+        print("\n" + markdown_tables(doc))
     print(f"\nwrote {out}")
     return 0
 

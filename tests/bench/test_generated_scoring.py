@@ -193,6 +193,26 @@ def test_attach_truth_scores_repair_against_the_fixed_reference():
     assert scored[0]["repair"]["repaired"] is True and scored[0]["expected_verdicts"] == list(T.PROBLEM)
 
 
+def test_markdown_tables_quote_the_scored_figures_and_one_row_per_cause():
+    truths = {"a": {"causes": {"dead_relu": {"real": True}}, "real_fault": True},
+              "b": {"causes": {"bottleneck_bypass": {"real": "static"}}, "real_fault": False},
+              "c": {"causes": {}, "real_fault": False}}
+    recs = [record("a", ["dead_relu"], [finding("dead_relu", "confirmed")],
+                   repair={"repaired": False, "seconds": 9.0, "relative_mse": 0.5}),
+            record("b", ["bottleneck_bypass"], [finding("bottleneck_bypass", "suspected", "info")], "converging",
+                   ("converging",)),
+            record("c", [], [finding("dead_relu", "confirmed")], "converging", ("converging",), True)]
+    doc = R.report(recs, truths, {})
+    md = R.markdown_tables(doc).splitlines()
+    assert f"| cause recall | 100.0% [{100 * S.wilson(1, 1)[0]:.1f}-100.0%] (1/1) | >= 95% |" in md
+    assert any(line.startswith("| cause precision | 50.0% [") and "(1/2)" in line for line in md)
+    assert any(line.startswith("| healthy controls: warning/info confirmed | 1/1 (100.0%) [") for line in md)
+    assert any(line.startswith("| repair rate") and "0.0% [" in line and "(0/1)" in line for line in md)
+    assert "| dead_relu | 1 | 1 | 0 | 0 | 1/1 | 2 | 1 |" in md  # held twice: rightly in a, wrongly on control c
+    assert "| bottleneck_bypass (static) | 1 | - | - | - | 1/1 reported (any status) | | |" in md
+    assert not any(line.startswith("| overfitting") for line in md)  # neither injected nor held: no row
+
+
 # ------------------------------------------------------------------------------------------------ the runner
 
 def test_runner_refuses_the_test_split_without_report_figures_and_bad_selections():
