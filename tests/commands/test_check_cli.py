@@ -14,7 +14,7 @@ import pytest
 from check_helpers import images, raw_images
 from click.testing import CliRunner
 
-from caedoctor.checks import RULES
+from caedoctor.checks import PROBE_RULES, RULES
 from caedoctor.cli import cli
 
 
@@ -145,7 +145,8 @@ def test_rules_lists_at_least_20_rules_each_with_four_doc_parts():
     result = run("rules", "--format", "json")
     assert result.exit_code == 0
     listed = json.loads(result.output)
-    assert len(listed) >= 20 and [r["code"] for r in listed] == [r.code for r in RULES]
+    assert len(listed) >= 20 and [r["code"] for r in listed] == [r.code for r in RULES + PROBE_RULES]
+    assert {r["kind"] for r in listed[:len(RULES)]} == {"static"} and {r["kind"] for r in listed[len(RULES):]} == {"probe"}
     for r in listed:
         assert all(r[part].strip() for part in ("summary", "what", "why", "example", "fix")), r["code"]
     text = run("rules")

@@ -126,9 +126,11 @@ def rules_command(fmt):
     from caedoctor.checks import PROBE_RULES, RULES
 
     if fmt == "json":
-        click.echo(json.dumps([{"code": r.code, "name": r.name, "cause": r.cause, "severity": r.severity,
-                                "needs_data": r.needs_data, "summary": r.summary, "what": r.what, "why": r.why,
-                                "example": r.example, "fix": r.fix} for r in RULES], indent=2))
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "kind": kind, "cause": r.cause,
+                                "severity": r.severity, "needs_data": r.needs_data, "summary": r.summary,
+                                "what": r.what, "why": r.why, "example": r.example, "fix": r.fix}
+                               for kind, rules in (("static", RULES), ("probe", PROBE_RULES)) for r in rules],
+                              indent=2))
         return
     from rich.text import Text
 
