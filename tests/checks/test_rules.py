@@ -463,6 +463,18 @@ def test_relu_output_cannot_reproduce_standardised_targets():
     assert f.fix.params["activation"] == "linear"
 
 
+def test_bce_on_targets_outside_unit_is_cae204s_alone_so_the_fixes_cannot_contradict():
+    """A linear output under BCE on [-1, 1] targets: CAE204 says use MSE; a sigmoid (CAE206's fix) could not
+    reach the negative targets under MSE, so CAE206 stays silent rather than advise it (test3-007: both fixes
+    applied, a sigmoid output on [-1, 1] data). Without data, CAE206 still fires."""
+    signed = images(64, low=-1.0, high=1.0)
+    found = {f.code: f for f in findings_of(context(cae(out="linear"), signed, loss="bce"), "CAE20")}
+    assert "CAE204" in found and found["CAE204"].fix.params == {"loss": "mse"}
+    assert "CAE206" not in found
+    assert [f.code for f in findings_of(context(cae(out="linear"), loss="bce"), "CAE206")] == ["CAE206"]
+    assert [f.code for f in findings_of(context(cae(out="linear"), images(), loss="bce"), "CAE206")] == ["CAE206"]
+
+
 def test_sigmoid_followed_by_rescaling_covers_0_255_targets():
     model = keras.Sequential([keras.Input((16, 16, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
                               layers.Conv2D(1, 3, padding="same", activation="sigmoid"), layers.Rescaling(255.0)])

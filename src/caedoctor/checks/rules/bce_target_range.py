@@ -6,9 +6,14 @@ from caedoctor.findings import Fix
 TOLERANCE = 1e-6
 
 
+def targets_outside_unit(t) -> bool:
+    """Whether the measured targets `t` (ArrayStats) leave [0, 1], beyond rounding."""
+    return t.min < -TOLERANCE or t.max > 1 + TOLERANCE
+
+
 def run(ctx):
     t = ctx.target
-    if ctx.config.loss_name != "bce" or (t.min >= -TOLERANCE and t.max <= 1 + TOLERANCE):
+    if ctx.config.loss_name != "bce" or not targets_outside_unit(t):
         return []
     return [RULE.finding(
         f"binary cross-entropy needs targets in [0, 1], but the targets span {span_text(t.min, t.max)}: for a "
