@@ -275,3 +275,50 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
         ("learning_rate", {"learning_rate": 1e-3}, True), ("learning_rate", {"factor": 3.0}, True),
         ("learning_rate", {"factor": 3.0}, False)]
     assert result.loaded.config.learning_rate == pytest.approx(3e-3)
+
+
+def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied(monkeypatch):
+    """Scripted probes, every change "helps": 0-255 images under a sigmoid output raise CAE201 (a linear
+    output) and CAE104 (scale the data). Once the data is scaled into [0, 1] CAE201 no longer fires, so its
+    linear output is not applied: the sigmoid stays (test3-080 kept both and ended 2.5x above the scaled
+    data alone). A rule that still fires, and a probe rule, are never skipped."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair import fix as repair_fix
+
+    from tiny import compiled, tiny_cae
+
+    scores = iter([0.5, 0.2, 0.1, 0.05, 0.02])
+
+    def fake_probe(setup, *, steps, seed, label="", **_kw):
+        rel = 1.0 if label == "baseline" else next(scores)
+        return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[rel],
+                           metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
+
+    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    data = load_data(blobs(40) * 255.0)
+    loaded = load_model(compiled(tiny_cae(output_activation="sigmoid")), data.input_shape)
+    linear = Finding(code="CAE201", cause="output_activation_range", severity="error", status="certain",
+                     message="m", fix=Fix("output_activation", {"activation": "linear"}, "a linear output"),
+                     effect=Effect("relative_mse", 1.0, 0.5), evidence={})
+    scale = Finding(code="CAE104", cause="data_not_normalized", severity="warning", status="confirmed",
+                    message="m", fix=Fix("normalize_inputs", {"method": "unit"}, "divide by 255"),
+                    effect=Effect("relative_mse", 1.0, 0.2), evidence={})
+    original = repair_fix.Setup.of(loaded, data)
+    assert not repair_fix.no_longer_fires(linear, original)  # it fires on the set-up as given
+    diagnosis = Diagnosis(verdict="not_converging", findings=[linear, scale], probe=None, lr_find=None,
+                          elapsed_s=0.0)
+    diagnosis.baseline = fake_probe(original, steps=30, seed=0, label="baseline")
+    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    assert [(c.what, c.kept) for c in result.changes] == [("normalize_inputs", True), ("output_activation", False)]
+    assert result.changes[1].note.startswith("not applied: CAE201 no longer fires")
+    assert result.loaded.model.layers[-1].get_config()["activation"] == "sigmoid"
+
+    scaled = repair_fix.Setup.of(loaded, load_data(blobs(40)))
+    assert repair_fix.no_longer_fires(linear, scaled)
+    diverging = Finding(code="CAE702", cause="learning_rate_too_high", severity="warning", status="confirmed",
+                    message="m", fix=Fix("learning_rate", {"learning_rate": 1e-3}), evidence={})
+    assert not repair_fix.no_longer_fires(diverging, scaled)  # a probe rule: nothing to re-check
