@@ -63,7 +63,9 @@ GENERATOR_VERSION = 1
 # thresholds and rules changed on the dev split following the first test-split run (fixed 2026-12-02, before
 # any ground truth or run on it). "test3": the fresh test split for the figures after the changes made on
 # the dev split following the test2 run (fixed 2026-12-02, before any ground truth, run or tuning on it).
-SPLITS = {"dev": 15_001, "test": 15_002, "test2": 15_003, "test3": 15_004}
+# "test4": the fresh test split for the figures after the changes made following the test3 run (fixed
+# 2026-12-03, before any ground truth or run on it).
+SPLITS = {"dev": 15_001, "test": 15_002, "test2": 15_003, "test3": 15_004, "test4": 15_005}
 
 
 def is_test(split: str) -> bool:
