@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from caedoctor.checks import RULES, build_context, run_rules
-from caedoctor.checks.engine import skipped_for_opaque_model
+from caedoctor.checks import ProbeRule, build_context, get_rule
 from caedoctor.data import Data
 from caedoctor.diagnosis.judge import MIN_LOG_GAIN, compare, judge, noise_margin
 from caedoctor.diagnosis.lr_finder import retuned_lr
@@ -389,16 +388,15 @@ def no_longer_fires(finding, setup: Setup) -> bool:
     fix), the sigmoid reaches every target and the linear output is no fix of anything (test3-080: both kept,
     0.40 against 0.16 for the scaled data alone). A probe rule (CAE7xx), a rule the data or the model's form
     keeps from running, or a set-up the checks cannot read is never skipped: no re-check, no claim."""
-    rule = next((r for r in RULES if r.code == finding.code), None)
-    if rule is None:
-        return False
     try:
+        rule = get_rule(finding.code)
         context = build_context(setup.loaded, setup.data, setup.config)
-    except CaedoctorError:
+    except CaedoctorError:  # an unknown code, or a set-up the checks cannot read
         return False
-    if (rule.needs_data and not context.has_data) or skipped_for_opaque_model(context, select=rule.code):
-        return False
-    return not any(f.code == finding.code for f in run_rules(context, select=rule.code))
+    if isinstance(rule, ProbeRule) or (rule.needs_data and not context.has_data) or (
+            rule.reads_graph and context.analysis.opaque):
+        return False  # a probe rule, or a static rule that would be skipped here: silence would prove nothing
+    return not rule(context)
 
 
 def _retuned_lr(setup: Setup, seed, fix, say) -> Fix:
