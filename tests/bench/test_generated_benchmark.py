@@ -4,6 +4,7 @@ caedoctor, and the ground-truth rule on hand-made numbers. Nothing here trains b
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def test_mild_and_strong_are_different_faults(cause):
     assert signatures["mild"] != signatures["strong"]
 
 
-def test_the_issue_classes_are_in_both_splits():
+def test_the_issue_classes_are_in_every_split():
     for split, counts in G.summary().items():
         for name, n in counts["issue_classes"].items():
             assert n >= 3, (split, name, n)
@@ -147,11 +148,64 @@ def test_fixed_variant_differs_from_the_faulty_one_exactly_in_the_injected_fault
                 assert spec["data"] != faulty["data"]
 
 
+# The generator and the ground truth: what a case and its truth are made of. They must not import caedoctor.
+GENERATOR_AND_GROUND_TRUTH = ("generate.py", "space.py", "operators.py", "emit.py", "sources.py", "training.py",
+                              "ground_truth.py", "truth.py")
+# The other files of bench/generated, and why they are not covered.
+NOT_COVERED = {"run.py": "the runner: it scores caedoctor, so it imports it",
+               "cost.py": "times ground-truth runs and projects their cost; no case or truth comes from it"}
+
+
+def caedoctor_imports(source: str) -> list:
+    """Every import of caedoctor in a module's source, at any depth (a function's body too): import statements,
+    and importlib.import_module / __import__ calls whose module name is a string literal."""
+    def names_caedoctor(name) -> bool:
+        return isinstance(name, str) and name.split(".")[0] == "caedoctor"
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: import {a.name}" for a in node.names if names_caedoctor(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and names_caedoctor(node.module):
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if func in ("import_module", "__import__") and names_caedoctor(node.args[0].value):
+                found.append(f"line {node.lineno}: {func}({node.args[0].value!r})")
+    return found
+
+
 def test_generator_and_ground_truth_do_not_import_caedoctor():
-    code = ("import sys; sys.path.insert(0, %r); import generate, ground_truth, training, sources, emit; "
+    files = {p.name for p in GENERATED.glob("*.py")}
+    assert files == set(GENERATOR_AND_GROUND_TRUTH) | set(NOT_COVERED), "a file of bench/generated is unclassified"
+    local = {Path(name).stem for name in files} | {"scoring"}  # bench/scoring.py, which run.py imports
+    for name in GENERATOR_AND_GROUND_TRUTH:
+        source = (GENERATED / name).read_text()
+        assert caedoctor_imports(source) == [], name
+        # A covered file may import another local module only if that one is covered too.
+        imported = {a.name.split(".")[0] for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
+                    for a in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        assert imported & local <= {Path(n).stem for n in GENERATOR_AND_GROUND_TRUTH}, (name, imported & local)
+    # What a fresh interpreter holds after importing them (their module-level imports, followed through).
+    code = ("import sys; sys.path.insert(0, %r); import generate, ground_truth, truth, training, sources, emit; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'caedoctor'))" % str(GENERATED))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    import caedoctor\n",
+    "def f():\n    from caedoctor.data.sources import split_arrays\n",
+    "class A:\n    def f(self):\n        import caedoctor.losses as L\n",
+    "import importlib\ndef f():\n    return importlib.import_module('caedoctor.findings')\n",
+    "from importlib import import_module\nx = import_module('caedoctor')\n",
+    "def f():\n    return __import__('caedoctor.data')\n",
+])
+def test_the_import_check_sees_imports_anywhere_in_a_file(source):
+    assert caedoctor_imports(source), source
+    assert caedoctor_imports("import caedoctorish\nx = 'import caedoctor'\n") == []
 
 
 # ---------------------------------------------------------------------------------------------- caedoctor's split and metric
@@ -182,11 +236,37 @@ def test_relative_mse_matches_caedoctors_metric():
     assert ours == pytest.approx(theirs, rel=1e-5)
 
 
-def test_patches_held_out_region_lands_in_caedoctors_validation_split():
-    x = sources.images("patches32", 200, 16, 3, seed=1)
-    train_idx, val_idx = sources.split_indices(200)
-    assert x.shape == (200, 16, 16, 3) and 0.0 <= x.min() and x.max() <= 1.0
-    assert len(val_idx) == 20 and len(train_idx) == 180
+def _rows_in(images: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """For each image in [0, 1], whether it equals some image of `pool` pixel for pixel. A key from every 17th
+    value (as 8-bit integers, so it is exact) narrows the search; the candidates are then compared whole."""
+    def keys(a):
+        sample = np.round(a.reshape(len(a), -1)[:, ::17] * 255.0).astype(np.int64)
+        return sample @ np.random.default_rng(0).integers(1, 2**20, sample.shape[1])
+
+    pool_keys = keys(pool)
+    return np.array([any(np.array_equal(pool[k], image) for k in np.flatnonzero(pool_keys == key))
+                     for image, key in zip(images, keys(images))])
+
+
+def test_patches_held_out_region_lands_in_caedoctors_validation_split(tmp_path):
+    """A case's data.npz, split by caedoctor as it splits any .npz: its validation images are the patches the
+    generator took from the photographs' held-out region (caedoctor's own `bundled:patches32` validation
+    patches), pixel for pixel, and its training images come from the training region only. Crop 32 keeps each
+    patch whole (the crop is drawn after the patches are placed), so each image can be found as it is."""
+    from caedoctor.data.bundled import patches32
+    from caedoctor.data.sources import read_npz
+
+    n = 300
+    x = sources.images("patches32", n, 32, 3, seed=1)
+    np.savez(tmp_path / "data.npz", x=x)  # as generate.materialize writes a case's images
+    split = read_npz(tmp_path / "data.npz", seed=0)  # what caedoctor.diagnose(..., seed=0) trains and validates on
+    train_region, held_out = patches32()
+    assert len(split.val.x) == round(n * 0.1) and len(split.train.x) == n - len(split.val.x)
+    assert _rows_in(split.val.x, held_out).all(), "a validation image is not a held-out patch"
+    assert not _rows_in(split.val.x, train_region).any(), "a validation image is a training-region patch"
+    assert _rows_in(split.train.x, train_region).all(), "a training image is not a training-region patch"
+    assert not _rows_in(split.train.x, held_out).any(), "a held-out patch is in caedoctor's training split"
+    assert not _rows_in(split.val.x, split.train.x).any(), "a validation image is also a training image"
 
 
 # ---------------------------------------------------------------------------------------------- programs
