@@ -198,3 +198,14 @@ MIN_PROBE_STEPS = 100
 # A counterfactual probe is started only when at least this share of a full probe's estimated time is left
 # (enough to decide early on a clear effect); otherwise its suspicion stays `suspected`.
 START_PROBE_SHARE = 0.4
+
+# ---------------------------------------------------------------- the horizon
+
+# Every verdict, cause and repair is about a number of training steps: the user's own training when
+# caedoctor watches it, else this default, what the generated benchmark's ground truth trains (1,500 steps,
+# 3x the 500-step probe; bench/generated/README.md).
+DEFAULT_HORIZON_STEPS = 1500
+# The forecaster's interval (`diagnosis.forecast`): the ensemble's log-scale spread times this factor gives
+# the stated 80% interval. Measured on the generated development split (bench/forecast/README.md): the
+# factor at which the forecast from a probe's first 500 steps covers its error at step 1,500 in 80% of probes.
+FORECAST_INTERVAL_SCALE = 1.0

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from caedoctor.data import load_data
 from caedoctor.diagnosis import diagnose
 from caedoctor.models import load_model
+from caedoctor.thresholds import DEFAULT_HORIZON_STEPS
 
 from tiny import blobs, compiled, stable_diagnosis, tiny_cae
 
@@ -46,6 +47,12 @@ def test_learning_rate_too_high_is_confirmed_with_a_measured_effect(data):
     assert result.exit_code == 1
     # The confirmed cause ranks first.
     assert result.confirmed()[0].cause == "learning_rate_too_high"
+    # Every probe is judged where training ends too: the baseline and each counterfactual forecast at the
+    # default horizon, the rate's fix forecast to keep its gain there.
+    assert result.horizon["steps"] == DEFAULT_HORIZON_STEPS and result.horizon["source"] == "default"
+    assert result.horizon["forecast"]["horizon"] == DEFAULT_HORIZON_STEPS
+    rate = next(c for c in result.counterfactuals if c["cause"] == "learning_rate_too_high")
+    assert rate["at_horizon"]["horizon"] == DEFAULT_HORIZON_STEPS and rate["at_horizon"]["log_gain"] > 0
 
 
 def test_shape_mismatch_is_invalid_and_certain_and_the_fixed_set_up_is_diagnosed_past_it():
@@ -113,7 +120,7 @@ def test_cli_diagnose_json_and_exit_codes(tmp_path):
     from caedoctor.cli import cli
 
     result = CliRunner().invoke(cli, ["diagnose", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
-                                      "--steps", "100", "--format", "json"])
+                                      "--steps", "100", "--horizon-steps", "400", "--format", "json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)  # stderr says that model.py is run
     assert payload["verdict"] == "converging"
@@ -122,6 +129,8 @@ def test_cli_diagnose_json_and_exit_codes(tmp_path):
     for key in ("steps", "seconds", "loss_curve", "relative_loss"):
         assert key in payload["probe"]
     assert math.isfinite(payload["probe"]["relative_loss"])
+    assert payload["horizon"]["steps"] == 400 and payload["horizon"]["source"] == "flag"
+    assert 0 < payload["horizon"]["forecast"]["low"] <= payload["horizon"]["forecast"]["high"]
 
     bad = CliRunner().invoke(cli, ["diagnose", "preset:nope", "--data", str(tmp_path / "blobs.npz")])
     assert bad.exit_code == 2

@@ -189,6 +189,35 @@ def test_a_fix_not_told_apart_from_a_consequence_in_time_is_only_suspected(monke
     assert not any(c.startswith("learning_rate+") for c in calls), calls  # no stacked probe was started
 
 
+def test_a_stacked_probe_the_deadline_cut_short_decides_nothing_and_the_diagnosis_is_partial(monkeypatch):
+    """The probe of BatchNorm on top of the rate stops at the deadline: no comparison of half a probe; BatchNorm
+    stays suspected, and the budget records it, so the diagnosis says it is partial."""
+    from caedoctor.diagnosis.partial import partial_of
+
+    data, loaded = _set_up(0.5)
+    findings, tested = _measured([("CAE701", "learning_rate_too_high", LR, 0.02, {}),
+                                  ("CAE708", "saturated_activation", BN, 0.05, {})])
+
+    def fake_probe(_setup, *, label="", **_kw):
+        if "+" in label:  # the stacked probe: cut short, its loss still high
+            return ProbeResult(label=label, steps=100, steps_run=10, seconds=0.0, loss_curve=[0.5],
+                               metrics={"relative_mse": 0.5, "ssim": 0.5, "mse": 0.5}, stopped="out_of_time")
+        return _probe(label, 0.021)
+
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
+    budget = Budget(120.0, say=lambda _m: None)
+    _explain(Setup.of(loaded, data), findings, tested, budget)
+    rate, bn = findings
+    assert rate.status == "confirmed" and bn.status == "suspected"
+    assert "told apart from a consequence of CAE701" in bn.evidence["not_tested"]
+    assert "explained_by" not in bn.evidence and bn.effect.after == pytest.approx(0.05)  # its probe alone
+    assert [(u["code"], u["test"]) for u in budget.untested] == [("CAE708", "explain-away")]
+    reason = partial_of(budget, findings, elapsed_s=120.0).reason
+    assert ("1 suspicion not told apart from a consequence of the strongest cause (saturated_activation CAE708)"
+            in reason)
+
+
 def test_a_confirmed_symptom_finding_is_stacked_not_explained_when_the_strongest_fix_leaves_the_model_failing(
         monkeypatch):
     # bench/faults' dead_relu_lr_low_p32: zeroed biases alone 1.33 -> 0.95 (no longer stuck, still failing),

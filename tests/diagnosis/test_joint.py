@@ -29,7 +29,7 @@ def _probe(label, rel):
                        metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
 
 
-def _run(monkeypatch, alone: dict, scripted: dict, baseline: float = 1.0, info: tuple = ()):
+def _run(monkeypatch, alone: dict, scripted: dict, baseline: float = 1.0, info: tuple = (), budget=None):
     """alone: fix kind -> relative MSE of its single probe; scripted: probe label -> relative MSE of the
     probes the joint stage runs (the seed-noise probe: 1.02, beside a baseline of 1.0)."""
     data = load_data(blobs(40))
@@ -58,7 +58,7 @@ def _run(monkeypatch, alone: dict, scripted: dict, baseline: float = 1.0, info: 
     monkeypatch.setattr(lr_finder, "retuned_lr", lambda *a, **k: 1e-3)
     result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
     joint_stage(RunState(setup=Setup.of(loaded, data), result=result, steps=100, seed=0, say=lambda _m: None,
-                         budget=Budget(None), baseline=base, tested=tested))
+                         budget=budget or Budget(None), baseline=base, tested=tested))
     return {f.fix.kind: f for f in findings}, calls, result
 
 
@@ -150,3 +150,36 @@ def test_an_info_suspicion_confirmed_jointly_needs_the_slow_cut(monkeypatch, joi
     assert found["add_batchnorm"].status == "confirmed"  # a warning: any gain beyond the noise
     assert found["output_activation"].status == ("confirmed" if confirmed else "refuted")
     assert ("minor_gain" in found["output_activation"].evidence) is not confirmed
+
+
+def test_a_joint_test_the_budget_has_no_room_for_is_recorded_as_left_untested(monkeypatch):
+    budget = Budget(120.0, say=lambda _m: None)
+    monkeypatch.setattr(budget, "can_start", lambda steps, share: False)
+    found, calls, _ = _run(monkeypatch, {"output_activation": 1.0, "add_batchnorm": 0.98}, {}, budget=budget)
+    assert calls == []
+    assert found["add_batchnorm"].evidence["joint"]["status"] == "not tested"
+    assert {(u["code"], u["test"]) for u in budget.untested} == {("CAE203", "joint"), ("CAE708", "joint")}
+
+
+def test_a_fix_held_back_behind_an_untested_upstream_cause_still_counts_as_one_that_helped(monkeypatch):
+    """A held-back finding's fix helped alone: "no single fix helped" is false, so no joint probe runs."""
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(), lr=1e-3), data.input_shape)
+    base = _probe("baseline", 1.0)
+    findings, tested = [], {}
+    for code, cause, fix, after in (("CAE203", "output_activation_range", OUT, 1.0),
+                                    ("CAE401", "dead_relu", LEAKY, 0.99),
+                                    ("CAE708", "saturated_activation", BN, 0.3)):
+        probe = _probe(fix.kind, after)
+        tested[fix.key] = (probe, compare(base, probe, "relative_mse", 0.1))
+        findings.append(Finding(code=code, cause=cause, severity="warning", status="refuted", message="m", fix=fix,
+                                effect=Effect("relative_mse", 1.0, after)))
+    findings[2].status = "suspected"
+    findings[2].evidence = {"symptom": "saturation",
+                            "held_back": "its fix helped, but the learning rate was not tested"}
+    calls = []
+    monkeypatch.setattr(probes, "run_probe", lambda *_a, label="", **_k: calls.append(label) or _probe(label, 0.05))
+    result = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
+    joint_stage(RunState(setup=Setup.of(loaded, data), result=result, steps=100, seed=0, say=lambda _m: None,
+                         budget=Budget(None), baseline=base, tested=tested))
+    assert calls == [] and findings[2].status == "suspected"

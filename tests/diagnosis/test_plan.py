@@ -24,3 +24,46 @@ def test_both_sides_see_as_many_samples(old, new, expected):
     assert (rerun, steps) == expected
     baseline_samples = (rerun if rerun is not None else 500) * old
     assert baseline_samples == pytest.approx(steps * new, rel=0.03)
+
+
+def _finding(code, cause, severity="warning", symptom=None):
+    from caedoctor.findings import Finding
+
+    return Finding(code, cause, severity, "m", evidence={"symptom": symptom} if symptom else {})
+
+
+def _codes(findings):
+    return [f.code for f in findings]
+
+
+# The field notes' preset:seed_hyper_bad: Adam at 0.1, whose probe shows saturation and vanishing gradients,
+# and whose LR range test suggests 0.0023 (43x lower).
+HYPER_BAD = [_finding("CAE203", "output_activation_range", "info"),
+             _finding("CAE708", "saturated_activation", symptom="saturation"),
+             _finding("CAE709", "vanishing_gradients", symptom="vanishing_gradients"),
+             _finding("CAE501", "learning_rate_too_high"),
+             _finding("CAE104", "data_not_normalized", "error")]
+
+
+def test_a_learning_rate_the_range_test_backs_is_tested_before_every_other_non_error_finding():
+    from caedoctor.diagnosis.plan import order_for_testing
+
+    ordered = order_for_testing(HYPER_BAD, lr_suggestion=0.0023, learning_rate=0.1)
+    assert _codes(ordered) == ["CAE104", "CAE501", "CAE708", "CAE709", "CAE203"]
+
+
+@pytest.mark.parametrize("suggestion", [None, 0.05, 1.0])  # no test; within 3x of 0.1; pointing up, not down
+def test_without_the_range_test_s_backing_the_order_is_unchanged(suggestion):
+    from caedoctor.diagnosis.plan import order_for_testing
+
+    ordered = order_for_testing(HYPER_BAD, lr_suggestion=suggestion, learning_rate=0.1)
+    assert _codes(ordered) == ["CAE104", "CAE708", "CAE709", "CAE501", "CAE203"]  # errors, symptoms, static, info
+
+
+def test_a_rate_too_low_is_backed_when_the_range_test_points_up():
+    from caedoctor.diagnosis.plan import backed_by_range_test, order_for_testing
+
+    low = _finding("CAE502", "learning_rate_too_low", "info")
+    stuck = _finding("CAE703", "dead_relu", symptom="stuck")
+    assert backed_by_range_test(low, 1e-3, 1e-5) and not backed_by_range_test(low, 1e-5, 1e-3)
+    assert _codes(order_for_testing([stuck, low], lr_suggestion=1e-3, learning_rate=1e-5)) == ["CAE502", "CAE703"]

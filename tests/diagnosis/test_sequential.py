@@ -177,6 +177,8 @@ def test_a_clear_counterfactual_is_decided_early_and_the_timings_say_where_the_t
     assert t["probes"][0]["steps_planned"] == 200 and t["probes"][0]["steps_run"] == 200
     assert sum(t["stages"].values()) <= t["total"] + 1e-3 * len(t["stages"])  # each rounded to 1 ms
     assert "time (s):" in str(result)
+    assert not result.partial and result.to_dict()["partial"] is False  # the default budget had room for all
+    assert "PARTIAL" not in str(result)
 
 
 def test_a_non_sequential_diagnosis_runs_every_probe_to_the_end_and_records_the_early_rule(data):

@@ -142,6 +142,33 @@ def test_missing_parts_say_not_measured(tmp_path):
     assert len([a for t, a in parse(html).tags if t == "img"]) == 1  # the LR curve alone
 
 
+def test_a_partial_diagnosis_says_so_at_the_top(tmp_path):
+    """The budget left suspicions untested: the banner says so before the causes; a held-back finding shows why."""
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.report.html import write_report
+
+    rate = Finding("CAE501", "learning_rate_too_high", "warning", "Adam at learning rate 0.1 is 10x above ...",
+                   fix=Fix("learning_rate", {}), evidence={"not_tested": "the time budget (120 s) was spent"})
+    held = Finding("CAE708", "saturated_activation", "warning", "100% of the output's units are saturated",
+                   fix=Fix("add_batchnorm", {}), effect=Effect("relative_mse", 3.22, 0.74),
+                   evidence={"symptom": "saturation", "held_back": "its fix helped (3.22 -> 0.74), but the learning "
+                             "rate (CAE501), which can cause saturated units by itself, was not tested"})
+    reason = ("the time budget (120 s) was spent: 1 suspicion not tested (learning_rate_too_high CAE501); the full "
+              "diagnosis needs about 210 s: rerun with --budget-seconds 240")
+    diagnosis = Diagnosis(verdict="not_converging", findings=[rate, held], probe=None, lr_find=None, elapsed_s=119.0,
+                          partial=True, partial_reason=reason, full_seconds=210.0,
+                          untested=[{"code": "CAE501", "cause": "learning_rate_too_high",
+                                     "reason": "the time budget (120 s) was spent", "test": "counterfactual"}])
+    text = visible_text(write_report(diagnosis, tmp_path).read_text("utf-8"))
+    assert "Partial diagnosis. " + reason in text
+    assert text.index("Partial diagnosis") < text.index("Causes")
+    suspected = text.split("Suspected, not tested or held back", 1)[1]
+    assert "CAE708" in suspected and "which can cause saturated units by itself" in suspected
+    complete = Diagnosis(verdict="converging", findings=[], probe=None, lr_find=None, elapsed_s=1.0)
+    assert "Partial diagnosis" not in visible_text(write_report(complete, tmp_path / "complete").read_text("utf-8"))
+
+
 def test_report_of_a_real_diagnose_call(tiny_run, tmp_path):
     """`diagnose()` itself (quick: one probe), whatever the checks and detectors currently find."""
     from caedoctor.diagnosis import diagnose
@@ -153,6 +180,8 @@ def test_report_of_a_real_diagnose_call(tiny_run, tmp_path):
     assert result.verdict.replace("_", " ") in text
     assert "Could not draw" not in text
     assert "Probe loss curves" in text and "original (baseline)" in text
+    # the horizon the verdict is about, in the banner, as the terminal says it
+    assert f"horizon: {result.horizon['steps']:,} training steps" in text.split("Probe loss curves")[0]
 
 
 def test_the_report_reads_the_typed_results_without_duck_typing():

@@ -96,6 +96,9 @@ def test_problem_is_diagnosed_right_after_fit_and_kept(capsys):
     d = caedoctor.last_diagnosis()
     assert d is not None and d.verdict in ("not_converging", "invalid", "diverging")
     assert "output_activation_range" in {f.cause for f in d.findings}
+    # the verdict is about the training the user ran: 7 epochs of 128 images at batch 8
+    assert d.horizon["steps"] == 7 * 16 and d.horizon["source"] == "your fit"
+    assert "7 epochs x 16 steps" in d.horizon["detail"]
     # the same set-up fitted again (a loop of fits) is not diagnosed again
     model.fit(x, x, batch_size=8, epochs=7, verbose=0)
     assert "repeats the set-up of fit #1" in capsys.readouterr().err

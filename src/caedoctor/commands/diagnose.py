@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs
-from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS, DEFAULT_HORIZON_STEPS
 
 
 @click.command(name="diagnose")
@@ -22,6 +22,9 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 @click.option("--budget-seconds", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_SECONDS, show_default=True,
               help="Time for the whole diagnosis, baseline included (0: no limit). A slow model runs shorter "
                    "probes; causes not tested in time stay suspected, with the reason. The plan is printed first.")
+@click.option("--horizon-steps", type=click.IntRange(min=1), default=None,
+              help=f"The training steps the verdict and causes are about: probes are forecast there (default "
+                   f"{DEFAULT_HORIZON_STEPS}, what the benchmark's ground truth trains).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Counterfactual probes run side by side (threads); same result as 1.")
 @click.option("--quick", is_flag=True, help="Static findings, one probe and the verdict; no counterfactuals.")
@@ -29,7 +32,7 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
               help="Write an HTML report into this folder.")
 @handle_errors
 def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
-             budget_seconds, jobs, quick, report_dir):
+             budget_seconds, horizon_steps, jobs, quick, report_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
@@ -50,7 +53,7 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
     if fmt == "text":  # on stderr: the plan and each stage as it starts (stdout stays the result)
         progress = lambda msg: click.echo(f"  ... {msg}", err=True)  # noqa: E731
     result = run(loaded, data, steps=steps, seed=seed, quick=quick,
-                 budget_seconds=budget_seconds or None, jobs=jobs, progress=progress)
+                 budget_seconds=budget_seconds or None, jobs=jobs, horizon_steps=horizon_steps, progress=progress)
     if report_dir is not None:
         from caedoctor.report.html import write_report
 

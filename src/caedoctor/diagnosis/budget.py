@@ -5,9 +5,12 @@ that keeps the whole diagnosis, baseline included, within `budget_seconds`.
   `BASELINE_BUDGET_SHARE` of the budget, it stops early and every probe of the diagnosis runs that many
   steps (never fewer than `MIN_PROBE_STEPS`); the plan is said at once ("one step takes about 95 ms: ...").
 - Before the counterfactual probes, the plan says how many there are and about how long each takes; they
-  run in order of likelihood (errors first, symptoms before folklore), each with the budget's deadline, and
-  one is started only when `START_PROBE_SHARE` of its time is left. What is not tested stays `suspected`,
-  with the reason.
+  run in order of evidence (errors first, then a learning-rate finding the LR range test backs, then symptoms
+  before folklore: `plan.order_for_testing`), each with the budget's deadline, and one is started only when
+  `START_PROBE_SHARE` of its time is left. What is not tested stays `suspected`, with the reason.
+- Every stage that leaves something undone for lack of time records it here (`leave_untested`, `skip`), so
+  the diagnosis can say at its top that it is partial, what it left untested and how long the full one
+  needs (`partial`).
 
 Example::
 
@@ -37,6 +40,11 @@ class Budget:
         self.planned_steps: int | None = None  # the baseline's length once planned
         self.reserve_seconds = 0.0  # kept back for scoring the probe a deadline stops (measured on the baseline)
         self.plan: list = []  # the lines said
+        self.requested_steps: int | None = None  # a probe's length before the plan shortened it
+        self.untested: list = []  # {"code", "cause", "reason", "test"} of what the budget left untested
+        self.untested_probes = 0  # the probes those would have needed (one per fix and test)
+        self.skipped: list = []  # (what, steps) of the stages it had no room for (the LR range test)
+        self._untested_keys: set = set()
 
     def deadline(self) -> float | None:
         """When a running probe must stop: the budget's end, less the time its final scoring takes."""
@@ -68,6 +76,7 @@ class Budget:
         few steps are timed it knows the step cost and, when the whole probe would not fit in its share of
         the budget, a shorter length (a multiple of the checkpoint interval, at least `MIN_PROBE_STEPS`),
         which it then keeps and says. When even that does not fit, it says so: the deadline then ends it."""
+        self.requested_steps = steps
 
         def stop_at(clock, chunk: int = 0) -> int:
             if self.planned_steps is not None:
@@ -106,7 +115,7 @@ class Budget:
         if math.isfinite(left):
             line += f"; {max(0.0, left):.0f} s of the budget left"
             if count * each > left:
-                line += ": the most likely causes are tested first, the rest may stay suspected"
+                line += ": the best-evidenced causes are tested first, the rest may stay suspected"
         self.tell(line)
 
     def can_start(self, steps: int, share: float) -> bool:
@@ -114,3 +123,27 @@ class Budget:
         budget, or before a step was measured)."""
         each = self.probe_seconds(steps)
         return each is None or self.remaining() >= share * each
+
+    def shortened(self) -> bool:
+        """True when the plan made every probe shorter than the steps asked for."""
+        return (self.planned_steps is not None and self.requested_steps is not None
+                and self.planned_steps < self.requested_steps)
+
+    def leave_untested(self, finding, reason: str, test: str = "counterfactual") -> None:
+        """Record that the budget left `finding`'s `test` (counterfactual, explain-away, joint) undone, for the
+        reason its evidence says; the probe it needed is counted once per fix and test."""
+        key = (test, finding.fix.key if finding.fix is not None else finding.code)
+        if key not in self._untested_keys:
+            self._untested_keys.add(key)
+            self.untested_probes += 1
+        if not any(u["code"] == finding.code and u["cause"] == finding.cause for u in self.untested):
+            self.untested.append({"code": finding.code, "cause": finding.cause, "reason": reason, "test": test})
+
+    def add_unrun_probes(self, count: int = 1) -> None:
+        """Count `count` probes the budget left unrun that every later test waited on (explain-away's seed-noise
+        probe around the strongest fix), beyond the one per test `leave_untested` counts."""
+        self.untested_probes += count
+
+    def skip(self, what: str, steps: int) -> None:
+        """Record that the budget had no room for `what` (a stage of `steps` training steps)."""
+        self.skipped.append((what, int(steps)))

@@ -4,15 +4,17 @@ baseline, and record the probe, the comparison and the finding's status and meas
 A probe is decided early when its outcome is already clear (`sequential`); otherwise it runs to the last
 step and is judged there (`judge`), with the seed-noise probe run the first time a gain needs it: a gain
 below the `MIN_MARGIN` floor is refuted whatever the noise, so the noise is measured only for larger ones.
-Probes run in order of likelihood while the budget allows (`budget`).
+Probes run in order of evidence (`plan.order_for_testing`) while the budget allows (`budget`, which records
+what it left untested).
 """
 
 from __future__ import annotations
 
-from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, from_early, judge, minor_gain
+from caedoctor.diagnosis.forecast import compare_at_horizon
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, early_only, from_early, judge, minor_gain
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
                                       sample_matched_steps, untestable)
-from caedoctor.diagnosis.sequential import early_rule
+from caedoctor.diagnosis.sequential import early_rule, refute_only
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Finding
 from caedoctor.fixes import NotApplicable, metric_for
@@ -21,8 +23,9 @@ from caedoctor.thresholds import SLOW_GAIN, START_PROBE_SHARE
 
 
 def test_findings(state: RunState) -> None:
-    """Probe the fix of every finding that has one (errors first, symptoms before folklore), one probe per
-    distinct fix, while the budget allows; set each finding's status and effect from its comparison (an
+    """Probe the fix of every finding that has one (errors first, then a learning-rate finding the LR range
+    test backs, then symptoms before folklore: `plan.order_for_testing`), one probe per distinct fix, while the
+    budget allows; set each finding's status and effect from its comparison (an
     error-level finding stays `certain` unless its fix does not help at all).
 
     With `state.jobs` > 1 the probes run side by side in threads first, and are judged in order after."""
@@ -39,7 +42,9 @@ def test_findings(state: RunState) -> None:
             else:
                 outcome = _probe_and_judge(state, finding, *counterfactual)
             if outcome is None:
-                finding.evidence = {**finding.evidence, "not_tested": _budget_reason(state)}
+                reason = _budget_reason(state)
+                finding.evidence = {**finding.evidence, "not_tested": reason}
+                state.budget.leave_untested(finding, reason)
                 continue
             state.tested[key] = outcome
             state.setups[key] = counterfactual[0]
@@ -81,7 +86,8 @@ def _planned(state: RunState) -> list:
     """[(finding, (counterfactual set-up, reverse))] in the order they are tested; a finding that cannot be
     tested gets the reason in its evidence instead."""
     planned, setups = [], {}
-    for finding in order_for_testing(state.result.findings):
+    ordered = order_for_testing(state.result.findings, state.suggestion, state.setup.config.learning_rate)
+    for finding in ordered:
         if finding.fix is None or finding.status == "refuted":
             continue
         reason = untestable(finding)
@@ -121,6 +127,8 @@ def _measure(state: RunState, finding: Finding, counterfactual: Setup, reverse: 
         return None
     early = not reverse and reference is state.baseline and steps == state.steps and state.baseline.checkpoints
     decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
+    if decide is not None and finding.severity == "info":
+        decide = refute_only(decide)  # folklore must hold at the horizon: judged on the whole curve
     probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide)
     return None if probe.stopped == "out_of_time" else (reference, steps, probe)
 
@@ -137,11 +145,14 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     if decided is None:
         return None
     comparison, replicate = decided
+    at_horizon = _at_horizon(state, reference, probe, metric, reverse)
     if not reverse and minor_gain(comparison, finding.severity):  # reverse: more data
         finding.evidence = {**finding.evidence, "minor_gain": (
             f"it cuts the error by {100 * comparison.improvement:.0f}%, less than the {100 * (1 - SLOW_GAIN):.0f}% "
             "an info-level suggestion must cut to count as a cause (the cut that makes a converging run slow): "
             "an improvement, not a cause")}
+    elif not reverse and early_only(comparison, finding.severity, at_horizon):
+        finding.evidence = {**finding.evidence, "early_only": _early_only_text(comparison, at_horizon, probe.steps_run)}
     if reference is not state.baseline:
         result.probe_results[f"{code}:baseline at equal samples"] = reference
     if reverse:
@@ -163,10 +174,32 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     result.probe_results[f"{code}:{fix.kind}"] = probe
     record = {"finding": code, "cause": finding.cause, "fix": fix.to_dict(), "probe": probe.to_dict(),
               "comparison": comparison.__dict__}
+    if at_horizon is not None:
+        record["at_horizon"] = at_horizon.to_dict()
     if probe.decision is not None and not state.sequential:
         record["early_rule"] = probe.decision.__dict__  # what a sequential diagnosis would have decided
     result.counterfactuals.append(record)
     return (reference if reverse else probe), comparison
+
+
+def _at_horizon(state: RunState, reference, probe, metric: str, reverse: bool):
+    """The two probes' forecasts at the horizon (`forecast.compare_at_horizon`), "before" first; a probe at
+    another batch size is forecast at as many samples as the horizon's."""
+    before, after = (probe, reference) if reverse else (reference, probe)
+    horizon = state.horizon.steps
+
+    def at(p):
+        return max(1, round(horizon * p.steps / state.steps)) if state.steps else horizon
+
+    return compare_at_horizon(before, after, metric, at(before), at(after))
+
+
+def _early_only_text(comparison, at_horizon, steps: int) -> str:
+    fb, fa = at_horizon.before, at_horizon.after
+    return (f"it cuts the error by {100 * comparison.improvement:.0f}% at step {steps}, but is not forecast to "
+            f"hold where training ends: at the horizon ({fb.horizon:,} steps) {fb.value:.3g} "
+            f"[{fb.low:.3g}-{fb.high:.3g}] without it against {fa.value:.3g} [{fa.low:.3g}-{fa.high:.3g}] with it "
+            f"(80% intervals): it speeds up the early steps, not where the model ends")
 
 
 def _reference(state: RunState, counterfactual: Setup) -> tuple:

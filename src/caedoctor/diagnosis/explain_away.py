@@ -23,8 +23,9 @@ an improvement, not a cause).
 When one of the two is a learning-rate change, the rate is re-tuned for the other's model first (a rate found
 for the broken model need not suit the repaired one).
 Stacking compares probes at their last step: a probe it needs that was decided early (`sequential`) is run
-again to the end first, only when there is something to stack. When the time budget runs out first, a
-confirmed finding not yet told apart from a consequence of the strongest cause becomes `suspected`.
+again to the end first, only when there is something to stack. When the time budget runs out first (a
+probe it needs cannot start or is cut short), a confirmed finding not yet told apart from a consequence of the
+strongest cause becomes `suspected`, and the budget records what was left untested (`partial`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def explain_away(state: RunState) -> None:
         return
     best_probe = state.full_probe(best_key)
     if best_probe is None:
+        state.budget.add_unrun_probes()  # the strongest fix's probe, rerun to its last step
         _leave_unseparated(rest, best_findings[0].code, state)
         return
     masked = _maybe_masked(state, best_probe, {k for k, _ in ranked})
@@ -66,8 +68,10 @@ def explain_away(state: RunState) -> None:
     reseeded = state.probe(stack.best, steps=stack.best_steps, seed=state.seed + 1,
                            label=f"{stack.best_fix.kind} (seed+1)", monitored=True)
     best_code = best_findings[0].code
+    items = rest + list(masked.items())
     if reseeded.stopped == "out_of_time":
-        _leave_unseparated(rest, best_code, state)
+        state.budget.add_unrun_probes()  # the seed-noise probe around the strongest fix
+        _leave_unseparated(items, best_code, state)
         return
     symptoms_after = {s["name"] for s in reseeded.symptoms() if s.get("present")}
     # A symptom gone with F's fix marks G as F's consequence only when F's fix gets the model off the mean
@@ -76,9 +80,9 @@ def explain_away(state: RunState) -> None:
     # level, BatchNorm stacked on a fixed initialiser "helps" a model that still learns, 0.80: a general
     # improvement, not a cause; generated dev case dev-023.)
     resolved = best_probe.score("relative_mse") < STUCK_RELATIVE_MSE
-    for index, (key, findings) in enumerate(rest + list(masked.items())):
+    for index, (key, findings) in enumerate(items):
         if state.out_of_budget():
-            _leave_unseparated(rest[index:], best_code, state)
+            _leave_unseparated(items[index:], best_code, state)
             break
         raised_by = {f.evidence.get("symptom") for f in findings}
         symptom_gone = resolved and None not in raised_by and not raised_by & symptoms_after
@@ -123,7 +127,8 @@ def _maybe_masked(state: RunState, best_probe, held_keys: set) -> dict:
 
 def _leave_unseparated(rest: list, best_code: str, state: RunState) -> None:
     """The budget ran out before these confirmed findings were told apart from a consequence of the strongest
-    cause: each helped alone, but "a cause" would claim more than was measured, so they are `suspected`."""
+    cause: each helped alone, but "a cause" would claim more than was measured, so they are `suspected`. A
+    refuted one (possibly masked) keeps its status; the budget records both as left untested."""
     seconds = state.budget.seconds
     for _key, findings in rest:
         for f in findings:
@@ -133,6 +138,11 @@ def _leave_unseparated(rest: list, best_code: str, state: RunState) -> None:
                     f"its fix helped alone ({f.effect.metric} {f.effect.before:.4g} -> {f.effect.after:.4g}), but the "
                     f"time budget ({seconds:.0f} s) ran out before it was told apart from a consequence of "
                     f"{best_code}; rerun with a larger --budget-seconds")}
+                state.budget.leave_untested(f, f.evidence["not_tested"], "explain-away")
+            elif f.status == "refuted":
+                state.budget.leave_untested(f, (
+                    f"refuted alone; the time budget ran out before it was retested on top of {best_code}'s fix "
+                    "(a fault masked by another shows no effect alone)"), "explain-away")
 
 
 def _refute_as_consequence(findings: list, best_code: str) -> None:
@@ -149,13 +159,17 @@ def _stack_and_judge(state: RunState, stack: "_Stacker", key, findings: list, be
     """Probe G (`findings`' fix) on top of F and revise G's findings: independent, consequence, alternative, or
     (for a finding refuted alone) confirmed on top of F."""
     alone_probe = state.full_probe(key)
-    if alone_probe is None:
+    if alone_probe is None:  # no time to rerun it to its last step
+        _leave_unseparated([(key, findings)], best_code, state)
         return
     metric = state.tested[key][1].metric
     fix = findings[0].fix
     state.say(f"does {fix.kind} still help once {stack.best_fix.kind} is applied?")
     both = stack.probe_with(fix)
     if both is None:
+        return
+    if both.stopped == "out_of_time":  # a probe cut short is no measurement to judge by
+        _leave_unseparated([(key, findings)], best_code, state)
         return
     margin = noise_margin(best_probe, reseeded, metric)
     adds = compare(best_probe, both, metric, margin)  # G on top of F

@@ -22,7 +22,8 @@ there would call both "not a cause here". So, when the baseline ends slow or wor
 
 When the joint probe does not help either, every finding stays refuted with `evidence.joint` saying so: the
 fixes were tried together too. Probes are compared at their last step (a single probe decided early is run
-to its end first). Whatever the budget has no room for is left as it was, and the finding says so.
+to its end first). Whatever the budget has no room for is left as it was, and the finding says so; the
+budget records it, so the diagnosis says it is partial (`partial`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def test_together(state: RunState) -> None:
     if len(candidates) < 2:
         return
     if not state.budget.can_start(state.steps, 1.0):
-        _note(candidates, "a joint test of the fixes that did no harm alone did not fit the time budget")
+        _note(state, candidates, "a joint test of the fixes that did no harm alone did not fit the time budget")
         return
     candidates, names, joint_setup = _together(state, candidates)
     if len(candidates) < 2:
@@ -59,11 +60,12 @@ def test_together(state: RunState) -> None:
     state.say(f"no single fix helped: all of them at once ({names})")
     joint = _probe(state, joint_setup, f"joint: {names}")
     if joint is None:
-        _note(candidates, "the time budget ran out during the joint test of the fixes that did no harm alone")
+        _note(state, candidates, "the time budget ran out during the joint test of the fixes that did no harm alone")
         return
     margin = state.margin(METRIC)
     if margin is None:
-        _note(candidates, "the joint test ran, but the budget had no room to measure the seed noise it is judged by")
+        _note(state, candidates,
+              "the joint test ran, but the budget had no room to measure the seed noise it is judged by")
         return
     together = compare(baseline, joint, METRIC, margin)
     _record(state, candidates, joint, together, f"together: {names}")
@@ -86,8 +88,9 @@ def _spoiler_left_out(state: RunState, candidates: list, margin: float, together
     the baseline). The subset that beats the baseline the most beyond the noise replaces the joint; when none
     does (or the budget has no room), the candidates and the comparison come back unchanged, with no probe."""
     best = None
-    for fix, _findings in candidates:
+    for index, (fix, _findings) in enumerate(candidates):
         if not state.budget.can_start(state.steps, START_PROBE_SHARE):
+            _ran_out(state, candidates[index:])
             break
         kept, names, setup = _together(state, candidates, leave_out=fix.key)
         if len(kept) < 2:
@@ -95,6 +98,7 @@ def _spoiler_left_out(state: RunState, candidates: list, margin: float, together
         state.say(f"the joint fix did not help; without {fix.kind} ({names})")
         probe = _probe(state, setup, f"joint without {fix.kind}")
         if probe is None:
+            _ran_out(state, candidates[index:])
             break
         subset = compare(state.baseline, probe, METRIC, margin)
         _record(state, kept, probe, subset, f"together, without {fix.kind}: {names}")
@@ -104,7 +108,10 @@ def _spoiler_left_out(state: RunState, candidates: list, margin: float, together
 
 
 def _any_held(state: RunState) -> bool:
-    return any(f.status in ("confirmed", "certain") and f.fix is not None for f in state.result.findings)
+    """Whether a single fix helped: a finding confirmed or certain, or one held back only because an untested
+    upstream cause can produce it (`upstream`)."""
+    return any((f.status in ("confirmed", "certain") or "held_back" in f.evidence) and f.fix is not None
+               for f in state.result.findings)
 
 
 def _candidates(state: RunState) -> list:
@@ -182,7 +189,7 @@ def _leave_one_out(state: RunState, candidates: list, joint, margin: float, toge
         else:
             without = None
         if without is None:
-            _note([(fix, findings)], "the joint fix helped, but the time budget ran out before this fix was "
+            _note(state, [(fix, findings)], "the joint fix helped, but the time budget ran out before this fix was "
                                      "left out of it to see whether the gain needs it")
             continue
         needed = compare(without, joint, METRIC, margin)
@@ -209,7 +216,18 @@ def _leave_one_out(state: RunState, candidates: list, joint, margin: float, toge
                               "joint_without_it": {"metric": METRIC, "after": needed.before}}
 
 
-def _note(candidates: list, why: str) -> None:
+def _note(state: RunState, candidates: list, why: str) -> None:
+    """The budget stopped the joint test: each finding says why (`evidence.joint`), and the budget records it."""
     for _fix, findings in candidates:
         for f in findings:
             f.evidence = {**f.evidence, "joint": {"status": "not tested", "why": why}}
+            state.budget.leave_untested(f, why, "joint")
+
+
+def _ran_out(state: RunState, left: list) -> None:
+    """The budget ran out before these fixes were left out of a joint fix that did not help: recorded as
+    untested (their findings stay as the joint's outcome leaves them)."""
+    for _fix, findings in left:
+        for f in findings:
+            state.budget.leave_untested(f, "the joint fix did not help, and the time budget ran out before this "
+                                           "fix was left out of it (one fix can spoil the others)", "joint")

@@ -138,6 +138,23 @@ def minor_gain(comparison: Comparison, severity: str = "info") -> bool:
     return True
 
 
+def early_only(comparison: Comparison, severity: str, at_horizon) -> bool:
+    """Turn a confirmed comparison of an info-level suspicion into a refuted one (in place) when its gain is
+    not forecast to hold at the horizon; True when it did.
+
+    Folklore ("use a sigmoid output") often speeds up the first few hundred steps and ends where the model
+    would have ended anyway: a cause must move where training ends. `at_horizon` is the two probes'
+    `forecast.HorizonComparison` (None: no curves, nothing to judge by): the change's forecast gain there must
+    beat both `SLOW_LOG_GAIN` (what an info-level suspicion must cut to count, `minor_gain`) and the
+    forecasts' joint uncertainty."""
+    if severity != "info" or comparison.status != "confirmed" or at_horizon is None:
+        return False
+    if at_horizon.log_gain > max(SLOW_LOG_GAIN, at_horizon.width):
+        return False
+    comparison.status = "refuted"
+    return True
+
+
 def judge(before: ProbeResult, after: ProbeResult, metric: str, margin: float,
           second_seed: Callable[[], tuple] | None = None) -> Judgement:
     """Compare `after` with `before`; when the gain is ambiguous and `second_seed` is given, settle it with a

@@ -8,10 +8,13 @@
 5. explain-away (`explain_away`);
 6. when no single fix helped a failing model, the fixes tried together and each left out (`joint`); then the
    verdict revised by what the probes measured.
+After each stage, a confirmed finding that an untested upstream cause can produce by itself (a saturated
+output under an untested rate of 0.1) is held back as `suspected` (`upstream`).
 A set-up that cannot train as it is (verdict `invalid`) is diagnosed once more with its blocking errors fixed
 (`past_blockers`), unless `quick`.
 
-The whole diagnosis keeps to a time budget (`budget`), and records where its time went (`timings`).
+The whole diagnosis keeps to a time budget (`budget`), and records where its time went (`timings`); when the
+budget left part of it undone, the result says so at its top (`partial`).
 
 The answer is a `Diagnosis`: a verdict, findings with a status each (`certain`, `confirmed`, `refuted`,
 `suspected`) and the measured `effect` of the one change that tests it.
@@ -27,6 +30,9 @@ from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
+from caedoctor.diagnosis.forecast import forecast_probe
+from caedoctor.diagnosis.horizon import Horizon
+from caedoctor.diagnosis.partial import partial_of
 from caedoctor.diagnosis.past_blockers import diagnose_past_blockers
 from caedoctor.diagnosis.probes import DEFAULT_STEPS, QUICK_STEPS
 from caedoctor.diagnosis.result import Diagnosis
@@ -34,6 +40,7 @@ from caedoctor.diagnosis.state import RunState
 from caedoctor.diagnosis.verdict import (blocking, learning_rate_suspect, verdict_after_probes,
                                          verdict_from_probe)
 from caedoctor.diagnosis.timings import Timings
+from caedoctor.diagnosis.upstream import hold_back
 from caedoctor.findings import Fix
 from caedoctor.losses import dynamic_range
 from caedoctor.models import LoadedModel
@@ -43,7 +50,8 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int | None = None,
              seed: int = 0, quick: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
-             lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, progress=None) -> Diagnosis:
+             lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, horizon_steps=None,
+             progress=None) -> Diagnosis:
     """Diagnose why `model` does (not) converge on `data`, with measurements.
 
     Args:
@@ -56,13 +64,17 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         seed: the seed of every probe; the same seed gives the same diagnosis.
         quick: static findings, one probe and the verdict only (no LR range test, no counterfactual probes).
         budget_seconds: the time the whole diagnosis may take (None: no limit). A slow model runs shorter
-            probes; counterfactual probes run in order of likelihood while time is left, and untested
-            suspicions stay `suspected` with the reason (`caedoctor.diagnosis.budget`).
+            probes; counterfactual probes run in order of evidence while time is left, untested suspicions
+            stay `suspected` with the reason (`caedoctor.diagnosis.budget`), and the result says it is
+            `partial`, with what was left untested and how long the full diagnosis needs (`partial`).
         sequential: decide a counterfactual probe as soon as its outcome is clear (`sequential`); False
             runs every probe to its last step and records what the early rule would have decided.
         jobs: how many counterfactual probes run side by side (threads sharing the CPU cores or GPUs; each
             seeds and builds its model alone, so the result is the same as with 1). 1 is the default: on 2
             CPU cores side by side was not reliably faster (bench/README.md, "Probes side by side").
+        horizon_steps: the number of training steps the diagnosis is about (`caedoctor.diagnosis.horizon`):
+            an int, a `Horizon` (a watched fit's), or None for `DEFAULT_HORIZON_STEPS`. Each probe's
+            validation curve is forecast there (`forecast`) and the output states it.
         progress: optional callable(str) told what is running.
 
     Returns:
@@ -71,6 +83,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     say = progress or (lambda _msg: None)
     start = time.perf_counter()
     steps = steps or (QUICK_STEPS if quick else DEFAULT_STEPS)
+    horizon = Horizon.of(horizon_steps)
     timings = Timings()
     with timings.stage("loading model and data"):
         setup = _setup_of(model, data, seed, config_overrides)
@@ -80,13 +93,14 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         static = _static_stage(setup, say)
     state = RunState(setup=setup, result=static, steps=steps, seed=seed, say=say,
                      budget=Budget(budget_seconds, start, say), sequential=sequential, jobs=max(1, int(jobs)),
-                     timings=timings,
+                     timings=timings, horizon=horizon,
                      analysis=setup.analysis())
+    state.result.horizon = {**horizon.to_dict(), "forecast": None}
     _note_opaque_model(state)
     if _blocked(state):
         if not quick:
             options = {"seed": seed, "steps": steps, "sequential": sequential, "jobs": jobs, "progress": progress,
-                       "lr_find_steps": lr_find_steps}
+                       "lr_find_steps": lr_find_steps, "horizon_steps": horizon}
             with timings.stage("past the blocking errors"):
                 diagnose_past_blockers(state, diagnose, options)
         return _finish(state)
@@ -103,10 +117,12 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
 
 
 def _run_stage(state: RunState, name: str, stage) -> None:
-    """Run `stage(state)`, its time and its probes recorded under `name`."""
+    """Run `stage(state)`, its time and its probes recorded under `name`; then no finding a stage confirmed
+    stays confirmed while an untested upstream cause can produce it by itself (`upstream.hold_back`)."""
     state.stage = name
     with state.timings.stage(name):
         stage(state)
+    hold_back(state.result.findings)
 
 
 def _setup_of(model, data, seed: int, config_overrides: dict | None) -> Setup:
@@ -180,6 +196,8 @@ def _baseline_stage(state: RunState, compared: bool = True) -> None:
     result.probe = baseline.summary()
     result.symptoms = baseline.symptoms()
     result.verdict = verdict_from_probe(baseline, result.symptoms)
+    if baseline.checkpoints:
+        result.horizon["forecast"] = forecast_probe(baseline, "relative_mse", state.horizon.steps).to_dict()
 
 
 def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
@@ -191,6 +209,7 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
     if learning_rate_suspect(result.findings, result.verdict) and lr_find_steps > 0:
         if not state.budget.can_start(lr_find_steps, 1.0):
             result.lr_find = {"suggestion": None, "error": "not run: the time budget had no room for it"}
+            state.budget.skip("the LR range test", lr_find_steps)
             lr_find_steps = 0
     if learning_rate_suspect(result.findings, result.verdict) and lr_find_steps > 0:
         state.say("learning-rate range test")
@@ -220,4 +239,8 @@ def _finish(state: RunState) -> Diagnosis:
                    "reused_compiled": state.models.reused if state.models is not None else 0,
                    "step_ms": None if state.budget.step_seconds is None else round(1000 * state.budget.step_seconds, 2),
                    "sequential": state.sequential, "jobs": state.jobs, "said": list(state.budget.plan)}
+    partial = partial_of(state.budget, result.findings, result.elapsed_s, len(state.timings.probes))
+    if partial.partial or not result.partial:  # past the blockers, the inner diagnosis says its own
+        result.partial, result.partial_reason = partial.partial, partial.reason
+        result.untested, result.full_seconds = partial.untested, partial.full_seconds
     return result

@@ -54,6 +54,8 @@ def diagnose_past_blockers(state, diagnose_fn, options: dict) -> None:
     result.probe, result.baseline, result.lr_find = inner.probe, inner.baseline, inner.lr_find
     result.symptoms, result.noise = inner.symptoms, inner.noise
     result.counterfactuals, result.probe_results = inner.counterfactuals, inner.probe_results
+    result.partial, result.partial_reason = inner.partial, inner.partial_reason
+    result.untested, result.full_seconds = inner.untested, inner.full_seconds
     result.setup["notes"].append(
         f"the set-up as given cannot train ({', '.join(codes)}); with {'that' if len(codes) == 1 else 'those'} "
         f"fixed, its probe's verdict is {inner.verdict}, and the other findings are measured on that set-up")

@@ -7,6 +7,7 @@ oracle is from its tuner.
 
 from __future__ import annotations
 
+from caedoctor.checks.probe_findings import lr_direction
 from caedoctor.findings import Finding, Fix
 from caedoctor.fixes import FixContext, apply_fix, is_more_data
 from caedoctor.fixes.data_fixes import fewer_training_samples
@@ -19,9 +20,32 @@ NOT_PROBED = ("bottleneck_bypass",)
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-def order_for_testing(findings: list) -> list:
-    """Errors first, then warnings, then info; dynamic (symptom) findings before static folklore."""
-    return sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), not f.code.startswith("CAE7")))
+def order_for_testing(findings: list, lr_suggestion: float | None = None, learning_rate: float | None = None) -> list:
+    """The order in which the suspicions are tested, the strongest evidence first: errors; then a
+    learning-rate finding whose direction the LR range test agrees with (`backed_by_range_test`); then
+    warnings, then info, dynamic (symptom) findings before static folklore within each.
+
+    The range test is the one measurement that names a cause upstream of the symptoms: a rate of 0.1
+    saturates the units and stalls the gradients by itself (`upstream`), so when the budget allows only a
+    few probes, the rate the test backs goes before the symptoms it explains.
+
+    Args:
+        findings: the findings to order (the list is not changed).
+        lr_suggestion: the LR range test's suggestion (None: it did not run or found none).
+        learning_rate: the configured learning rate.
+    """
+    def rank(f: Finding) -> tuple:
+        tier = 0 if f.severity == "error" else 1 if backed_by_range_test(f, lr_suggestion, learning_rate) else 2
+        return tier, _SEVERITY_RANK.get(f.severity, 3), not f.code.startswith("CAE7")
+
+    return sorted(findings, key=rank)
+
+
+def backed_by_range_test(finding: Finding, lr_suggestion: float | None, learning_rate: float | None) -> bool:
+    """True for a learning-rate finding (too high / too low) in the direction the LR range test points
+    (`checks.probe_findings.lr_direction`: its suggestion beyond `LR_AGREEMENT_FACTOR` of the rate)."""
+    direction = lr_direction(learning_rate, lr_suggestion)
+    return direction is not None and finding.cause == f"learning_rate_too_{direction}"
 
 
 def untestable(finding: Finding) -> str | None:

@@ -40,6 +40,15 @@ class Diagnosis(DiagnosisDisplay):
     timings: dict | None = None
     # the budget and what the plan said: {"budget_seconds", "steps", "step_ms", "sequential", "said": [...]}
     plan: dict | None = None
+    # what every verdict, cause and repair is about (`diagnosis.horizon`): {"steps", "source", "detail",
+    # "forecast": the baseline's validation error forecast there (`diagnosis.forecast`), or None}
+    horizon: dict | None = None
+    # the time budget left part of the diagnosis undone (`diagnosis.partial`): `partial_reason` says what, and
+    # how long the full diagnosis needs; `untested` lists {code, cause, reason, test} of what it left untested
+    partial: bool = False
+    partial_reason: str | None = None
+    untested: list = field(default_factory=list)
+    full_seconds: float | None = None  # the full diagnosis's estimated seconds (when partial)
 
     @property
     def exit_code(self) -> int:
@@ -63,6 +72,10 @@ class Diagnosis(DiagnosisDisplay):
     def to_dict(self) -> dict:
         return {
             "verdict": self.verdict,
+            "partial": self.partial,
+            "partial_reason": self.partial_reason,
+            "untested": list(self.untested),
+            "full_seconds": None if self.full_seconds is None else round(self.full_seconds, 1),
             "model": self.model,
             "data": self.data,
             "setup": self.setup,
@@ -75,6 +88,7 @@ class Diagnosis(DiagnosisDisplay):
             "elapsed_s": round(self.elapsed_s, 3),
             "timings": self.timings,
             "plan": self.plan,
+            "horizon": self.horizon,
         }
 
 

@@ -75,3 +75,14 @@ def early_rule(baseline_points: list, metric: str, margin: Callable[[], float | 
         return EarlyDecision(status, step, before, after, gains[-1])
 
     return decide
+
+
+def refute_only(decide):
+    """`decide` that may stop a probe early only to refute: an info-level suspicion (folklore) is a cause only
+    when its gain holds at the horizon (`judge.early_only`), which an early confirmation cannot show."""
+
+    def refute(step: int, points: list) -> EarlyDecision | None:
+        decision = decide(step, points)
+        return decision if decision is not None and decision.status == "refuted" else None
+
+    return refute

@@ -13,6 +13,7 @@ from typing import Callable
 from caedoctor.diagnosis import probes
 from caedoctor.diagnosis.budget import Budget
 from caedoctor.diagnosis.checkpoints import CheckSet
+from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import noise_margin
 from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.diagnosis.result import Diagnosis
@@ -50,6 +51,7 @@ class RunState:
         margins: metric -> the seed-noise margin around the baseline.
         timings: where the time went (`timings.Timings`).
         stage: the name the next probes are timed under.
+        horizon: the training steps the diagnosis is about (`horizon.Horizon`); probes are forecast there.
     """
 
     setup: Setup
@@ -72,6 +74,7 @@ class RunState:
     margins: dict = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
     stage: str = ""
+    horizon: Horizon = field(default_factory=lambda: Horizon.of(None))
     _scoring: dict = field(default_factory=dict, repr=False)  # id(data) -> (data, CheckSet, evaluation)
 
     def out_of_budget(self) -> bool:

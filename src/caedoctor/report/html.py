@@ -39,6 +39,7 @@ import numpy as np
 
 from caedoctor.data import Data
 from caedoctor.diagnosis import Diagnosis, LRFindResult
+from caedoctor.diagnosis.horizon import horizon_line
 from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.findings import Finding
 from caedoctor.models import LoadedModel
@@ -144,6 +145,8 @@ def build_context(diagnosis: Diagnosis, *, data: Data | None = None, loaded: Loa
         "version": __version__,
         "generated": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "probe": _probe_summary(diagnosis),
+        "horizon": horizon_line(diagnosis.horizon),
+        "partial": _partial(diagnosis),
         "causes": _section("causes", _causes, diagnosis),
         "symptoms": _section("symptoms", _symptoms, diagnosis),
         "probes": _section("probe curves", _probes, diagnosis),
@@ -157,6 +160,16 @@ def build_context(diagnosis: Diagnosis, *, data: Data | None = None, loaded: Loa
         "changes": _section("changes", _changes, diagnosis, repair),
         "timings": _section("time", _timings, diagnosis),
     }
+
+
+def _partial(diagnosis: Diagnosis) -> dict | None:
+    """What the time budget left undone (`Diagnosis.partial_reason`, `untested`), or None when it is complete."""
+    if not diagnosis.partial:
+        return None
+    untested = [{"code": u.get("code") or "", "cause": str(u.get("cause") or "").replace("_", " "),
+                 "reason": u.get("reason") or ""} for u in diagnosis.untested]
+    return {"reason": diagnosis.partial_reason or "", "untested": untested,
+            "full_seconds": _float(diagnosis.full_seconds)}
 
 
 def _timings(diagnosis: Diagnosis) -> dict:
@@ -188,7 +201,7 @@ def _causes(diagnosis: Diagnosis) -> dict:
 
 def _finding(f: Finding) -> dict:
     evidence = dict(f.evidence)
-    not_tested = evidence.pop("not_tested", None)
+    not_tested = evidence.pop("not_tested", None) or evidence.pop("held_back", None)
     return {
         "code": f.code, "cause": f.cause.replace("_", " "), "severity": f.severity,
         "status": f.status, "message": f.message,

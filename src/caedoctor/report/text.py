@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from caedoctor.diagnosis.horizon import horizon_line
 
 
 def _console() -> Console:
@@ -82,18 +85,29 @@ def print_setup(setup: dict | None, console: Console) -> None:
         console.print(f"  [yellow]note:[/] {note}", highlight=False)
 
 
+def print_partial(result, console: Console) -> None:
+    """When the time budget left the diagnosis partial: one line saying so, what was left untested and how long
+    the full diagnosis needs (`Diagnosis.partial_reason`), where it cannot be missed."""
+    if result.partial:
+        console.print(f"[bold reverse yellow]PARTIAL:[/] [bold yellow]{escape(result.partial_reason or '')}[/]",
+                      highlight=False)
+
+
 def print_diagnosis(result, console: Console | None = None) -> None:
-    """The verdict first, then confirmed causes ranked by measured effect, then refuted suspicions."""
+    """The verdict first, and right under it whether the diagnosis is partial; then confirmed causes ranked by
+    measured effect, refuted suspicions, and the suspicions held back or not tested."""
     console = console or _console()
     style = _VERDICT_STYLE.get(result.verdict, "bold")
     console.print(f"[{style}]verdict: {result.verdict}[/]  ({result.model} on {result.data}, "
                   f"{result.elapsed_s:.1f} s)")
+    print_partial(result, console)
     print_setup(result.setup, console)
     if result.probe:
         rel = result.probe.get("relative_loss")
         console.print(f"probe: {result.probe['steps_run']} steps, validation relative MSE "
                       f"{rel if rel is None else format(rel, '.4f')} (1.0 = predicting the mean image)"
                       + (f", stopped: {result.probe['stopped']}" if result.probe.get("stopped") else ""))
+    print_horizon(result.horizon, console)
     if result.lr_find and result.lr_find.get("suggestion"):
         console.print(f"LR range test suggests {result.lr_find['suggestion']:.2g}")
     confirmed = result.confirmed()
@@ -120,21 +134,35 @@ def print_diagnosis(result, console: Console | None = None) -> None:
                 extra = f" (helps alone, but adds nothing once {f.evidence['explained_by']} is fixed)"
             elif f.evidence.get("minor_gain"):
                 extra = f" ({f.evidence['minor_gain']})"
+            elif f.evidence.get("early_only"):
+                extra = f" ({f.evidence['early_only']})"
             elif f.evidence.get("error_rule_refuted"):
                 extra = f" ({f.evidence['error_rule_refuted']})"
             elif (f.evidence.get("joint") or {}).get("status") in ("refuted", "confirmed"):
                 extra = f" ({_refuted_text(f).split('; ', 1)[1]})"
             console.print(f"  [green]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)}{extra}", highlight=False)
-    suspected = result.suspected()
+    suspected = [f for f in result.suspected() if not f.evidence.get("held_back")]
+    held = [f for f in result.suspected() if f.evidence.get("held_back")]
+    if held:
+        console.print("\n[bold]suspected: the fix helped, but an untested cause can produce it by itself[/]")
+        for f in held:
+            console.print(f"  [yellow]{f.code}[/] {f.cause}: {f.message}  {_effect_text(f)} "
+                          f"({f.evidence['held_back']})", highlight=False)
     if suspected:
         console.print("\n[bold]suspected, not tested[/]")
         for f in suspected:
             why = f.evidence.get("not_tested", "")
             console.print(f"  [yellow]{f.code}[/] {f.cause}: {f.message}" + (f" ({why})" if why else ""),
                           highlight=False)
-    if not (confirmed or refuted or suspected):
+    if not (confirmed or refuted or suspected or held):
         console.print("no problems found")
     print_timings(result.timings, console)
+
+
+def print_horizon(horizon: dict | None, console: Console) -> None:
+    """The horizon the verdict and causes are about, and the baseline's forecast there."""
+    if horizon:
+        console.print(horizon_line(horizon), highlight=False)
 
 
 def print_timings(timings: dict | None, console: Console) -> None:

@@ -103,6 +103,14 @@ class RecordedFit:
         """What makes two fits the same set-up: the model, its optimizer, the data and the batch size."""
         return id(self.model), id(self.optimizer), id(self.x), self.batch_size
 
+    def horizon(self, data, batch_size: int):
+        """The `Horizon` of this fit: its epochs x its steps per epoch (given, or its training samples over the
+        batch size; `data`, the diagnosis' copy, counts them when the fit did not read arrays)."""
+        from caedoctor.diagnosis.horizon import Horizon
+
+        count = len(self.train_arrays()[0]) if self.kind == "arrays" and self.x is not None else data.train_count
+        return Horizon.of_fit(self.epochs, self.steps_per_epoch, count, batch_size)
+
     def train_arrays(self) -> tuple:
         """For array data: `(x, y, sample_weight)` of the training part (after `validation_split`)."""
         x, y, w = self.x, self.y, self.sample_weight

@@ -283,8 +283,9 @@ class Watcher:
                 for note in notes:
                     self.say(f"  note: {note}")
                 with progress_for("auto", f"diagnosis of {rec.name}") as progress:
-                    result = diagnose(loaded, data, steps=self.steps, seed=self.seed,
-                                      quick=self.quick, progress=progress)
+                    result = diagnose(loaded, data, steps=self.steps, seed=self.seed, quick=self.quick,
+                                      horizon_steps=rec.horizon(data, loaded.config.batch_size),
+                                      progress=progress)
                 attach_inputs(result, data=data, loaded=loaded)
                 watched.diagnosis = self.last = result
                 if self.report_dir is not None:
