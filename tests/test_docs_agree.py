@@ -9,13 +9,18 @@ to one of the checked sentences: a figure added to the bullet needs a claim here
 from __future__ import annotations
 
 import ast
+import functools
+import json
 import re
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 
 
 def _flat(text: str) -> str:
@@ -142,16 +147,24 @@ def _split_results(results: str, split: str) -> str:
     return parts[0]
 
 
-def _generated_splits() -> tuple[dict, int]:
-    """generate.SPLITS and N_CASES, read from the file (no import: the values as committed)."""
+@functools.lru_cache(maxsize=None)
+def _generated_splits() -> tuple[dict, dict]:
+    """generate.SPLITS (the seeds, read from the file as committed) and each split's design as (cases, healthy,
+    one fault, two faults): a stratified split's count follows from its design, so the generator computes it."""
     tree = ast.parse((ROOT / "bench" / "generated" / "generate.py").read_text())
-    values = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-              if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-              and node.targets[0].id in ("SPLITS", "N_CASES")}
-    return values["SPLITS"], values["N_CASES"]
+    splits = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                  and node.targets[0].id == "SPLITS")
+    code = ("import json, sys; sys.path.insert(0, %r); import generate as G; print(json.dumps({s: [G.design(s).cases, "
+            "G.design(s).healthy, G.design(s).single, G.design(s).double] for s in G.SPLITS}))"
+            % str(ROOT / "bench" / "generated"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    designs = json.loads(out.stdout)
+    assert set(designs) == set(splits)
+    return splits, designs
 
 
-def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, n_cases: int) -> None:
+def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, designs: dict) -> None:
     results = generated_readme.split("## Test-split results", 1)[1].split("\n## ", 1)[0]
     e = re.escape
     out = {}
@@ -178,9 +191,13 @@ def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, 
 
     def counts(m):
         tests = [s for s in splits if s.startswith("test")]
-        assert int(m[1]) == n_cases and "dev" in splits, "the development split's size"
+        assert "dev" in splits and int(m[1]) == designs["dev"][0], "the development split's size"
         assert NUMBER_WORDS.get(m[2]) == len(tests), f"README says {m[2]} test splits; generate.SPLITS has {tests}"
-        assert int(m[3]) == n_cases, "the test splits' size"
+        sized = [s for s in tests if designs[s][0] == int(m[4])]
+        assert NUMBER_WORDS.get(m[3]) == len(sized), f"README says {m[3]} test splits of {m[4]}; they are {sized}"
+
+    def stratified(m):
+        assert m[1] in splits and designs[m[1]][0] == int(m[2]), f"README says `{m[1]}` has {m[2]} cases"
 
     def unscored(m):
         assert m[1] in splits, f"README names a split generate.SPLITS lacks: {m[1]}"
@@ -191,7 +208,8 @@ def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, 
         return out["split"]  # the out-of-sample split, known once its claim (the second) is matched
 
     claims = [
-        (r"(\d+) development cases and (\w+) test splits of (\d+)", counts),
+        (r"(\d+) development cases and (\w+) test splits, (\w+) of (\d+) ", counts),
+        (r"and `(\w+)` of (\d+), stratified by cause", stratified),
         (r"\(`(\w+)`'s run is incomplete, unscored\)", unscored),
         (r"\(the \w+ test split `(\w+)`, never tuned on; ([\d-]+), code of commit (\w+), all (\d+) cases",
          out_of_sample),
@@ -222,28 +240,83 @@ def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, 
 
 
 def test_readme_quotes_the_generated_test_split_as_measured():
-    splits, n_cases = _generated_splits()
+    splits, designs = _generated_splits()
     check_generated_benchmark(_generated_bullet(), (ROOT / "bench" / "generated" / "README.md").read_text(),
-                              splits, n_cases)
+                              splits, designs)
 
 
-def check_generated_counts(text: str, splits: dict, n_cases: int) -> None:
-    """bench/generated/README.md's intro counts and its "Splits and seeds" table are generate.SPLITS'."""
+def check_generated_counts(text: str, splits: dict, designs: dict) -> None:
+    """bench/generated/README.md's intro counts and its "Splits and seeds" table are the generator's: the seeds of
+    generate.SPLITS and each split's design (cases, healthy, one fault, two faults)."""
     intro = _flat(text.split("\n| file |", 1)[0])
-    m = re.search(r"([\d,]+) CAE cases in (\w+) splits of (\d+)", intro)
+    m = re.search(r"([\d,]+) CAE cases in (\w+) splits \(([^)]*)\)", intro)
     assert m, "bench/generated/README.md's intro does not count its cases and splits"
-    assert (int(m[1].replace(",", "")), NUMBER_WORDS.get(m[2]), int(m[3])) == (
-        len(splits) * n_cases, len(splits), n_cases), f"the intro says {m[0]!r}; generate.py has {splits}"
+    sizes = {int(n): NUMBER_WORDS.get(word) for word, n in re.findall(r"(\w+) of (\d+)", m[3])}
+    assert (int(m[1].replace(",", "")), NUMBER_WORDS.get(m[2]), sizes) == (
+        sum(d[0] for d in designs.values()), len(splits), dict(Counter(d[0] for d in designs.values()))), (
+        f"the intro says {m[0]!r}; generate.py has {designs}")
     named = re.findall(r"`(\w+)`", intro[m.end():intro.index("Splits and seeds")])
     assert set(named) >= set(splits), f"the intro names {named}, not every split of {sorted(splits)}"
     header, rows = _table(text.split("## Splits and seeds", 1)[1])
-    assert {split: (int(row[1]), int(row[2])) for split, row in rows.items()} == {
-        split: (seed, n_cases) for split, seed in splits.items()}, "the Splits and seeds table is not generate.SPLITS"
+    assert {split: tuple(int(cell.split()[0]) for cell in row[1:6]) for split, row in rows.items()} == {
+        split: (seed, *designs[split]) for split, seed in splits.items()}, (
+        "the Splits and seeds table is not generate.SPLITS and the splits' designs")
 
 
 def test_generated_readme_counts_the_splits_the_generator_has():
-    splits, n_cases = _generated_splits()
-    check_generated_counts((ROOT / "bench" / "generated" / "README.md").read_text(), splits, n_cases)
+    splits, designs = _generated_splits()
+    check_generated_counts((ROOT / "bench" / "generated" / "README.md").read_text(), splits, designs)
+
+
+@functools.lru_cache(maxsize=None)
+def _generated_summary() -> dict:
+    """`generate.py --summary` (no training) and the real rates the stratified design read."""
+    folder = ROOT / "bench" / "generated"
+    out = subprocess.run([sys.executable, str(folder / "generate.py"), "--summary"], capture_output=True, text=True,
+                         check=True)
+    return {"summary": json.loads(out.stdout),
+            "rates": json.loads((folder / "ground_truth" / "real_rates.json").read_text())["rates"]}
+
+
+def check_stratified_tables(text: str, summary: dict, rates: dict) -> None:
+    """Each stratified split's table in "Splits and seeds" is the generator's: the measured rates, the slots its
+    schedule drew per cause and severity, the expected real counts and the chance of each floor."""
+    stratified = [split for split, doc in summary.items() if doc["design"] == "stratified"]
+    assert stratified, "no stratified split in generate.py --summary"
+    for split in stratified:
+        marker = f"**`{split}`: stratified by cause"
+        assert text.count(marker) == 1, f"bench/generated/README.md has no single paragraph {marker!r}"
+        header, rows = _table(text.split(marker, 1)[1])
+        doc, want = summary[split], {}
+        for cause, e in doc["expected_real"]["per_cause"].items():
+            drawn = doc["causes"].get(cause, {})
+            slots = [str(drawn.get(s, 0)) for s in ("mild", "strong")]
+            if e["chance_of_floor"] is None:
+                want[f"{cause} (static)"] = ["-", "-", *slots, "-", "-"]
+            else:
+                real = [f"{rates[cause][s]['real']}/{rates[cause][s]['judged']}" for s in ("mild", "strong")]
+                want[cause] = [*real, *slots, f"{e['expected']:.1f}",
+                               f"{round(100 * e['chance_of_floor'])}% (>= {e['floor']})"]
+        got = {label: row[2:] for label, row in rows.items()}
+        assert got == want, f"{split}'s table is not what generate.py --summary says"
+
+
+def test_generated_readme_shows_the_stratified_design_the_generator_has():
+    s = _generated_summary()
+    check_stratified_tables((ROOT / "bench" / "generated" / "README.md").read_text(), s["summary"], s["rates"])
+
+
+@pytest.mark.parametrize("old, new", [
+    ("| kernel_too_large | yes | 0/12 | 5/12 | 0 | 24 | 10.3 |",
+     "| kernel_too_large | yes | 0/12 | 5/12 | 0 | 23 | 10.3 |"),
+    ("| overfitting | yes | 3/12 | 7/12 | 11 | 12 | 10.0 |", "| overfitting | yes | 3/12 | 7/12 | 11 | 12 | 10.3 |"),
+    ("| capacity_mismatch | yes | 3/12 | 6/12 |", "| capacity_mismatch | yes | 3/12 | 7/12 |"),
+])
+def test_a_stale_stratified_table_fails(old, new):
+    s = _generated_summary()
+    text = _edited((ROOT / "bench" / "generated" / "README.md").read_text(), old, new)
+    with pytest.raises(AssertionError):
+        check_stratified_tables(text, s["summary"], s["rates"])
 
 
 # ---------------------------------------------------------------------------------------------- what the figures are
@@ -270,7 +343,9 @@ FAULT_EDITS = [
 GENERATED_EDITS = [
     ("README", "precision 77.7%", "precision 78.4%"),  # test3's recall
     ("README", "80.0%, 73.8% (`test2`", "80.0%, 77.7% (`test2`"),  # test3's precision
-    ("README", "150 development cases and four test splits", "150 development cases and three test splits"),
+    ("README", "150 development cases and five test splits", "150 development cases and four test splits"),
+    ("README", "five test splits, four of 150", "five test splits, five of 150"),
+    ("README", "`test5` of 270", "`test5` of 150"),
     ("README", "(`test4`'s run is incomplete, unscored)", "(`test3`'s run is incomplete, unscored)"),
     ("bench", "| verdict accuracy | 86.5% [79.9-91.2%]", "| verdict accuracy | 89.7% [79.9-91.2%]"),  # test2's
 ]
@@ -293,15 +368,19 @@ def test_a_fault_benchmark_figure_wrong_in_its_own_row_fails(where, old, new):
 def test_a_generated_benchmark_figure_wrong_in_its_own_row_fails(where, old, new):
     bullet, text = _generated_bullet(), (ROOT / "bench" / "generated" / "README.md").read_text()
     bullet, text = (_edited(bullet, old, new), text) if where == "README" else (bullet, _edited(text, old, new))
-    splits, n_cases = _generated_splits()
+    splits, designs = _generated_splits()
     with pytest.raises(AssertionError):
-        check_generated_benchmark(bullet, text, splits, n_cases)
+        check_generated_benchmark(bullet, text, splits, designs)
 
 
-@pytest.mark.parametrize("old, new", [("750 CAE cases in five splits", "300 CAE cases in two splits"),
-                                      ("| test4 | 15005 | 150 |", "| test4 | 15006 | 150 |")])
+@pytest.mark.parametrize("old, new", [("1,020 CAE cases in six splits", "750 CAE cases in five splits"),
+                                      ("five of 150 and one of 270", "six of 150"),
+                                      ("| test4 | 15005 | 150 |", "| test4 | 15006 | 150 |"),
+                                      ("| test5 | 15006 | 270 |", "| test5 | 15006 | 150 |"),
+                                      ("| test5 | 15006 | 270 | 36 (13%) | 173 | 61 |",
+                                       "| test5 | 15006 | 270 | 36 (13%) | 163 | 71 |")])
 def test_a_stale_split_count_fails(old, new):
-    splits, n_cases = _generated_splits()
+    splits, designs = _generated_splits()
     text = _edited((ROOT / "bench" / "generated" / "README.md").read_text(), old, new)
     with pytest.raises(AssertionError):
-        check_generated_counts(text, splits, n_cases)
+        check_generated_counts(text, splits, designs)

@@ -3,6 +3,7 @@
     .venv/bin/python bench/generated/cost.py --cases dev-142,test-081 --threads 1    # 3 seeds of each case's fixed variant
     .venv/bin/python bench/generated/cost.py --cases dev-003 --per-step --threads 2  # ms per step after tracing
     .venv/bin/python bench/generated/cost.py --project                               # from ground_truth/runs.jsonl
+    .venv/bin/python bench/generated/cost.py --project --split test5                 # ... and one split's projection
 
 A case is materialised first (running its learning-rate sweep if none is recorded, as the ground truth
 would). Wall seconds are what the process got of the machine; CPU seconds are its own (all threads).
@@ -85,17 +86,56 @@ def per_step(case_ids: list, steps: int = 500) -> None:
               f"{wall / steps * 1000:.2f} ms/step wall, {cpu / steps * 1000:.2f} ms/step CPU; load {_load()}", flush=True)
 
 
-def project(log: Path = G.RUNS / "gt.log") -> None:
+def cpu_by_slot(done: dict) -> dict:
+    """Mean CPU seconds per recorded run, by the fault slots of its case ((cause, severity); "healthy" for a
+    control): a batch-2 fault trains 12,000 steps, so the mix of causes moves a split's cost."""
+    per: dict = {}
+    for (_, split, case, _, _), r in done.items():
+        if split in G.SPLITS and r.get("cpu_seconds") is not None:
+            draw = G.draw_case(split, int(case.rsplit("-", 1)[1]))
+            for key in draw.faults or ("healthy",):
+                per.setdefault(key, []).append(r["cpu_seconds"])
+    return {key: statistics.mean(values) for key, values in per.items()}
+
+
+def sweep_seconds(path: Path = G.SWEEPS) -> list:
+    """Wall seconds of each recorded case's learning-rate sweeps (every attempt), from the sweeps file."""
+    per: dict = {}
+    for r in G.read_sweeps(path).values():
+        key = (r["split"], r["case"])
+        per[key] = per.get(key, 0.0) + sum(x["seconds"] or 0.0 for x in r["results"])
+    return list(per.values())
+
+
+def project_split(split: str, done: dict) -> None:
+    """One split's ground-truth cost: its planned runs at the mean CPU time of all recorded runs, and at the
+    mean of the recorded runs of its cases' causes and severities; its sweeps at the recorded mean."""
+    cpu = [r["cpu_seconds"] for r in done.values() if r.get("cpu_seconds") is not None]
+    mean, by_slot, sweeps = statistics.mean(cpu), cpu_by_slot(done), sweep_seconds()
+    runs = weighted = recorded = 0
+    for i in range(G.n_cases(split)):
+        draw, plan = G.draw_case(split, i), GT.planned(split, i)
+        estimate = statistics.mean(by_slot.get(key, mean) for key in draw.faults or ("healthy",))
+        runs += len(plan)
+        weighted += len(plan) * estimate
+        recorded += sum((G.GENERATOR_VERSION, split, draw.id, lab, seed) in done for lab, seed in plan)
+    print(f"{split}: {G.n_cases(split)} cases, {runs} runs planned ({recorded} recorded); at the mean CPU time per "
+          f"run ({mean:.1f} s): {runs * mean / 3600:.1f} h of CPU; at the mean of its causes' recorded runs: "
+          f"{weighted / 3600:.1f} h of CPU; its sweeps at the recorded mean ({statistics.mean(sweeps):.1f} s wall per "
+          f"case): {G.n_cases(split) * statistics.mean(sweeps) / 3600:.1f} h")
+
+
+def project(log: Path = G.RUNS / "gt.log", split: str | None = None) -> None:
     done = GT.read_runs()
     recorded = list(done.values())
     if not recorded:
         raise SystemExit("no runs recorded yet")
     wall = [r["seconds"] for r in recorded]
     cpu = [r["cpu_seconds"] for r in recorded if r.get("cpu_seconds") is not None]
-    total = sum(len(GT.planned(s, i)) for s in G.SPLITS for i in range(G.N_CASES))
+    total = sum(len(GT.planned(s, i)) for s in G.SPLITS for i in range(G.n_cases(s)))
     mats = [float(m) for m in re.findall(r"materialised in ([\d.]+) s", log.read_text())] if log.is_file() else []
     complete = {s: sum(all((G.GENERATOR_VERSION, s, G.draw_case(s, i).id, lab, seed) in done
-                           for lab, seed in GT.planned(s, i)) for i in range(G.N_CASES)) for s in G.SPLITS}
+                           for lab, seed in GT.planned(s, i)) for i in range(G.n_cases(s))) for s in G.SPLITS}
     print(f"runs recorded {len(recorded)} of {total}; complete cases {complete}")
     print(f"wall s per run: median {statistics.median(wall):.1f}, mean {statistics.mean(wall):.1f}; "
           f"CPU s per run: median {statistics.median(cpu):.1f}, mean {statistics.mean(cpu):.1f}")
@@ -103,10 +143,12 @@ def project(log: Path = G.RUNS / "gt.log") -> None:
         print(f"materialising (sweep + files), wall s per case: median {statistics.median(mats):.1f}, "
               f"mean {statistics.mean(mats):.1f} ({len(mats)} cases)")
     left = total - len(recorded)
-    cases_left = 2 * G.N_CASES - len(mats)
+    cases_left = max(0, sum(G.n_cases(s) for s in G.SPLITS) - len(mats))
     per_case = statistics.mean(mats) if mats else 0.0
     print(f"remaining at the mean wall time so far: {(left * statistics.mean(wall) + cases_left * per_case) / 3600:.1f} h; "
           f"all runs at the mean CPU time: {total * statistics.mean(cpu) / 3600:.1f} h of CPU")
+    if split:
+        project_split(split, done)
 
 
 def main() -> None:
@@ -115,9 +157,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--per-step", action="store_true", help="ms per step after tracing (500 steps)")
     parser.add_argument("--project", action="store_true", help="progress and projection from the runs file")
+    parser.add_argument("--split", choices=sorted(G.SPLITS), help="with --project: that split's projected cost")
     args = parser.parse_args()
     if args.project:
-        project()
+        project(split=args.split)
         return
     import training
 

@@ -18,10 +18,14 @@ Splits: `SPLITS` fixes each split's seed, committed before any tuning. A test sp
 reported figure needs a fresh test split (a new seed here, and a new GENERATOR_VERSION if the generator
 changed).
 
-Each split has N_CASES cases: N_HEALTHY healthy controls, N_DOUBLE two-fault cases, the rest one fault.
-The fault slots hold every cause of operators.CAUSES equally often, half mild and half strong, shuffled by
-the split's seed; healthy controls are drawn within a random operator's preconditions half of the time, so
-they look like the faulty cases' bases (tanh nets, small data sets, BatchNorm at batch 16, ...).
+Each split has a design (`design(split)`, a `SplitDesign`): how many healthy controls, how many two-fault
+cases, and how many fault slots each cause has at each severity; the number of cases follows from it
+(`n_cases(split)`). The uniform design (dev, test, ..., test4: 150 cases) holds every cause of
+operators.CAUSES 6 times, 3 mild and 3 strong. The stratified design (`STRATIFIED`: test5, issue 27) gives
+each cause and severity as many slots as it takes to expect enough real cases, from the real rates the
+ground truth measured on earlier splits (`stratified_design`, reading RATES). Either way the slots are
+shuffled by the split's seed; healthy controls are drawn within a random operator's preconditions half of
+the time, so they look like the faulty cases' bases (tanh nets, small data sets, BatchNorm at batch 16, ...).
 
 The base learning rate comes from a sweep (sweep()): the optimizer's LR_CANDIDATES, SWEEP_STEPS steps each
 at the base's batch size, seed 0; the smallest rate whose validation relative MSE is within SWEEP_TIE (10%)
@@ -41,9 +45,11 @@ import argparse
 import functools
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -64,16 +70,17 @@ GENERATOR_VERSION = 1
 # any ground truth or run on it). "test3": the fresh test split for the figures after the changes made on
 # the dev split following the test2 run (fixed 2026-12-02, before any ground truth, run or tuning on it).
 # "test4": the fresh test split for the figures after the changes made following the test3 run (fixed
-# 2026-12-03, before any ground truth or run on it).
-SPLITS = {"dev": 15_001, "test": 15_002, "test2": 15_003, "test3": 15_004, "test4": 15_005}
+# 2026-12-03, before any ground truth or run on it). "test5": the stratified test split of issue 27 (fixed
+# 2026-12-07, before any ground truth or run on it; its design is STRATIFIED's, below).
+SPLITS = {"dev": 15_001, "test": 15_002, "test2": 15_003, "test3": 15_004, "test4": 15_005, "test5": 15_006}
+STRATIFIED = ("test5",)  # splits with the stratified design; the others have the uniform one
 
 
 def is_test(split: str) -> bool:
     """A test split: scored only to report figures, never to tune on."""
     return split.startswith("test")
-N_CASES = 150
-N_HEALTHY = 36  # 24%
-N_DOUBLE = 30  # so 84 one-fault cases and 144 fault slots: 6 per cause (3 mild, 3 strong)
+
+
 HEALTHY_LOOKALIKE = 0.5  # share of healthy controls drawn within a random operator's preconditions
 GT_STEPS = 1500  # the ground truth's budget: 1,500 steps of the base's batch size (3x caedoctor's probe)
 SWEEP_STEPS = 300
@@ -83,6 +90,164 @@ MAX_ATTEMPTS = 5
 ROOT = sources.ROOT
 RUNS = ROOT / "runs" / "generated"
 SWEEPS = HERE / "ground_truth" / "sweeps.jsonl"
+RATES = HERE / "ground_truth" / "real_rates.json"  # written by `ground_truth.py --rates`; a test checks it
+RATE_SPLITS = ("dev", "test", "test2", "test3")  # the splits whose ground truth RATES pools (complete ones)
+
+
+# ------------------------------------------------------------------------------------------------ design
+
+@dataclass(frozen=True)
+class SplitDesign:
+    """What a split is made of: healthy controls, two-fault cases, and the fault slots per cause and severity.
+
+    Each slot is one injected fault; a one-fault case holds one slot, a two-fault case two, so the number of
+    cases follows: healthy + (slots - 2 x double) + double.
+    """
+
+    healthy: int
+    double: int
+    slots: tuple  # ((cause, severity, count), ...) in operators.CAUSES order, mild before strong
+
+    def __post_init__(self):
+        unknown = [(c, s) for c, s, _ in self.slots if c not in ops.OPERATORS or s not in ops.SEVERITIES]
+        if unknown or any(n < 0 for _, _, n in self.slots):
+            raise ValueError(f"slots name unknown causes or severities, or negative counts: {self.slots}")
+        if self.healthy < 0 or self.double < 0 or self.single < 0:
+            raise ValueError(f"{self.n_slots} slots cannot fill {self.double} two-fault cases")
+
+    @property
+    def n_slots(self) -> int:
+        return sum(n for _, _, n in self.slots)
+
+    @property
+    def single(self) -> int:
+        return self.n_slots - 2 * self.double
+
+    @property
+    def cases(self) -> int:
+        return self.healthy + self.single + self.double
+
+    def count(self, cause: str, severity: str) -> int:
+        return sum(n for c, s, n in self.slots if (c, s) == (cause, severity))
+
+    def slot_list(self) -> list:
+        """Every slot as (cause, severity), cause by cause, mild and strong alternating while both last (the
+        order the seed's permutation then shuffles)."""
+        out = []
+        for cause in dict.fromkeys(c for c, _, _ in self.slots):
+            mild, strong = self.count(cause, "mild"), self.count(cause, "strong")
+            for i in range(max(mild, strong)):
+                out += [(cause, "mild")] * (i < mild) + [(cause, "strong")] * (i < strong)
+        return out
+
+
+# The design of dev, test, ..., test4: 36 healthy controls (24%), 30 two-fault cases, so 84 one-fault cases and
+# 144 fault slots: 6 per cause (3 mild, 3 strong).
+UNIFORM = SplitDesign(healthy=36, double=30, slots=tuple((c, s, 3) for c in ops.CAUSES for s in ops.SEVERITIES))
+
+# Issue 27 asks for a benchmark that can judge the quiet causes (the loss falls, to a worse plateau): at least 8
+# real cases of each, at least 4 of every other cause, and at least 30 healthy controls. The stratified design
+# aims the *expected* real count (slots x the measured rate) above a margin, since the realised count varies.
+QUIET = ("capacity_mismatch", "kernel_too_large", "batch_size_too_small", "batch_size_too_large",
+         "over_regularization", "overfitting", "insufficient_data", "bottleneck_too_narrow",
+         "learning_rate_too_low", "vanishing_gradients", "output_activation_range")
+FLOOR_QUIET, FLOOR_OTHER = 8, 4  # issue 27: real cases each cause must have
+TARGET_QUIET, TARGET_OTHER = 10, 5  # expected real cases per cause: a margin over the floors
+RARELY_REAL = Fraction(15, 100)  # a severity real less often than this gets no slots if the other is not rare
+STATIC_SLOTS = 3  # per severity: a static cause (bottleneck_bypass) is never "real"; as many slots as today
+STRATIFIED_HEALTHY = 36  # as today; issue 27 asks for at least 30 controls, and a few may not train
+DOUBLE_SHARE = Fraction(2 * UNIFORM.double, UNIFORM.n_slots)  # share of slots in two-fault cases, as today: 5/12
+
+
+def read_rates(path: Path = RATES) -> dict:
+    """{cause: {severity: {"real": r, "judged": n}}}: how often the ground truth found each injected fault real,
+    pooled over RATE_SPLITS (the table `ground_truth.py --rates` writes)."""
+    doc = json.loads(Path(path).read_text())
+    if tuple(doc["splits"]) != RATE_SPLITS:
+        raise ValueError(f"{path} pools {doc['splits']}, the design reads {list(RATE_SPLITS)}; "
+                         "rewrite it with `ground_truth.py --rates`")
+    return doc["rates"]
+
+
+def shrunk_rate(real: int, judged: int) -> Fraction:
+    """The real rate shrunk towards 1/2 for small counts: (real + 1) / (judged + 2)."""
+    return Fraction(real + 1, judged + 2)
+
+
+def expected_real(plan: SplitDesign, rates: dict) -> dict:
+    """{cause: expected real cases}: slots x shrunk rate, summed over the severities (static causes: 0)."""
+    out = {}
+    for cause, severity, n in plan.slots:
+        rate = 0 if ops.OPERATORS[cause].static else shrunk_rate(**rates[cause][severity])
+        out[cause] = out.get(cause, 0) + n * rate
+    return out
+
+
+def floor_chance(plan: SplitDesign, rates: dict) -> dict:
+    """{cause: the chance of at least FLOOR_QUIET (quiet) or FLOOR_OTHER real cases}, each slot real
+    independently at its shrunk rate (static causes left out)."""
+    out = {}
+    for cause in dict.fromkeys(c for c, _, _ in plan.slots):
+        if ops.OPERATORS[cause].static:
+            continue
+        dist = np.ones(1)  # dist[k]: the chance of k real cases among the slots so far
+        for severity in ops.SEVERITIES:
+            p = float(shrunk_rate(**rates[cause][severity]))
+            for _ in range(plan.count(cause, severity)):
+                dist = np.convolve(dist, [1 - p, p])
+        out[cause] = float(dist[FLOOR_QUIET if cause in QUIET else FLOOR_OTHER:].sum())
+    return out
+
+
+def _balanced(rates: dict, target: int) -> dict:
+    """The fewest slots, split evenly between the severities (the odd one to the likelier), whose expected real
+    count reaches the target."""
+    likelier = max(ops.SEVERITIES, key=lambda s: (rates[s], s == "strong"))
+    other = next(s for s in ops.SEVERITIES if s != likelier)
+    total = 0
+    while True:
+        total += 1
+        counts = {likelier: total - total // 2, other: total // 2}
+        if sum(n * rates[s] for s, n in counts.items()) >= target:
+            return counts
+
+
+def stratified_design(rates: dict, healthy: int = STRATIFIED_HEALTHY) -> SplitDesign:
+    """Slots per cause and severity so that the expected real count is at least TARGET_QUIET for a quiet cause
+    and TARGET_OTHER for every other one. A severity real less often than RARELY_REAL gets no slots when the
+    other severity is not rare too (it reaches the target alone: kernel_too_large and checkerboard_artifacts
+    mild, measured 0/12); otherwise both severities get about as many. Static causes keep STATIC_SLOTS each.
+    Two-fault cases hold DOUBLE_SHARE of the slots, as in the uniform design."""
+    slots = []
+    for cause in ops.CAUSES:
+        if ops.OPERATORS[cause].static:
+            counts = dict.fromkeys(ops.SEVERITIES, STATIC_SLOTS)
+        else:
+            target = TARGET_QUIET if cause in QUIET else TARGET_OTHER
+            measured = rates[cause]
+            shrunk = {s: shrunk_rate(**measured[s]) for s in ops.SEVERITIES}
+            rare = [s for s in ops.SEVERITIES if Fraction(measured[s]["real"], measured[s]["judged"]) < RARELY_REAL]
+            if len(rare) == 1:
+                alone = next(s for s in ops.SEVERITIES if s not in rare)
+                counts = {rare[0]: 0, alone: math.ceil(target / shrunk[alone])}
+            else:
+                counts = _balanced(shrunk, target)
+        slots += [(cause, s, counts[s]) for s in ops.SEVERITIES]
+    n_slots = sum(n for _, _, n in slots)
+    return SplitDesign(healthy=healthy, double=round(n_slots * DOUBLE_SHARE / 2), slots=tuple(slots))
+
+
+@functools.lru_cache(maxsize=None)
+def design(split: str) -> SplitDesign:
+    """The split's design: stratified for STRATIFIED, uniform for the others."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
+    return stratified_design(read_rates()) if split in STRATIFIED else UNIFORM
+
+
+def n_cases(split: str) -> int:
+    """How many cases the split has (its design's)."""
+    return design(split).cases
 
 
 @dataclass(frozen=True)
@@ -134,18 +299,12 @@ def _pair_ok(split: str, index: int, a: tuple, b: tuple) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def schedule(split: str) -> tuple:
-    """The split's N_CASES draws, by index: a deterministic function of SPLITS[split] alone."""
-    seed = SPLITS[split]
+    """The split's n_cases(split) draws, by index: a deterministic function of SPLITS[split] and design(split)."""
+    seed, plan = SPLITS[split], design(split)
     rng = np.random.default_rng([seed, 0])
-    n_faulty = N_CASES - N_HEALTHY
-    n_single = n_faulty - N_DOUBLE
-    n_slots = n_single + 2 * N_DOUBLE
-    per_cause = n_slots // len(ops.CAUSES)
-    if per_cause * len(ops.CAUSES) != n_slots:
-        raise ValueError(f"{n_slots} fault slots do not divide among {len(ops.CAUSES)} causes")
-    slots = [(c, sev) for c in ops.CAUSES for i in range(per_cause) for sev in (ops.SEVERITIES[i % 2],)]
+    slots = plan.slot_list()
     slots = [slots[i] for i in rng.permutation(len(slots))]
-    kinds = ["healthy"] * N_HEALTHY + ["single"] * n_single + ["double"] * N_DOUBLE
+    kinds = ["healthy"] * plan.healthy + ["single"] * plan.single + ["double"] * plan.double
     kinds = [kinds[i] for i in rng.permutation(len(kinds))]
     draws, pool = [], list(slots)
     for index, kind in enumerate(kinds):
@@ -175,8 +334,8 @@ def schedule(split: str) -> tuple:
 def draw_case(split: str, index: int) -> Draw:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
-    if not 0 <= index < N_CASES:
-        raise ValueError(f"index {index} outside 0..{N_CASES - 1}")
+    if not 0 <= index < n_cases(split):
+        raise ValueError(f"index {index} outside 0..{n_cases(split) - 1}")
     return schedule(split)[index]
 
 
@@ -448,9 +607,22 @@ def summary() -> dict:
                     special["sgd_lr_too_low"] += 1
                 if cause == "learning_rate_too_low" and sev == "strong" and base["train"]["optimizer"] == "Adadelta":
                     special["adadelta_default_lr"] += 1
-        out[split] = {"cases": len(draws), "kinds": {k: sum(d.kind == k for d in draws)
-                                                     for k in ("healthy", "single", "double")},
-                      "causes": causes, "issue_classes": special}
+        out[split] = {"cases": len(draws), "design": "stratified" if split in STRATIFIED else "uniform",
+                      "kinds": {k: sum(d.kind == k for d in draws) for k in ("healthy", "single", "double")},
+                      "healthy_lookalike": sum(d.lookalike is not None for d in draws),
+                      "slots": sum(len(d.faults) for d in draws), "causes": causes, "issue_classes": special}
+        if split in STRATIFIED:
+            rates = read_rates()
+            expected = expected_real(design(split), rates)
+            chance = floor_chance(design(split), rates)
+            out[split]["expected_real"] = {
+                "rates_from": list(RATE_SPLITS), "targets": {"quiet": TARGET_QUIET, "other": TARGET_OTHER},
+                "total": round(float(sum(expected.values())), 1),
+                "per_cause": {c: {"quiet": c in QUIET, "expected": round(float(v), 2),
+                                  "floor": 0 if ops.OPERATORS[c].static else FLOOR_QUIET if c in QUIET else FLOOR_OTHER,
+                                  "chance_of_floor": round(chance[c], 2) if c in chance else None}
+                              for c, v in expected.items()},
+                "chance_every_floor": round(float(np.prod(list(chance.values()))), 2)}
     return out
 
 

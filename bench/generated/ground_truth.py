@@ -38,11 +38,13 @@ than the mean image).
     .venv/bin/python bench/generated/ground_truth.py --split test --limit 5      # a few cases
     .venv/bin/python bench/generated/ground_truth.py --shard 0/2                   # half of the cases
     .venv/bin/python bench/generated/ground_truth.py --aggregate                   # verdicts_<split>.json
+    .venv/bin/python bench/generated/ground_truth.py --rates                       # real_rates.json
 
 Cases run in the order test-000, dev-000, test-001, dev-001, ... (`--split both`, the default), so
 partial results cover both splits. Writes bench/generated/ground_truth/runs.jsonl (raw runs),
 sweeps.jsonl (the learning-rate sweeps, via generate.py) and, with --aggregate, verdicts_dev.json and
-verdicts_test.json.
+verdicts_test.json. With --rates it writes real_rates.json (generate.RATES): per cause and severity, how many
+injected faults were real, pooled over generate.RATE_SPLITS' verdicts; the stratified split's design reads it.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ def classify(with_fault: list, fixed: list, min_margin: float = MIN_MARGIN) -> d
 def order(split: str) -> list:
     """(split, index) pairs in run order: test-000, dev-000, test-001, ... for 'both'."""
     splits = ["test", "dev"] if split == "both" else [split]
-    return [(s, i) for i in range(G.N_CASES) for s in splits]
+    longest = max(G.n_cases(s) for s in splits)
+    return [(s, i) for i in range(longest) for s in splits if i < G.n_cases(s)]
 
 
 def read_runs(path: Path = RUNS_FILE) -> dict:
@@ -227,7 +230,7 @@ def judge(case: dict, runs: dict) -> dict:
 def aggregate(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, sweeps_path: Path = G.SWEEPS) -> dict:
     done = read_runs(runs_path)
     cases = []
-    for index in range(G.N_CASES):
+    for index in range(G.n_cases(split)):
         draw = G.draw_case(split, index)
         runs = {}
         for label, seed in planned(split, index):
@@ -252,10 +255,30 @@ def aggregate(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, swee
                 "above fixed x (1 + max(MIN_MARGIN, (max - min) / min of the fixed program's seeds)); real if "
                 "every seed shows it, not_real if none does, otherwise ambiguous; bottleneck_bypass is static",
         "cases_complete": sum(bool(c.get("complete")) for c in cases), "cases_started": len(cases),
-        "cases_total": G.N_CASES, "fault_verdicts": counts,
+        "cases_total": G.n_cases(split), "fault_verdicts": counts,
         "healthy_controls": {"complete": len(healthy), "train": sum(bool(c.get("trains")) for c in healthy)},
         "cases": cases,
     }
+
+
+def real_rates(splits=G.RATE_SPLITS, folder: Path = OUT) -> dict:
+    """How often each injected fault was real: per cause and severity, {"real": r, "judged": n} over the complete
+    cases of verdicts_<split>.json for `splits` (every verdict counts in n: not real, ambiguous and static too).
+    The document `--rates` writes to generate.RATES."""
+    table: dict = {}
+    for split in splits:
+        doc = json.loads((Path(folder) / f"verdicts_{split}.json").read_text())
+        for case in doc["cases"]:
+            if not case.get("complete"):
+                continue
+            for fault in case["faults"]:
+                entry = table.setdefault(fault["cause"], {}).setdefault(fault["severity"], {"real": 0, "judged": 0})
+                entry["judged"] += 1
+                entry["real"] += case["causes"][fault["cause"]]["verdict"] == "real"
+    rates = {c: {s: table[c][s] for s in G.ops.SEVERITIES if s in table.get(c, {})} for c in G.ops.CAUSES if c in table}
+    return {"splits": list(splits), "rule": "real / judged per cause and severity over the complete cases of "
+            "verdicts_<split>.json; judged counts every verdict (real, not_real, ambiguous, static)",
+            "rates": rates}
 
 
 def main() -> None:
@@ -270,7 +293,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow intra-op threads (1: the small models gain nothing from a second thread on a busy machine)")
     parser.add_argument("--aggregate", action="store_true", help="only write verdicts_<split>.json from the runs")
+    parser.add_argument("--rates", action="store_true",
+                        help=f"only write {G.RATES.name} from the verdicts of {', '.join(G.RATE_SPLITS)}")
     args = parser.parse_args()
+    if args.rates:
+        doc = real_rates()  # one line per cause, so a change shows as the causes it moved
+        lines = [f' "{c}": {json.dumps(v)}' for c, v in doc["rates"].items()]
+        G.RATES.write_text(f'{{"splits": {json.dumps(doc["splits"])}, "rule": {json.dumps(doc["rule"])},\n'
+                           f'"rates": {{\n' + ",\n".join(lines) + "\n}}\n")
+        print(f"wrote {G.RATES}")
+        return
     runs_path, root = Path(args.runs_file), Path(args.root)
     splits = ("dev", "test") if args.split == "both" else (args.split,)
     if args.aggregate:

@@ -96,7 +96,7 @@ def package_hash() -> str:
 def parse_cases(text: str | None, split: str) -> list:
     """Indices from "0-4,7" or ids "dev-003,dev-010" (ids of another split are refused)."""
     if not text:
-        return list(range(G.N_CASES))
+        return list(range(G.n_cases(split)))
     out = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -111,9 +111,9 @@ def parse_cases(text: str | None, split: str) -> list:
             out.extend(range(int(a), int(b) + 1))
         else:
             out.append(int(part))
-    bad = [i for i in out if not 0 <= i < G.N_CASES]
+    bad = [i for i in out if not 0 <= i < G.n_cases(split)]
     if bad:
-        raise UsageError(f"--cases: indices {bad} outside 0..{G.N_CASES - 1}")
+        raise UsageError(f"--cases: indices {bad} outside 0..{G.n_cases(split) - 1}")
     return list(dict.fromkeys(out))
 
 
@@ -394,7 +394,7 @@ def print_report(doc: dict, records: list) -> None:
     print(case_table(records))
     print(f"\n{len(records)} cases scored on {m['machine']}; {m['code']}"
           + ("   <- figures over records of different code" if "MIXED" in m["code"] else ""))
-    print(f"ground truth: {m['ground_truth']} ({m['truth_cases']} complete cases of {G.N_CASES})")
+    print(f"ground truth: {m['ground_truth']} ({m['truth_cases']} complete cases of {G.n_cases(m['split'])})")
     if m["no_truth"]:
         print(f"not scored        {len(m['no_truth'])} case(s) ran but have no complete ground truth yet: "
               + ", ".join(m["no_truth"]))

@@ -5,9 +5,11 @@ caedoctor, and the ground-truth rule on hand-made numbers. Nothing here trains b
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -91,13 +93,93 @@ def test_every_cause_has_one_operator_and_caedoctors_vocabulary_is_covered():
 
 
 @pytest.mark.parametrize("split", sorted(G.SPLITS))
-def test_split_size_healthy_share_and_every_cause_at_both_severities(split):
-    draws = G.schedule(split)
-    assert len(draws) >= 150
-    assert sum(d.kind == "healthy" for d in draws) / len(draws) >= 0.20
-    assert {d.kind for d in draws} == {"healthy", "single", "double"}
-    seen = {(c, s) for d in draws for c, s in d.faults}
-    assert seen == {(c, s) for c in ops.CAUSES for s in ops.SEVERITIES}
+def test_every_split_draws_its_design_every_slot_once(split):
+    draws, plan = G.schedule(split), G.design(split)
+    assert len(draws) == G.n_cases(split) == plan.cases
+    assert Counter(d.kind for d in draws) == {"healthy": plan.healthy, "single": plan.single, "double": plan.double}
+    assert Counter(f for d in draws for f in d.faults) == Counter(plan.slot_list())
+    assert {c for d in draws for c, _ in d.faults} == set(ops.CAUSES)
+    assert [d.index for d in draws] == list(range(plan.cases))
+    with pytest.raises(ValueError, match="outside"):
+        G.draw_case(split, plan.cases)
+
+
+def test_the_uniform_splits_hold_every_cause_three_times_at_each_severity():
+    for split in G.SPLITS:
+        assert (G.design(split) is G.UNIFORM) == (split not in G.STRATIFIED)
+    assert (G.UNIFORM.cases, G.UNIFORM.healthy, G.UNIFORM.single, G.UNIFORM.double) == (150, 36, 84, 30)
+    assert all(G.UNIFORM.count(c, s) == 3 for c in ops.CAUSES for s in ops.SEVERITIES)
+
+
+def _schedule_digest(split: str) -> str:
+    text = json.dumps([[d.split, d.index, [list(f) for f in d.faults], d.lookalike] for d in G.schedule(split)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Each split's schedule as it was fixed: dev ... test4 computed on commit 6953083, before the per-split designs
+# existed (they must draw the same cases as ever); test5 when its design was fixed (2026-12-07), before any
+# ground truth or run on it. A new split gets its line when it is fixed.
+SCHEDULE_DIGESTS = {"dev": "fd57e6052a40fbd7", "test": "56503e4803b1bc7f", "test2": "83a63d85204cc776",
+                    "test3": "4d7f93033d122e5c", "test4": "13f3b357c4e5f42e", "test5": "9d81e205179c0c45"}
+
+
+@pytest.mark.parametrize("split", sorted(G.SPLITS))
+def test_no_split_draws_other_cases_than_when_it_was_fixed(split):
+    assert set(SCHEDULE_DIGESTS) == set(G.SPLITS), "a split without a pinned schedule"
+    assert _schedule_digest(split) == SCHEDULE_DIGESTS[split]
+
+
+def test_the_rates_table_is_what_the_verdict_files_say():
+    """ground_truth/real_rates.json, which the stratified design reads, is `ground_truth.py --rates`' output."""
+    assert json.loads(G.RATES.read_text()) == GT.real_rates(G.RATE_SPLITS)
+    rates = G.read_rates()
+    assert set(rates) == set(ops.CAUSES)
+    assert all(rates[c][s]["judged"] == 12 for c in ops.CAUSES for s in ops.SEVERITIES)  # 4 splits x 3 slots
+
+
+def test_the_stratified_split_expects_enough_real_cases_of_every_cause():
+    """test5 (issue 27): slots x the measured real rate, shrunk to (real + 1) / (judged + 2), reaches 10 real
+    cases for every quiet cause and 5 for every other; a severity rarely real is left out when the other can
+    carry the cause, otherwise the two are balanced; bottleneck_bypass (static) keeps 3 + 3; 34+ controls."""
+    assert G.is_test("test5") and "test5" in G.STRATIFIED
+    rates, draws = G.read_rates(), G.schedule("test5")
+    slots = Counter(f for d in draws for f in d.faults)
+    for cause in ops.CAUSES:
+        mild, strong = slots[(cause, "mild")], slots[(cause, "strong")]
+        if ops.OPERATORS[cause].static:
+            assert (mild, strong) == (3, 3)
+            continue
+        expected = sum(slots[(cause, s)] * (rates[cause][s]["real"] + 1) / (rates[cause][s]["judged"] + 2)
+                       for s in ops.SEVERITIES)
+        assert expected >= (10 if cause in G.QUIET else 5) - 1e-9, (cause, expected)
+        rare = [s for s in ops.SEVERITIES if rates[cause][s]["real"] < 0.15 * rates[cause][s]["judged"]]
+        if len(rare) == 1:
+            assert slots[(cause, rare[0])] == 0, cause
+        else:
+            assert mild and strong and abs(mild - strong) <= 1, (cause, mild, strong)
+    assert (slots[("kernel_too_large", "mild")], slots[("checkerboard_artifacts", "mild")]) == (0, 0)
+    assert len(G.QUIET) == 11 and set(G.QUIET) <= set(ops.CAUSES)
+    healthy = [d for d in draws if d.kind == "healthy"]
+    assert len(healthy) >= 34
+    assert 0.3 <= sum(d.lookalike is not None for d in healthy) / len(healthy) <= 0.7
+    summary = G.summary()["test5"]
+    assert summary["cases"] == len(draws) and summary["kinds"]["double"] == G.design("test5").double
+    assert all(e["expected"] >= (10 if e["quiet"] else 5) for c, e in summary["expected_real"]["per_cause"].items()
+               if not ops.OPERATORS[c].static)
+
+
+def test_every_case_of_the_stratified_split_has_a_base_and_its_variants():
+    """No training: each case's base is drawn within its faults' preconditions and every variant injects."""
+    for d in G.schedule("test5"):
+        base = _base(d)
+        for fixed in G.variants(d).values():
+            spec, said = G.variant_spec(d, base, fixed)
+            assert len(said) == len(d.faults) and spec["data"]["crop"] == base["data"]["crop"]
+
+
+def test_the_ground_truth_order_follows_each_splits_own_count():
+    assert GT.order("both")[:4] == [("test", 0), ("dev", 0), ("test", 1), ("dev", 1)]
+    assert len(GT.order("both")) == 300 and len(GT.order("test5")) == G.n_cases("test5")
 
 
 @pytest.mark.parametrize("cause", ops.CAUSES)
