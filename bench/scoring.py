@@ -98,6 +98,8 @@ def diagnosis_record(d) -> dict:
             "lr_suggestion": (d.lr_find or {}).get("suggestion"),
             "symptoms": [s["name"] for s in d.symptoms if s.get("present")],
             "noise": d.noise, "timings": d.timings, "plan": d.plan,
+            "partial": getattr(d, "partial", False), "partial_reason": getattr(d, "partial_reason", None),
+            "horizon": getattr(d, "horizon", None),
             "counterfactuals": [counterfactual_record(c) for c in d.counterfactuals]}
 
 
@@ -107,7 +109,9 @@ def counterfactual_record(c: dict) -> dict:
     return {"finding": c["finding"], "kind": c["fix"]["kind"], "on_top_of": c.get("on_top_of"),
             "status": c["comparison"]["status"], "decided_at": c["comparison"].get("decided_at"),
             "log_gain": c["comparison"]["log_gain"], "margin": c["comparison"]["margin"],
-            "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"], "early_rule": c.get("early_rule")}
+            "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"], "early_rule": c.get("early_rule"),
+            "at_horizon": {k: (c.get("at_horizon") or {}).get(k) for k in ("horizon", "log_gain", "width", "separates")}
+            if c.get("at_horizon") else None}
 
 
 # ------------------------------------------------------------------------------------------------ the log
