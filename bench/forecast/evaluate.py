@@ -55,10 +55,14 @@ def level_at_end(values: list) -> float:
     return float(np.median(values[-3:]))
 
 
-def load(path: Path) -> list:
+def load(path: Path, lines: str | None = None) -> list:
     rows = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
+    first, last = 1, None
+    if lines:
+        a, _, b = lines.partition("-")
+        first, last = int(a or 1), (int(b) if b else None)
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or number < first or (last is not None and number > last):
             continue
         rec = json.loads(line)
         got = usable(rec)
@@ -123,8 +127,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Score the horizon forecaster on collected dev curves.")
     ap.add_argument("--curves", default=str(HERE / "curves_dev.jsonl"))
     ap.add_argument("--json")
+    ap.add_argument("--lines", help="score only these lines of the curves file (1-based, e.g. 81- or 1-80): the "
+                                    "curves a choice was made on, or those collected after it")
     args = ap.parse_args(argv)
-    rows = load(Path(args.curves))
+    rows = load(Path(args.curves), args.lines)
     good = [r for r in rows if r["usable"]]
     even = [r for r in good if r["index"] % 2 == 0]
     odd = [r for r in good if r["index"] % 2 == 1]

@@ -29,13 +29,13 @@ def _probe(points, label="p") -> ProbeResult:
 
 
 def test_a_saturating_curve_is_forecast_near_its_value_at_the_horizon_inside_the_interval():
-    truth = lambda s: 0.08 + 1.2 * s ** -0.6  # noqa: E731
-    f = forecast(_curve(truth, noise=0.02), 1500)
-    assert f.method == "ensemble" and f.extrapolated
-    assert f.low <= truth(1500) <= f.high
-    assert abs(math.log(f.value / truth(1500))) < 0.1
-    # it extrapolates: the value at step 500 overstates the error at 1,500 by more than the forecast does
-    assert abs(math.log(truth(500) / truth(1500))) > abs(math.log(f.value / truth(1500)))
+    truth = lambda s: 0.05 + 2.0 * s ** -0.5  # noqa: E731
+    for seed in range(3):
+        f = forecast(_curve(truth, noise=0.02, seed=seed), 1500)
+        assert f.method == "ensemble" and f.extrapolated
+        assert f.low <= truth(1500) <= f.high
+        # it extrapolates: the value at step 500 overstates the error at 1,500 by more than the forecast does
+        assert abs(math.log(f.value / truth(1500))) < 0.5 * abs(math.log(truth(500) / truth(1500)))
 
 
 def test_the_interval_widens_with_the_curve_s_scatter_and_with_how_far_it_reaches():
@@ -118,5 +118,7 @@ def test_the_horizon_is_the_default_a_flag_or_the_users_fit_and_says_which():
 def test_one_spiky_checkpoint_does_not_bend_the_forecast():
     truth = lambda s: 0.1 + 1.0 * s ** -0.5  # noqa: E731
     smooth = _curve(truth)
-    spiky = [(s, v * (2.5 if s == 350 else 1.0)) for s, v in smooth]
-    assert abs(math.log(forecast(spiky, 1500).value / forecast(smooth, 1500).value)) < 0.1
+    for at in (300, 400, 450):
+        spiky = [(s, v * (4.0 if s == at else 1.0)) for s, v in smooth]
+        # the spike is 4x (1.39 on the log scale); the robust fit moves the forecast by a fraction of that
+        assert abs(math.log(forecast(spiky, 1500).value / forecast(smooth, 1500).value)) < 0.25, at
