@@ -70,3 +70,17 @@ def stable_diagnosis(d: dict) -> dict:
         c["probe"].pop("seconds", None)
         c["probe"].pop("timing", None)
     return d
+
+
+def rate_untested_and_saturation_held_back() -> tuple:
+    """(CAE501, left untested by the budget; CAE708, whose BatchNorm fix helped but is held back because the
+    untested rate can saturate units by itself): the findings of a partial `seed_hyper_bad` diagnosis."""
+    from caedoctor.findings import Effect, Finding, Fix
+
+    rate = Finding("CAE501", "learning_rate_too_high", "warning", "Adam at learning rate 0.1 is 10x above ...",
+                   fix=Fix("learning_rate", {}), evidence={"not_tested": "the time budget (120 s) was spent"})
+    held = Finding("CAE708", "saturated_activation", "warning", "100% of the output's units are saturated",
+                   fix=Fix("add_batchnorm", {}), effect=Effect("relative_mse", 3.22, 0.74),
+                   evidence={"symptom": "saturation", "held_back": "its fix helped (3.22 -> 0.74), but the learning "
+                             "rate (CAE501), which can cause saturated units by itself, was not tested"})
+    return rate, held

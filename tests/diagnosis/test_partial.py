@@ -15,7 +15,7 @@ from caedoctor.diagnosis.partial import partial_of, suggested_budget
 from caedoctor.findings import Finding, Fix
 from caedoctor.models import load_model
 
-from tiny import blobs, compiled, tiny_cae
+from tiny import blobs, compiled, rate_untested_and_saturation_held_back, tiny_cae
 
 
 def _budget(seconds=120.0, step=0.1, requested=500, planned=500):
@@ -83,14 +83,7 @@ def test_a_diagnosis_cut_short_says_so_at_its_top_in_json_and_text():
 
 
 def test_the_text_says_partial_under_the_verdict_and_shows_a_held_back_finding_with_its_effect():
-    from caedoctor.findings import Effect
-
-    rate = Finding("CAE501", "learning_rate_too_high", "warning", "Adam at learning rate 0.1 is 10x above ...",
-                   fix=Fix("learning_rate", {}), evidence={"not_tested": "the time budget (120 s) was spent"})
-    held = Finding("CAE708", "saturated_activation", "warning", "100% of the output's units are saturated",
-                   fix=Fix("add_batchnorm", {}), effect=Effect("relative_mse", 3.22, 0.74),
-                   evidence={"symptom": "saturation", "held_back": "its fix helped, but the learning rate (CAE501) "
-                             "was not tested"})
+    rate, held = rate_untested_and_saturation_held_back()
     reason = "the time budget (120 s) was spent: 1 suspicion not tested (learning_rate_too_high CAE501)"
     d = Diagnosis(verdict="not_converging", findings=[rate, held], probe=None, lr_find=None, elapsed_s=119.0,
                   partial=True, partial_reason=reason)

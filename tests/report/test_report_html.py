@@ -145,15 +145,11 @@ def test_missing_parts_say_not_measured(tmp_path):
 def test_a_partial_diagnosis_says_so_at_the_top(tmp_path):
     """The budget left suspicions untested: the banner says so before the causes; a held-back finding shows why."""
     from caedoctor.diagnosis import Diagnosis
-    from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.report.html import write_report
 
-    rate = Finding("CAE501", "learning_rate_too_high", "warning", "Adam at learning rate 0.1 is 10x above ...",
-                   fix=Fix("learning_rate", {}), evidence={"not_tested": "the time budget (120 s) was spent"})
-    held = Finding("CAE708", "saturated_activation", "warning", "100% of the output's units are saturated",
-                   fix=Fix("add_batchnorm", {}), effect=Effect("relative_mse", 3.22, 0.74),
-                   evidence={"symptom": "saturation", "held_back": "its fix helped (3.22 -> 0.74), but the learning "
-                             "rate (CAE501), which can cause saturated units by itself, was not tested"})
+    from tiny import rate_untested_and_saturation_held_back
+
+    rate, held = rate_untested_and_saturation_held_back()
     reason = ("the time budget (120 s) was spent: 1 suspicion not tested (learning_rate_too_high CAE501); the full "
               "diagnosis needs about 210 s: rerun with --budget-seconds 240")
     diagnosis = Diagnosis(verdict="not_converging", findings=[rate, held], probe=None, lr_find=None, elapsed_s=119.0,
