@@ -182,8 +182,10 @@ def run_worker(folder: Path, modes: list, out: Path) -> None:
     for mode in [m for m in modes if m in ("full", "quick")]:
         cpu = time.process_time()
         try:
+            budget = os.environ.get("CAEDOCTOR_BENCH_BUDGET")
+            extra = {"budget_seconds": None if budget == "none" else float(budget)} if budget else {}
             d = caedoctor.diagnose(model, data, config_overrides=overrides, seed=0, progress=None,
-                                   quick=(mode == "quick"))
+                                   quick=(mode == "quick"), **extra)
             rec[mode] = {**S.diagnosis_record(d), "cpu_s": round(time.process_time() - cpu, 2)}
             if mode == "full":
                 diagnosis = d
@@ -478,10 +480,21 @@ def main(argv=None) -> int:
     parser.add_argument("--verdicts", help="the ground truth (default bench/generated/ground_truth/verdicts_<split>.json)")
     parser.add_argument("--log", help="default runs/generated-bench/<split>/cases.jsonl")
     parser.add_argument("--out", help="default runs/generated-bench/<split>/results.json")
+    parser.add_argument("--budget-seconds", help="the diagnosis' budget (a number, or none); default caedoctor's own")
+    parser.add_argument("--follow-all", action="store_true",
+                        help="follow every extendable counterfactual pair to the horizon (diagnosis.extend; dev "
+                             "only: records whole trails to choose the stopping rule on)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
     parser.add_argument("--modes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.budget_seconds:
+        os.environ["CAEDOCTOR_BENCH_BUDGET"] = args.budget_seconds  # read by the case's child process
+    if args.follow_all:
+        if args.split != "dev":
+            print("run.py: error: --follow-all records trails to tune on: the development split only", file=sys.stderr)
+            return 2
+        os.environ["CAEDOCTOR_FOLLOW_ALL"] = "1"
     if args.worker:
         run_worker(Path(args.worker), args.modes.split(","), Path(args.worker_out))
         return 0

@@ -10,6 +10,7 @@ what it left untested).
 
 from __future__ import annotations
 
+from caedoctor.diagnosis.extend import extendable, follow_to_horizon
 from caedoctor.diagnosis.forecast import compare_at_horizon
 from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, early_only, from_early, judge, minor_gain
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
@@ -129,8 +130,12 @@ def _measure(state: RunState, finding: Finding, counterfactual: Setup, reverse: 
     decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
     if decide is not None and finding.severity == "info":
         decide = refute_only(decide)  # folklore must hold at the horizon: judged on the whole curve
-    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide)
-    return None if probe.stopped == "out_of_time" else (reference, steps, probe)
+    probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide,
+                        keep=not reverse and reference is state.baseline)
+    if probe.stopped == "out_of_time":
+        _drop(probe)
+        return None
+    return reference, steps, probe
 
 
 def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse: bool,
@@ -143,9 +148,19 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
     reference, steps, probe = measured
     decided = _judged(state, counterfactual, reference, probe, steps, metric, fix.kind, reverse)
     if decided is None:
+        _drop(probe)
         return None
     comparison, replicate = decided
-    at_horizon = _at_horizon(state, reference, probe, metric, reverse)
+    first_probe, first_reference = probe, reference
+    if extendable(state, probe, reference, reverse):
+        followed = follow_to_horizon(state, finding, probe, comparison, metric)
+        comparison, at_horizon, probe = followed.comparison, followed.at_horizon, followed.probe
+        if followed.extended or followed.undecided:
+            finding.evidence = {**finding.evidence, "followed": _followed_text(followed, metric)}
+            result.probe_results[f"{code}:{fix.kind} ({followed.steps} steps)"] = probe
+    else:
+        at_horizon = _at_horizon(state, reference, probe, metric, reverse)
+    _drop(probe)
     if not reverse and minor_gain(comparison, finding.severity):  # reverse: more data
         finding.evidence = {**finding.evidence, "minor_gain": (
             f"it cuts the error by {100 * comparison.improvement:.0f}%, less than the {100 * (1 - SLOW_GAIN):.0f}% "
@@ -153,8 +168,8 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
             "an improvement, not a cause")}
     elif not reverse and early_only(comparison, finding.severity, at_horizon):
         finding.evidence = {**finding.evidence, "early_only": _early_only_text(comparison, at_horizon, probe.steps_run)}
-    if reference is not state.baseline:
-        result.probe_results[f"{code}:baseline at equal samples"] = reference
+    if first_reference is not state.baseline:
+        result.probe_results[f"{code}:baseline at equal samples"] = first_reference
     if reverse:
         finding.evidence = {**finding.evidence, "tested_as": (
             f"trained on {counterfactual.data.train_count} of the {state.setup.data.train_count} training samples: "
@@ -171,15 +186,37 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
             "log_gain": replicate.second.log_gain, "mean_log_gain": replicate.mean_log_gain,
             "margin_for_mean": replicate.margin_for_mean, "margin_of_change": replicate.margin_of_change}}
         result.probe_results[f"{code}:{fix.kind} (seed+1)"] = again
-    result.probe_results[f"{code}:{fix.kind}"] = probe
+    result.probe_results[f"{code}:{fix.kind}"] = first_probe
     record = {"finding": code, "cause": finding.cause, "fix": fix.to_dict(), "probe": probe.to_dict(),
               "comparison": comparison.__dict__}
     if at_horizon is not None:
         record["at_horizon"] = at_horizon.to_dict()
+    if probe is not first_probe:
+        record["followed"] = {"steps": probe.steps, "trail": followed.trail, "undecided": followed.undecided}
     if probe.decision is not None and not state.sequential:
         record["early_rule"] = probe.decision.__dict__  # what a sequential diagnosis would have decided
     result.counterfactuals.append(record)
-    return (reference if reverse else probe), comparison
+    return (first_reference if reverse else first_probe), comparison
+
+
+def _drop(probe) -> None:
+    """Give a kept probe's model back to the pool: it will not be trained on."""
+    if probe.live is not None:
+        probe.live.drop()
+        probe.live = None
+
+
+def _followed_text(followed, metric: str) -> str:
+    """The evidence of a pair trained on towards the horizon (`extend`)."""
+    steps = " -> ".join(f"{p['steps']}: {p['before']:.3g} vs {p['after']:.3g}" for p in followed.trail)
+    first = followed.trail[0]
+    gain = first.get("forecast_log_gain")
+    said = (f"at {first['steps']} steps the probes and their forecasts disagreed (forecast gain at the horizon "
+            f"{gain:+.2f} on the log scale, measured {first['log_gain']:+.2f}), so both were trained on: "
+            if gain is not None else "both probes were trained on: ")
+    end = (f"undecided when the time budget ended ({followed.undecided})" if followed.undecided
+           else f"{followed.comparison.status} at {followed.steps} steps")
+    return f"{said}{metric} without vs with the fix at {steps}; {end}"
 
 
 def _at_horizon(state: RunState, reference, probe, metric: str, reverse: bool):

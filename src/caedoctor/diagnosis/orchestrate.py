@@ -188,7 +188,7 @@ def _baseline_stage(state: RunState, compared: bool = True) -> None:
     state.evaluation = probes.evaluation_batches(setup.data)
     state.say(f"probe run ({state.steps} steps)")
     baseline = state.probe(setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True,
-                           stop_at=state.budget.baseline_steps(state.steps))
+                           stop_at=state.budget.baseline_steps(state.steps), keep=compared)
     state.steps = baseline.steps  # shortened when the budget plan said so: every probe runs as many
     state.budget.reserve_for_scoring(baseline.timing.get("scoring", 0.0))
     state.baseline = result.baseline = baseline
@@ -232,6 +232,7 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
 
 
 def _finish(state: RunState) -> Diagnosis:
+    state.drop_kept()
     result = state.result
     result.elapsed_s = time.perf_counter() - state.budget.start
     result.timings = {"total": round(result.elapsed_s, 3), **state.timings.to_dict()}

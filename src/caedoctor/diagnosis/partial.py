@@ -35,7 +35,8 @@ BUDGET_ROUNDING = 30
 # What was left undone, by the test the budget stopped (`Budget.leave_untested`).
 _UNDONE = {"counterfactual": "not tested",
            "explain-away": "not told apart from a consequence of the strongest cause",
-           "joint": "not tested together with the other fixes"}
+           "joint": "not tested together with the other fixes",
+           "extension": "not followed to the horizon (where the probes ended and the forecast disagree)"}
 
 
 @dataclass

@@ -67,6 +67,9 @@ class ProbeResult:
     decided_at: int | None = None  # the step it answered at (the probe stopped there when told to)
     # seconds: build, tracing, steps, monitor, validation, checkpoints, scoring, fit_other
     timing: dict = field(default_factory=dict)
+    # the trained model and how it was trained, kept when asked (`run_probe(keep=True)`), so that
+    # `extend_probe` can train it on; None otherwise
+    live: "LiveProbe | None" = field(default=None, repr=False, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -119,19 +122,40 @@ def finite_or_none(v):
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+@dataclass
+class LiveProbe:
+    """A probe's trained model and what is needed to train it on exactly as a longer probe would have been
+    trained (`extend_probe`): the set-up, the seed of its batches, its chunk length and its scoring range."""
+
+    model: keras.Model
+    setup: Setup
+    seed: int
+    chunk: int
+    max_val: float
+    validate_every: int = 0
+    models: CompiledModels | None = None  # the pool the model was lent from (released when dropped)
+
+    def drop(self) -> None:
+        """Give the model back to its pool: the probe cannot be extended any more."""
+        if self.models is not None:
+            self.models.release(self.model)
+            self.models = None
+
+
 class _ChunkRecorder(keras.callbacks.Callback):
     """Records the mean loss of each chunk and stops on NaN/Inf or divergence, or once `stop_at()` steps
-    are done."""
+    are done. `prefix`: the curve of the steps already trained (an extended probe)."""
 
-    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None):
+    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None, prefix=(), val=()):
         super().__init__()
         self.chunk, self.stop_at, self.clock = chunk, stop_at, clock
+        self.prefix, self.prefix_val = list(prefix), list(val)
         self.curve: list = []
         self.val: list = []
         self.stopped = ""
 
     def on_train_begin(self, logs=None):
-        self.curve, self.val, self.stopped = [], [], ""
+        self.curve, self.val, self.stopped = list(self.prefix), list(self.prefix_val), ""
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float((logs or {}).get("loss", math.nan))
@@ -152,7 +176,8 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
               callbacks=None, validate_every: int = 0, checks: CheckSet | None = None, check_every: int = 0,
               decide=None, stop_on_decision: bool = True, deadline: float | None = None,
               stop_at: Callable[[ProbeClock, int], int] | None = None,
-              models: CompiledModels | None = None, evaluation: list | None = None) -> ProbeResult:
+              models: CompiledModels | None = None, evaluation: list | None = None,
+              keep: bool = False) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
     rebuilt with every argument, and their loss) and score it on validation data.
 
@@ -168,58 +193,102 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
     whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
     scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
+    `keep`: keep the trained model in `ProbeResult.live`, so `extend_probe` can train it on.
     """
-    # About 70 lines, most of them the docstring of its arguments; the body reads top to bottom: build, fit,
-    # score, time.
-    import tensorflow as tf
-
     data = setup.data
     t_build = time.perf_counter()
     target = data.profile.target_stats
     max_val = dynamic_range(target.value_range, target.min, target.max)
-    bs = setup.config.batch_size
     epochs = max(1, -(-steps // CHUNK))  # chunks of at most CHUNK steps, as even as the count allows
     chunk = max(1, steps // epochs)
     model, train = _build(setup, seed, models, max_val)
+    live = LiveProbe(model, setup, seed, chunk, max_val, validate_every, models)
+    fitted = _fit(live, train, first=0, epochs=epochs, build=time.perf_counter() - t_build, callbacks=callbacks,
+                  checks=checks, check_every=check_every, decide=decide, stop_on_decision=stop_on_decision,
+                  deadline=deadline, stop_at=stop_at, evaluation=evaluation)
+    if not keep:
+        live.drop()
+    clock = fitted.pop("clock")
+    if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
+        steps = min(steps, max(chunk, stop_at(clock, chunk)))
+    return ProbeResult(label=label, steps=steps, live=live if keep else None, **fitted)
+
+
+def extend_probe(probe: ProbeResult, steps: int, *, checks: CheckSet | None = None, check_every: int = 0,
+                 deadline: float | None = None, evaluation: list | None = None, keep: bool = True) -> ProbeResult:
+    """`probe` trained on to `steps` steps: the probe a `run_probe` of `steps` steps would have given (the
+    same model, optimizer state and batches from where it stopped; `tests/diagnosis/test_extend.py` checks it
+    step for step), its curves continued, scored again at its new end. `probe` must have been kept
+    (`run_probe(keep=True)`); its model is trained on, so `probe` itself no longer describes it. Not
+    monitored: the monitor's record stays that of the first steps. `keep=False` gives the model back."""
+    live = probe.live
+    if live is None:
+        raise ValueError(f"probe {probe.label!r} was not kept (run_probe(keep=True)): it cannot be extended")
+    data, chunk = live.setup.data, live.chunk
+    first = probe.steps_run // chunk
+    epochs = max(first + 1, -(-steps // chunk))
+    bs = live.setup.config.batch_size
+    train = data.batches("train", bs, shuffle=True, seed=live.seed, repeat=True,
+                         drop_remainder=data.train_count >= bs, autotune=False).skip(first * chunk)
+    fitted = _fit(live, train, first=first, epochs=epochs, build=0.0, checks=checks, check_every=check_every,
+                  deadline=deadline, evaluation=evaluation, before=probe)
+    fitted.pop("clock")
+    fitted["monitor"] = probe.monitor
+    if not keep:
+        live.drop()
+    probe.live = None
+    return ProbeResult(label=probe.label, steps=epochs * chunk,
+                       live=live if keep else None, **fitted)
+
+
+def _fit(live: LiveProbe, train, *, first: int, epochs: int, build: float, callbacks=None,
+         checks: CheckSet | None = None, check_every: int = 0, decide=None, stop_on_decision: bool = True,
+         deadline: float | None = None, stop_at=None, evaluation: list | None = None,
+         before: ProbeResult | None = None) -> dict:
+    """Train `live.model` from chunk `first` to chunk `epochs` and score it: `ProbeResult`'s measured fields
+    (curves continued from `before`, an extended probe's first part) and the probe's clock."""
+    import tensorflow as tf
+
+    model, chunk, data = live.model, live.chunk, live.setup.data
     clock = ProbeClock(deadline, on_step=stop_at)
-    recorder = _ChunkRecorder(chunk, stop_at, clock)
+    recorder = _ChunkRecorder(chunk, stop_at, clock, prefix=before.loss_curve if before else (),
+                              val=[(s // chunk, v) for s, v in before.val_curve] if before else ())
     cbs = [clock, recorder]
     checkpoints = None
     if checks is not None and check_every > 0:
         checkpoints = Checkpoints(checks, check_every, chunk, decide=decide, stop=stop_on_decision)
+        checkpoints.points = list(before.checkpoints) if before else []
         cbs.append(checkpoints)
     cbs += list(callbacks or [])
-    fit_val = _validation(data, validate_every, bs)
+    fit_val = _validation(data, live.validate_every, live.setup.config.batch_size)
     start = time.perf_counter()
-    build = start - t_build
     try:
-        model.fit(train, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs, shuffle=False, **fit_val)
+        model.fit(train, initial_epoch=first, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs,
+                  shuffle=False, **fit_val)
     except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
         recorder.stopped = recorder.stopped or "nan"
         recorder.curve.append(math.nan)
         del exc
     seconds = time.perf_counter() - start
-    if models is not None:
-        models.release(model)
-    if clock.out_of_time and not recorder.stopped and len(recorder.curve) * chunk < steps:
+    if clock.out_of_time and not recorder.stopped and len(recorder.curve) < epochs:
         recorder.stopped = "out_of_time"
     t_score = time.perf_counter()
     metrics = reconstruction_metrics(model, evaluation if evaluation is not None else evaluation_batches(data),
-                                     max_val)
+                                     live.max_val)
     if not all(math.isfinite(v) for v in (metrics["mse"],)):
         recorder.stopped = recorder.stopped or "nan"
     monitor = next((c for c in cbs if isinstance(c, ConvergenceMonitor)), None)
     timing = _timing(clock, monitor, checkpoints, build=build, fit=seconds, scoring=time.perf_counter() - t_score)
-    if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
-        steps = min(steps, max(chunk, stop_at(clock, chunk)))
-    return ProbeResult(label=label, steps=steps, steps_run=len(recorder.curve) * chunk, seconds=seconds,
-                       loss_curve=recorder.curve, metrics=metrics, stopped=recorder.stopped,
-                       monitor=monitor,
-                       val_curve=[(k * chunk, v) for k, v in recorder.val],
-                       checkpoints=checkpoints.points if checkpoints is not None else [],
-                       decision=checkpoints.decision if checkpoints is not None else None,
-                       decided_at=checkpoints.decided_at if checkpoints is not None else None,
-                       timing=timing)
+    if before is not None:
+        seconds += before.seconds
+        timing = {k: timing.get(k, 0.0) + before.timing.get(k, 0.0) for k in {*timing, *before.timing}}
+    return {"steps_run": len(recorder.curve) * chunk, "seconds": seconds, "loss_curve": recorder.curve,
+            "metrics": metrics, "stopped": recorder.stopped, "monitor": monitor,
+            "val_curve": [(k * chunk, v) for k, v in recorder.val],
+            "checkpoints": checkpoints.points if checkpoints is not None else [],
+            "decision": checkpoints.decision if checkpoints is not None else None,
+            "decided_at": checkpoints.decided_at if checkpoints is not None else None,
+            "timing": timing, "clock": clock}
 
 
 def _build(setup: Setup, seed: int, models: CompiledModels | None, max_val: float) -> tuple:

@@ -52,6 +52,7 @@ class RunState:
         timings: where the time went (`timings.Timings`).
         stage: the name the next probes are timed under.
         horizon: the training steps the diagnosis is about (`horizon.Horizon`); probes are forecast there.
+        longer_baselines: steps -> the baseline trained on to that many steps (`baseline_at`, for `extend`).
     """
 
     setup: Setup
@@ -75,7 +76,9 @@ class RunState:
     timings: Timings = field(default_factory=Timings)
     stage: str = ""
     horizon: Horizon = field(default_factory=lambda: Horizon.of(None))
+    longer_baselines: dict = field(default_factory=dict)
     _scoring: dict = field(default_factory=dict, repr=False)  # id(data) -> (data, CheckSet, evaluation)
+    _baseline_head: ProbeResult | None = field(default=None, repr=False)  # the longest baseline, still trainable
 
     def out_of_budget(self) -> bool:
         """True once the budget's seconds have passed since the start (never without a budget)."""
@@ -86,11 +89,12 @@ class RunState:
         return FixContext(suggested_lr=self.suggestion, analysis=self.analysis)
 
     def probe(self, setup: Setup, *, steps: int, seed: int, label: str, monitored: bool = False,
-              decide=None, stop_at=None) -> ProbeResult:
+              decide=None, stop_at=None, keep: bool = False) -> ProbeResult:
         """Run one probe of `setup`, scored on the check batch every `SEQUENTIAL_CHECK_STEPS` steps and
         stopped at the budget's deadline. `monitored`: with a `ConvergenceMonitor` on a fixed training batch
         and the validation curve, so its symptoms can be read (`ProbeResult.symptoms`). `decide`: the early
-        rule (`sequential.early_rule`); it stops the probe only when the diagnosis is sequential."""
+        rule (`sequential.early_rule`); it stops the probe only when the diagnosis is sequential. `keep`: keep its
+        model so `extend` can train it on."""
         extra = {}
         if monitored:
             extra = {"callbacks": [probes.make_monitor(setup.data)], "validate_every": probes.VALIDATE_EVERY}
@@ -100,9 +104,50 @@ class RunState:
                                  check_every=every if checks is not None else 0, decide=decide,
                                  stop_on_decision=self.sequential, deadline=self.budget.deadline(),
                                  stop_at=stop_at, models=None if monitored else self.models,
-                                 evaluation=evaluation, **extra)
+                                 evaluation=evaluation, keep=keep, **extra)
         self.timings.add_probe(probe, self.stage)
         return probe
+
+    def extend(self, probe: ProbeResult, steps: int) -> ProbeResult:
+        """`probe` (kept) trained on to `steps` steps (`probes.extend_probe`), scored on the check batch as it
+        goes and stopped at the budget's deadline; the steps it added are timed as a probe of their own."""
+        checks, evaluation = self.scoring_for(probe.live.setup.data)
+        every = max(1, SEQUENTIAL_CHECK_STEPS // probe.live.chunk)
+        longer = probes.extend_probe(probe, steps, checks=checks, check_every=every if checks is not None else 0,
+                                     deadline=self.budget.deadline(), evaluation=evaluation)
+        self.timings.add_extension(probe, longer, self.stage)
+        return longer
+
+    def baseline_extendable(self) -> bool:
+        """Whether the baseline can still be trained on (`baseline_at`)."""
+        head = self._baseline_head or self.baseline
+        return head is not None and head.live is not None
+
+    def baseline_at(self, steps: int, run: bool = True) -> ProbeResult | None:
+        """The baseline at `steps` steps: itself, or trained on to that length (once; every pair extended to
+        it shares it). None when it cannot be (not kept, or out of time), or, with `run=False`, not yet run."""
+        if steps == self.steps:
+            return self.baseline
+        if steps in self.longer_baselines or not run:
+            return self.longer_baselines.get(steps)
+        head = self._baseline_head or self.baseline
+        if head is None or head.live is None or head.steps_run > steps:
+            return None
+        longer = self.extend(head, steps)
+        self._baseline_head = longer
+        if longer.stopped == "out_of_time" or not longer.complete:
+            return None
+        self.longer_baselines[steps] = longer
+        self.result.probe_results[f"baseline ({steps} steps)"] = longer
+        return longer
+
+    def drop_kept(self) -> None:
+        """Let go of every kept model (the diagnosis is over: nothing will be trained on)."""
+        for probe in (self.baseline, self._baseline_head, *self.result.probe_results.values()):
+            live = getattr(probe, "live", None)
+            if live is not None:
+                live.drop()
+                probe.live = None
 
     def full_probe(self, key) -> ProbeResult | None:
         """The probe of fix `key` run to its last step: the tested one, or (when it was decided early) a rerun

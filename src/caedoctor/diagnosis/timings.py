@@ -42,6 +42,13 @@ class Timings:
                **{part: round(probe.timing.get(part, 0.0), 3) for part in PROBE_PARTS}}
         self.probes.append(row)
 
+    def add_extension(self, before, after, stage: str) -> None:
+        """Record the steps `after` (a probe trained on, `probes.extend_probe`) added to `before`."""
+        row = {"label": f"{after.label} (trained on)", "stage": stage, "steps_planned": after.steps - before.steps_run,
+               "steps_run": after.steps_run - before.steps_run, "decided_at": None, "stopped": after.stopped,
+               **{part: round(after.timing.get(part, 0.0) - before.timing.get(part, 0.0), 3) for part in PROBE_PARTS}}
+        self.probes.append(row)
+
     def totals(self) -> dict:
         """Seconds per probe part, summed over every probe."""
         return {part: round(sum(p[part] for p in self.probes), 3) for part in PROBE_PARTS}

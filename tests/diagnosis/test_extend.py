@@ -1,0 +1,84 @@
+"""A probe trained on (`probes.extend_probe`) is the longer probe, and `extend` follows an undecided pair."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from caedoctor.data import load_data
+from caedoctor.diagnosis.checkpoints import CheckSet
+from caedoctor.diagnosis.extend import FADES, HELPS_LATER, disagreement
+from caedoctor.diagnosis.forecast import Forecast, HorizonComparison
+from caedoctor.diagnosis.judge import Comparison
+from caedoctor.diagnosis.probes import extend_probe, run_probe
+from caedoctor.diagnosis.reuse import CompiledModels
+from caedoctor.models import load_model
+from caedoctor.setup import Setup
+
+from tiny import blobs
+
+
+def _cae():
+    """BatchNorm and Dropout: moving statistics and a random-seed state that must carry on too."""
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    x = keras.layers.MaxPool2D()(x)
+    x = keras.layers.UpSampling2D()(x)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    return model
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = load_data(blobs(96))  # fewer samples than steps x batch: the batches repeat, reshuffled
+    return Setup.of(load_model(_cae(), data.input_shape), data)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_probe_trained_on_is_the_longer_probe_step_for_step(setup, pooled):
+    checks = CheckSet.of(setup.data, 1.0)
+    models = CompiledModels(max_val=1.0) if pooled else None
+    short = run_probe(setup, steps=50, seed=3, checks=checks, check_every=1, keep=True, models=models)
+    longer = extend_probe(short, 125, checks=checks, check_every=1)
+    fresh = run_probe(setup, steps=125, seed=3, checks=checks, check_every=1)
+    assert (longer.steps, longer.steps_run) == (125, 125) and longer.complete
+    np.testing.assert_allclose(longer.loss_curve, fresh.loss_curve, rtol=1e-5)
+    assert [s for s, _ in longer.checkpoints] == [s for s, _ in fresh.checkpoints] == [25, 50, 75, 100, 125]
+    for (_, a), (_, b) in zip(longer.checkpoints, fresh.checkpoints):
+        assert a["relative_mse"] == pytest.approx(b["relative_mse"], rel=1e-5)
+    assert longer.metrics["relative_mse"] == pytest.approx(fresh.metrics["relative_mse"], rel=1e-5)
+    assert short.live is None and longer.live is not None  # the model moved on with the longer probe
+    assert longer.seconds > short.seconds
+
+
+def test_a_probe_not_kept_cannot_be_trained_on(setup):
+    probe = run_probe(setup, steps=25, seed=0)
+    assert probe.live is None
+    with pytest.raises(ValueError, match="not kept"):
+        extend_probe(probe, 50)
+
+
+def _at(gain, width=0.5):
+    f = Forecast(1500, 0.1, 0.05, 0.2, 500, 0.1, 0.3, {}, "ensemble")
+    return HorizonComparison(f, f, gain, width)
+
+
+def _cmp(status, gain):
+    return Comparison(status, "relative_mse", 1.0, math.exp(-gain), 1 - math.exp(-gain), gain, 0.2)
+
+
+def test_a_pair_is_undecided_only_when_where_it_ends_and_its_forecast_disagree():
+    margin = 0.2
+    assert disagreement(_cmp("refuted", -0.3), _at(0.5), margin) == HELPS_LATER
+    assert disagreement(_cmp("confirmed", 0.5), _at(0.1), margin) == FADES
+    assert disagreement(_cmp("confirmed", 0.5), _at(0.6), margin) is None
+    assert disagreement(_cmp("refuted", 0.0), _at(0.1), margin) is None
+    assert disagreement(_cmp("refuted", 0.0), None, margin) is None  # no curves: nothing to follow
+    assert disagreement(_cmp("refuted", 0.0), _at(-math.inf), margin) is None
