@@ -111,7 +111,9 @@ def counterfactual_record(c: dict) -> dict:
             "log_gain": c["comparison"]["log_gain"], "margin": c["comparison"]["margin"],
             "steps": c["probe"]["steps"], "steps_run": c["probe"]["steps_run"], "early_rule": c.get("early_rule"),
             "at_horizon": {k: (c.get("at_horizon") or {}).get(k) for k in ("horizon", "log_gain", "width", "separates")}
-            if c.get("at_horizon") else None}
+            if c.get("at_horizon") else None,
+            # a pair trained on towards the horizon (caedoctor.diagnosis.extend): its judgement at each length
+            "followed": c.get("followed")}
 
 
 # ------------------------------------------------------------------------------------------------ the log

@@ -74,8 +74,8 @@ def repair(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dict 
     Args:
         model, data, progress, config_overrides, seed: as for `caedoctor.diagnose`.
         **options: `diagnosis` (reuse a `Diagnosis` of this model and data), `epochs` or `budget_seconds`
-            (the training budget of the final comparison), `steps` (per probe); see
-            `caedoctor.repair.fix.repair`.
+            (the training budget of the final comparison), `steps` (per probe), `horizon_steps` (where a kept
+            fix must be forecast to hold); see `caedoctor.repair.fix.repair`.
 
     Returns:
         `RepairResult`: `model` (the repaired, trained Keras model), `changes` (each kept or rolled back,

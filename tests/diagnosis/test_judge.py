@@ -68,3 +68,31 @@ def test_a_change_as_noisy_as_the_baseline_still_needs_the_baseline_margin():
 def test_a_stable_change_that_loses_in_one_seed_is_refuted():
     judgement = _judged(0.0903, 0.0735, 0.1266, 0.1300)
     assert judgement.comparison.status == "refuted"
+
+
+def _near(after, after2, near_factor=1.5):
+    """judge() of a 1.0 baseline against `after` with a margin of 0.1 (log scale), the second seed scripted."""
+    called = []
+
+    def second_seed():
+        called.append(True)
+        return _probe(1.0), _probe(after2)
+
+    judgement = judge(_probe(1.0), _probe(after), "relative_mse", 0.1, second_seed=second_seed,
+                      near_factor=near_factor)
+    return judgement, bool(called)
+
+
+@pytest.mark.parametrize("after2, status", [(0.90, "confirmed"), (0.99, "refuted")])
+def test_a_narrow_win_gets_the_second_seed_when_asked(after2, status):
+    # log(1 / 0.88) = 0.128: beyond the margin 0.1, within 1.5 margins
+    judgement, replicated = _near(0.88, after2)
+    assert replicated and judgement.replicate is not None
+    assert judgement.comparison.status == status  # the ambiguous gain's rule: both seeds, and their mean
+
+
+def test_a_wide_win_or_no_near_factor_takes_one_seed():
+    judgement, replicated = _near(0.5, 0.99)  # log gain 0.69, seven margins
+    assert not replicated and judgement.comparison.status == "confirmed" and judgement.replicate is None
+    judgement, replicated = _near(0.88, 0.99, near_factor=None)  # the diagnosis' own rule: confirmed as it is
+    assert not replicated and judgement.comparison.status == "confirmed"

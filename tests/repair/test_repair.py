@@ -173,7 +173,7 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
     """Scripted verification probes (the logic, not the training): two fixes the diagnosis confirmed only
     together are verified by one probe of both, and kept as a pair."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis import Diagnosis, probes
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
@@ -191,7 +191,7 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
         labels.append(label)
         return probe(label, 0.05 if " + " in label else 1.0)
 
-    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    monkeypatch.setattr(probes, "run_probe", fake_probe)  # every repair probe goes through the runner
     data = load_data(blobs(40))
     loaded = load_model(compiled(tiny_cae(), lr=1e-3), data.input_shape)
     out = Fix("output_activation", {"activation": "linear"}, "a linear output")
@@ -247,7 +247,7 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
     """Scripted probes: the range test's rate 0.001 is kept (1.0 -> 0.3), a 3x raise helps (0.1), a second does
     not (0.2): the rate ends at 0.003, and the rolled-back raise is reported."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis import Diagnosis, probes
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
@@ -262,7 +262,7 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
         return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[rel],
                            metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
 
-    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    monkeypatch.setattr(probes, "run_probe", fake_probe)  # every repair probe goes through the runner
     data = load_data(blobs(40))
     loaded = load_model(compiled(tiny_cae(), lr=1e-5), data.input_shape)
     finding = Finding(code="CAE502", cause="learning_rate_too_low", severity="warning", status="confirmed",
@@ -283,7 +283,7 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
     linear output is not applied: the sigmoid stays (test3-080 kept both and ended 2.5x above the scaled
     data alone). A rule that still fires, and a probe rule, are never skipped."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.diagnosis import Diagnosis, probes
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
@@ -298,7 +298,7 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
         return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[rel],
                            metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
 
-    monkeypatch.setattr(repair_fix, "run_probe", fake_probe)
+    monkeypatch.setattr(probes, "run_probe", fake_probe)  # every repair probe goes through the runner
     data = load_data(blobs(40) * 255.0)
     loaded = load_model(compiled(tiny_cae(output_activation="sigmoid")), data.input_shape)
     linear = Finding(code="CAE201", cause="output_activation_range", severity="error", status="certain",
@@ -322,3 +322,130 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
     diverging = Finding(code="CAE702", cause="learning_rate_too_high", severity="warning", status="confirmed",
                     message="m", fix=Fix("learning_rate", {"learning_rate": 1e-3}), evidence={})
     assert not repair_fix.no_longer_fires(diverging, scaled)  # a probe rule: nothing to re-check
+
+
+def _curve_probe(label, curve, steps=500):
+    """A scripted probe whose check-batch curve is `curve` [(step, relative MSE)], ending where it ends."""
+    from caedoctor.diagnosis.probes import ProbeResult
+
+    end = curve[-1][1]
+    return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[v for _, v in curve],
+                       metrics={"relative_mse": end, "ssim": 0.5, "mse": end},
+                       checkpoints=[(s, {"relative_mse": v, "dssim": v / 2}) for s, v in curve])
+
+
+@pytest.mark.parametrize("severity, status, kept", [("warning", "confirmed", False), ("error", "certain", True)])
+def test_a_fix_better_at_the_probes_end_but_not_at_the_horizon_is_rolled_back(monkeypatch, severity, status,
+                                                                                kept):
+    """Scripted probes: the baseline still falls at step 500, the fix is ahead there (0.25 against 0.32) but
+    flat since step 200, so at the diagnosis' horizon (5,000 steps) it is forecast behind: rolled back, both
+    forecasts in the note. A blocking fix (certain, error) is kept whenever the set-up trains."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis, probes
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair import fix as repair_fix
+
+    from tiny import compiled, tiny_cae
+
+    steps = range(50, 501, 50)
+    falling = [(s, 2.0 * (s / 50) ** -0.8) for s in steps]
+    flat = [(s, max(0.25, 2.0 * (s / 50) ** -1.5)) for s in steps]
+    monkeypatch.setattr(probes, "run_probe", lambda _setup, *, label="", **_kw: _curve_probe(label, flat))
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(output_activation="linear")), data.input_shape)
+    finding = Finding(code="CAE201", cause="output_activation_range", severity=severity, status=status,
+                      message="m", fix=Fix("output_activation", {"activation": "sigmoid"}, "a sigmoid output"),
+                      effect=Effect("relative_mse", 0.32, 0.25), evidence={})
+    diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0,
+                          horizon={"steps": 5000, "source": "flag", "detail": "", "forecast": None})
+    diagnosis.baseline = _curve_probe("baseline", falling)
+    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=500, epochs=1, horizon_steps=100)
+    assert result.horizon["steps"] == 5000  # the diagnosis' own horizon comes first
+    (change,) = result.changes
+    assert change.kept is kept
+    assert change.effect["after"] < change.effect["before"]  # better at the probe's end either way
+    if not kept:
+        assert change.note.startswith("rolled back: better at step 500 but not forecast to hold at the horizon "
+                                      "(5,000 steps): "), change.note
+        assert "without it against 0.25 [" in change.note
+
+
+def test_repair_runs_its_probes_through_the_diagnosis_probe_runner(monkeypatch):
+    """Real probes: a rate of 1e-5 is fixed, and the kept rate is raised. Every repair probe is scored on the
+    check batch along the way (the forecast at the horizon reads that curve) and gets the pool of compiled
+    models: a raise differs from the kept rate only in its rate, so it reuses that probe's compiled model."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis, probes
+    from caedoctor.diagnosis.runner import ProbeRunner
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair.fix import repair
+    from caedoctor.setup import Setup
+
+    from tiny import compiled, tiny_cae
+
+    data = load_data(blobs(160))
+    loaded = load_model(compiled(tiny_cae(), lr=1e-5), data.input_shape)
+    baseline = ProbeRunner.for_setup(Setup.of(loaded, data)).probe(Setup.of(loaded, data), steps=100, seed=0,
+                                                                   label="baseline")
+    finding = Finding(code="CAE502", cause="learning_rate_too_low", severity="warning", status="confirmed",
+                      message="m", fix=Fix("learning_rate", {"learning_rate": 3e-3}, "a working rate"),
+                      effect=Effect("relative_mse", 1.0, 0.3), evidence={})
+    diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0)
+    diagnosis.baseline = baseline
+    ran, real = [], probes.run_probe
+
+    def spy(setup, **options):
+        probe = real(setup, **options)
+        ran.append((probe, options))
+        return probe
+
+    monkeypatch.setattr(probes, "run_probe", spy)
+    result = repair(loaded, data, diagnosis=diagnosis, steps=100, epochs=1)
+    assert result.changes[0].kept, [c.to_dict() for c in result.changes]
+    assert any(c.params == {"factor": 3.0} for c in result.changes)  # a raise was probed
+    assert len(ran) == result.probes["count"] >= 2
+    for probe, options in ran:
+        assert options["checks"] is not None and options["models"] is not None, probe.label
+        assert probe.checkpoints, probe.label
+    assert result.probes["reused_compiled"] >= 1
+    assert result.to_dict()["probes"]["reused_compiled"] == result.probes["reused_compiled"]
+
+
+@pytest.mark.parametrize("second, kept", [(0.94, True), (0.99, False)])
+def test_a_narrow_win_gets_a_second_seed_and_the_note_says_so(monkeypatch, second, kept):
+    """Scripted probes: the fix cuts 1.0 to 0.93 (log gain 0.073), past the 5% floor's margin (0.051) but
+    within 1.5 of it, so the best set-up and the fix run again with the second seed; the pair decides."""
+    from caedoctor.data import load_data
+    from caedoctor.diagnosis import Diagnosis, probes
+    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.findings import Effect, Finding, Fix
+    from caedoctor.models import load_model
+    from caedoctor.repair import fix as repair_fix
+
+    from tiny import compiled, tiny_cae
+
+    scores = {"baseline": 1.0, "best (seed+1)": 1.0, "+output_activation": 0.93,
+              "+output_activation (seed+1)": second}
+    labels = []
+
+    def fake_probe(_setup, *, steps, seed, label="", **_kw):
+        labels.append(label)
+        rel = scores[label]
+        return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[rel],
+                           metrics={"relative_mse": rel, "ssim": 0.5, "mse": rel})
+
+    monkeypatch.setattr(probes, "run_probe", fake_probe)
+    data = load_data(blobs(40))
+    loaded = load_model(compiled(tiny_cae(output_activation="linear")), data.input_shape)
+    finding = Finding(code="CAE201", cause="output_activation_range", severity="warning", status="confirmed",
+                      message="m", fix=Fix("output_activation", {"activation": "sigmoid"}, "a sigmoid output"),
+                      effect=Effect("relative_mse", 1.0, 0.93), evidence={})
+    diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0)
+    diagnosis.baseline = fake_probe(None, steps=30, seed=0, label="baseline")
+    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    assert labels[1:] == ["+output_activation", "best (seed+1)", "+output_activation (seed+1)"]
+    (change,) = result.changes
+    assert change.kept is kept
+    assert "a second seed decided it: log gains 0.0726 and " in change.note, change.note

@@ -152,7 +152,7 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
         return None
     comparison, replicate = decided
     first_probe, first_reference = probe, reference
-    if extendable(state, probe, reference, reverse):
+    if replicate is None and extendable(state, probe, reference, reverse):  # two seeds decided it: evidence enough
         followed = follow_to_horizon(state, finding, probe, comparison, metric)
         comparison, at_horizon, probe = followed.comparison, followed.at_horizon, followed.probe
         if followed.extended or followed.undecided:

@@ -21,7 +21,8 @@ first length.
 Only a forward change at the baseline's batch size is extended, judged at its last step or refuted early (a
 fix may start slower and end better: it is then trained on to the baseline's length first): a probe
 confirmed early was decided by a gain too large to be a matter of length, a batch-size change is compared
-at equal samples and "more data" is a reversed test.
+at equal samples and "more data" is a reversed test. Nor is a pair a second seed decided (`judge`): two seeds
+are more evidence than one longer one, and their margin is not the one-seed margin.
 
 `CAEDOCTOR_FOLLOW_ALL=1` in the environment (the benchmark's `run.py --follow-all`, on the development split
 only) follows every extendable pair to the horizon whatever its forecast, so that a rule for when to stop

@@ -11,7 +11,8 @@ a mean of two pairs, or when both seeds gain more than the noise margin of the *
 seeds: a fault that makes training seed-unstable (a learning rate 10x too high) inflates the baseline's
 seed noise, so a fix that removes the instability would otherwise be judged against the noise it removed.
 That is the ground truth's own rule (bench/generated: the fix must beat the fixed program's seed spread in
-every seed), with the `NOISE_K` factor kept.
+every seed), with the `NOISE_K` factor kept. A repair, which keeps a fix for good, also replicates a confirmed
+gain that beats the margin narrowly (`judge(near_factor=...)`, `NEAR_MARGIN_FACTOR`), by the same rule.
 """
 
 from __future__ import annotations
@@ -155,18 +156,29 @@ def early_only(comparison: Comparison, severity: str, at_horizon) -> bool:
     return True
 
 
+def needs_second_seed(comparison: Comparison, near_factor: float | None = None) -> bool:
+    """Whether `judge` settles `comparison` with a second seed: an ambiguous gain, or, given `near_factor`,
+    a confirmed gain below `near_factor` x its margin (one seed can beat the margin by luck)."""
+    if comparison.ambiguous:
+        return True
+    return (near_factor is not None and comparison.status == "confirmed"
+            and comparison.log_gain < near_factor * comparison.margin)
+
+
 def judge(before: ProbeResult, after: ProbeResult, metric: str, margin: float,
-          second_seed: Callable[[], tuple] | None = None) -> Judgement:
+          second_seed: Callable[[], tuple] | None = None, near_factor: float | None = None) -> Judgement:
     """Compare `after` with `before`; when the gain is ambiguous and `second_seed` is given, settle it with a
     paired replicate.
 
     `second_seed()` returns the `(before, after)` probes of the same two set-ups with the second seed; it is
-    called only for an ambiguous gain. The change is then confirmed when both seeds gain more than
-    `MIN_LOG_GAIN` and their mean gain beats `margin / sqrt(2)`, or when both seeds gain more than the noise
-    margin of the changed set-up's own seeds (see the module doc); the comparison's status says so.
+    called only for an ambiguous gain, and, given `near_factor`, for a confirmed gain below `near_factor` x
+    `margin` too (`needs_second_seed`: a repair keeps a fix for good, so a narrow win is checked). The change
+    is then confirmed when both seeds gain more than `MIN_LOG_GAIN` and their mean gain beats
+    `margin / sqrt(2)`, or when both seeds gain more than the noise margin of the changed set-up's own seeds
+    (see the module doc); the comparison's status says so.
     """
     comparison = compare(before, after, metric, margin)
-    if second_seed is None or not comparison.ambiguous:
+    if second_seed is None or not needs_second_seed(comparison, near_factor):
         return Judgement(comparison)
     before2, after2 = second_seed()
     second = compare(before2, after2, metric, margin)

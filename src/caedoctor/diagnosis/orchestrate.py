@@ -25,10 +25,8 @@ from __future__ import annotations
 import time
 
 from caedoctor.data import Data
-from caedoctor.diagnosis import counterfactuals, joint, lr_finder, probes
+from caedoctor.diagnosis import counterfactuals, joint, lr_finder
 from caedoctor.diagnosis.budget import Budget
-from caedoctor.diagnosis.checkpoints import CheckSet
-from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.forecast import forecast_probe
 from caedoctor.diagnosis.horizon import Horizon
@@ -42,7 +40,6 @@ from caedoctor.diagnosis.verdict import (blocking, learning_rate_suspect, verdic
 from caedoctor.diagnosis.timings import Timings
 from caedoctor.diagnosis.upstream import hold_back
 from caedoctor.findings import Fix
-from caedoctor.losses import dynamic_range
 from caedoctor.models import LoadedModel
 from caedoctor.setup import Setup
 from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
@@ -181,11 +178,7 @@ def _baseline_stage(state: RunState, compared: bool = True) -> None:
     `compared`: counterfactual probes will follow, so the baseline is scored on the check batch every
     `SEQUENTIAL_CHECK_STEPS` steps for their early decisions (a quick diagnosis skips those scorings)."""
     result, setup = state.result, state.setup
-    target = setup.data.profile.target_stats
-    max_val = dynamic_range(target.value_range, target.min, target.max)
-    state.checks = CheckSet.of(setup.data, max_val) if compared else None
-    state.models = CompiledModels(max_val)
-    state.evaluation = probes.evaluation_batches(setup.data)
+    state.runner.prepare(compared)
     state.say(f"probe run ({state.steps} steps)")
     baseline = state.probe(setup, steps=state.steps, seed=state.seed, label="baseline", monitored=True,
                            stop_at=state.budget.baseline_steps(state.steps), keep=compared)

@@ -1,28 +1,25 @@
-"""`RunState`: what one diagnosis carries from stage to stage, and the one place its probes are run.
+"""`RunState`: what one diagnosis carries from stage to stage, and the probe runner its probes go through.
 
 The stages (`orchestrate`: static checks, baseline, LR range test; `counterfactuals`; `explain_away`) read
 and write this object instead of passing a dozen arguments to each other. Every probe goes through
-`RunState.probe`: scored on the shared check batch, stopped at the budget's deadline, timed.
+`RunState.probe`, that is its `runner` (`runner.ProbeRunner`): scored on the shared check batch, stopped at
+the budget's deadline, timed; a repair runs its probes through a runner of its own, built alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Callable
 
-from caedoctor.diagnosis import probes
 from caedoctor.diagnosis.budget import Budget
-from caedoctor.diagnosis.checkpoints import CheckSet
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import noise_margin
 from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.diagnosis.result import Diagnosis
-from caedoctor.diagnosis.reuse import CompiledModels
+from caedoctor.diagnosis.runner import ProbeRunner
 from caedoctor.diagnosis.timings import Timings
 from caedoctor.fixes import FixContext
-from caedoctor.losses import dynamic_range
 from caedoctor.setup import Setup
-from caedoctor.thresholds import SEQUENTIAL_CHECK_STEPS
 
 
 @dataclass
@@ -35,22 +32,21 @@ class RunState:
         steps, seed: every probe's length and seed (a reseeded probe uses seed + 1); a budget plan may
             shorten `steps` while the baseline runs.
         say: the progress callback.
-        budget: the time budget and the plan (`budget.Budget`).
+        runner: runs every probe (`runner.ProbeRunner`); built from `budget`, `sequential` and `timings` when
+            not given. What it owns reads and writes here under the same names: `budget` (the time budget and
+            the plan), `sequential` (decide counterfactual probes early; False runs them to the end and only
+            records what the early rule would have decided), `timings` (where the time went), `checks` (the
+            fixed validation batch every probe is scored on along the way), `evaluation` (the validation
+            batches every probe is scored on at its end), `models` (compiled models kept for probes with the
+            same graph; None: every probe compiles) and `stage` (the name the next probes are timed under).
         jobs: how many counterfactual probes run side by side (threads; 1: one after the other).
-        sequential: decide counterfactual probes early (`sequential`); False runs them to the end and
-            only records what the early rule would have decided (for the benchmark).
         analysis: the model reader's analysis of `setup` (None when it refuses the model).
         suggestion: the LR range test's suggestion, once run.
         baseline, reseeded: the probes of the unchanged set-up with seed and seed + 1 (the second only when
             a decision needs the seed noise: `noise`).
-        checks: the fixed validation batch every probe is scored on along the way.
-        evaluation: the validation batches every probe is scored on at its end (read once).
-        models: compiled models kept for probes with the same graph (`reuse`; None: every probe compiles).
         tested: fix key -> (probe, `Comparison`) of every counterfactual probed.
         setups: fix key -> the counterfactual `Setup` it tested (to rerun a probe decided early in full).
         margins: metric -> the seed-noise margin around the baseline.
-        timings: where the time went (`timings.Timings`).
-        stage: the name the next probes are timed under.
         horizon: the training steps the diagnosis is about (`horizon.Horizon`); probes are forecast there.
         longer_baselines: steps -> the baseline trained on to that many steps (`baseline_at`, for `extend`).
     """
@@ -60,25 +56,26 @@ class RunState:
     steps: int
     seed: int
     say: Callable[[str], None]
-    budget: Budget
-    sequential: bool = True
+    budget: InitVar[Budget | None] = None  # for the runner (None: no time limit)
+    sequential: InitVar[bool] = True  # for the runner
     jobs: int = 1
     analysis: object | None = None
     suggestion: float | None = None
     baseline: ProbeResult | None = None
     reseeded: ProbeResult | None = None
-    checks: CheckSet | None = None
-    models: CompiledModels | None = None
-    evaluation: list | None = None
     tested: dict = field(default_factory=dict)
     setups: dict = field(default_factory=dict)
     margins: dict = field(default_factory=dict)
-    timings: Timings = field(default_factory=Timings)
-    stage: str = ""
+    timings: InitVar[Timings | None] = None  # for the runner (None: a new one)
     horizon: Horizon = field(default_factory=lambda: Horizon.of(None))
     longer_baselines: dict = field(default_factory=dict)
-    _scoring: dict = field(default_factory=dict, repr=False)  # id(data) -> (data, CheckSet, evaluation)
+    runner: ProbeRunner | None = None
     _baseline_head: ProbeResult | None = field(default=None, repr=False)  # the longest baseline, still trainable
+
+    def __post_init__(self, budget: Budget | None, sequential: bool, timings: Timings | None) -> None:
+        if self.runner is None:
+            self.runner = ProbeRunner(self.setup.data, budget if budget is not None else Budget(None),
+                                      timings if timings is not None else Timings(), sequential)
 
     def out_of_budget(self) -> bool:
         """True once the budget's seconds have passed since the start (never without a budget)."""
@@ -88,35 +85,17 @@ class RunState:
         """What the fixes of the unchanged set-up read: the suggested rate and the model analysis."""
         return FixContext(suggested_lr=self.suggestion, analysis=self.analysis)
 
-    def probe(self, setup: Setup, *, steps: int, seed: int, label: str, monitored: bool = False,
-              decide=None, stop_at=None, keep: bool = False) -> ProbeResult:
-        """Run one probe of `setup`, scored on the check batch every `SEQUENTIAL_CHECK_STEPS` steps and
-        stopped at the budget's deadline. `monitored`: with a `ConvergenceMonitor` on a fixed training batch
-        and the validation curve, so its symptoms can be read (`ProbeResult.symptoms`). `decide`: the early
-        rule (`sequential.early_rule`); it stops the probe only when the diagnosis is sequential. `keep`: keep its
-        model so `extend` can train it on."""
-        extra = {}
-        if monitored:
-            extra = {"callbacks": [probes.make_monitor(setup.data)], "validate_every": probes.VALIDATE_EVERY}
-        every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
-        checks, evaluation = self.scoring_for(setup.data)
-        probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=checks,
-                                 check_every=every if checks is not None else 0, decide=decide,
-                                 stop_on_decision=self.sequential, deadline=self.budget.deadline(),
-                                 stop_at=stop_at, models=None if monitored else self.models,
-                                 evaluation=evaluation, keep=keep, **extra)
-        self.timings.add_probe(probe, self.stage)
-        return probe
+    def probe(self, setup: Setup, **options) -> ProbeResult:
+        """A probe of `setup` through the runner (`ProbeRunner.probe`: the same options)."""
+        return self.runner.probe(setup, **options)
 
     def extend(self, probe: ProbeResult, steps: int) -> ProbeResult:
-        """`probe` (kept) trained on to `steps` steps (`probes.extend_probe`), scored on the check batch as it
-        goes and stopped at the budget's deadline; the steps it added are timed as a probe of their own."""
-        checks, evaluation = self.scoring_for(probe.live.setup.data)
-        every = max(1, SEQUENTIAL_CHECK_STEPS // probe.live.chunk)
-        longer = probes.extend_probe(probe, steps, checks=checks, check_every=every if checks is not None else 0,
-                                     deadline=self.budget.deadline(), evaluation=evaluation)
-        self.timings.add_extension(probe, longer, self.stage)
-        return longer
+        """`probe` trained on to `steps` steps through the runner (`ProbeRunner.extend`)."""
+        return self.runner.extend(probe, steps)
+
+    def scoring_for(self, data) -> tuple:
+        """(check batch, evaluation batches) of `data` (`ProbeRunner.scoring_for`)."""
+        return self.runner.scoring_for(data)
 
     def baseline_extendable(self) -> bool:
         """Whether the baseline can still be trained on (`baseline_at`)."""
@@ -162,19 +141,6 @@ class RunState:
         self.tested[key] = (full, comparison)
         return full
 
-    def scoring_for(self, data) -> tuple:
-        """(check batch, evaluation batches) of `data`: a probe is scored on its own data (a fix that scales
-        the targets is scored on the scaled targets; relative MSE and SSIM do not depend on the scale), on
-        the same images for every probe of the same data. Read once per data object."""
-        if data is self.setup.data or self.checks is None:
-            return self.checks, self.evaluation
-        with probes.BUILD_LOCK:
-            if id(data) not in self._scoring:
-                target = data.profile.target_stats
-                max_val = dynamic_range(target.value_range, target.min, target.max)
-                self._scoring[id(data)] = (data, CheckSet.of(data, max_val), probes.evaluation_batches(data))
-            return self._scoring[id(data)][1:]
-
     def noise(self) -> ProbeResult | None:
         """The baseline with the second seed, run the first time a decision needs the seed noise (None when
         the budget has no room left for it)."""
@@ -199,3 +165,23 @@ class RunState:
                 return None
             self.margins[metric] = noise_margin(self.baseline, reseeded, metric)
         return self.margins[metric]
+
+
+def _on_runner(name: str) -> property:
+    """`RunState.<name>`: the runner's attribute of that name, read and written through the state."""
+
+    def get(state: RunState):
+        return getattr(state.runner, name)
+
+    def set_(state: RunState, value) -> None:
+        setattr(state.runner, name, value)
+
+    return property(get, set_, doc=f"The runner's `{name}` (`ProbeRunner.{name}`).")
+
+
+# The stages read the runner's state as the diagnosis' own (`state.budget`, `state.stage = ...`). Set after
+# @dataclass has built `__init__`: a property in the class body would be taken for the default of the
+# `budget`, `sequential` and `timings` arguments of the same names.
+for _name in ("budget", "sequential", "timings", "checks", "evaluation", "models", "stage"):
+    setattr(RunState, _name, _on_runner(_name))
+del _name

@@ -15,15 +15,24 @@ Order of application (each step changes what the next one sees, so the order is 
 
 Fixes are added one at a time (greedy forward selection). Before each, the static rule that proposed it is
 run again on the set-up as repaired so far: when it no longer fires, the fixes before it removed its premise
-and it is skipped (`no_longer_fires`). After each addition a probe runs with the same seed
-and steps as the diagnosis; a fix that does not improve the probe beyond the measured seed noise is rolled
-back and reported as such. A fix rolled back in that pass is tried once more on top of the fixes kept after
-it (dead ReLUs and a rate of 1e-5: LeakyReLU alone barely helps, on top of a working rate it does). Fixes the
-diagnosis confirmed only together (`evidence.confirmed_jointly_with`: each alone did nothing, together they
-help) are applied together, in the order above, and verified by one probe: all are kept or none. So are the
-fixes of two or more blocking faults (NaN samples *and* a shape mismatch: with either left, nothing trains),
-kept when the set-up trains with them all. A fix whose set-up cannot train is rolled back with the error as
-its note. Then the repaired model is trained for the budget and compared with the original.
+and it is skipped (`no_longer_fires`). After each addition a probe runs with the same seed and steps as the
+diagnosis, through the diagnosis' own probe runner (`diagnosis.runner.ProbeRunner`, built for the original
+set-up: scored on the diagnosis' check batch along the way, compiled models reused, timed), and is judged
+against the best set-up so far (`diagnosis.judge`):
+- a fix that does not improve the probe beyond the seed noise is rolled back and reported as such;
+- an ambiguous gain re-measures the noise around the best set-up and gets a second seed, and so does a win
+  narrower than `NEAR_MARGIN_FACTOR` margins (a fix is kept for good, and one seed can beat the margin by
+  luck); the note says when a second seed decided;
+- a win at the probe's end must also be forecast to hold at the horizon (`keep`: the forecast gain there must
+  beat `MIN_LOG_GAIN`), or the fix is rolled back with both forecasts in its note.
+A fix rolled back in that pass is tried once more on top of the fixes kept after it (dead ReLUs and a rate of
+1e-5: LeakyReLU alone barely helps, on top of a working rate it does). Fixes the diagnosis confirmed only
+together (`evidence.confirmed_jointly_with`: each alone did nothing, together they help) are applied
+together, in the order above, and verified by one probe: all are kept or none. So are the fixes of two or
+more blocking faults (NaN samples *and* a shape mismatch: with either left, nothing trains), kept when the
+set-up trains with them all (neither the forecast nor a narrow win can roll those back). A fix whose set-up
+cannot train is rolled back with the error as its note. Then the repaired model is trained for the budget and
+compared with the original.
 """
 
 from __future__ import annotations
@@ -36,19 +45,24 @@ import keras
 
 from caedoctor.checks import ProbeRule, build_context, get_rule
 from caedoctor.data import Data
-from caedoctor.diagnosis.judge import MIN_LOG_GAIN, compare, judge, noise_margin
+from caedoctor.diagnosis.budget import Budget
+from caedoctor.diagnosis.forecast import compare_at_horizon
+from caedoctor.diagnosis.horizon import Horizon
+from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Judgement, compare, judge, needs_second_seed, noise_margin
 from caedoctor.diagnosis.lr_finder import retuned_lr
 from caedoctor.diagnosis.plan import equal_samples_steps
-from caedoctor.diagnosis.probes import DEFAULT_STEPS, ProbeResult, finite_or_none, run_probe
+from caedoctor.diagnosis.probes import DEFAULT_STEPS, ProbeResult, finite_or_none
 from caedoctor.diagnosis.result import Diagnosis
+from caedoctor.diagnosis.runner import ProbeRunner
 from caedoctor.display import RepairDisplay, report_inputs
 from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.fixes.model_edit import layer_name_map
 from caedoctor.models import LoadedModel
+from caedoctor.repair.keep import keep_decision, second_seed_text
 from caedoctor.setup import Setup
-from caedoctor.thresholds import SLOW_RELATIVE_MSE
+from caedoctor.thresholds import NEAR_MARGIN_FACTOR, SLOW_RELATIVE_MSE
 
 REL = "relative_mse"  # every repair step is judged on the scale-free relative MSE
 RATE_STEP = 3.0  # a kept rate fix is raised by this factor while each raise is confirmed ...
@@ -102,6 +116,8 @@ class RepairResult(RepairDisplay):
     budget: dict = field(default_factory=dict)
     original_model: keras.Model | None = field(default=None, repr=False)  # the original, trained for the budget
     original: LoadedModel | None = field(default=None, repr=False)  # the user's model and configuration, as given
+    horizon: dict = field(default_factory=dict)  # the steps a kept fix must hold at (`Horizon.to_dict`)
+    probes: dict = field(default_factory=dict)  # the verification probes: count, compiled models reused, timings
 
     def kept_changes(self) -> list:
         return [c for c in self.changes if c.kept]
@@ -116,6 +132,8 @@ class RepairResult(RepairDisplay):
             "original_metrics": self.original_metrics,
             "repaired_metrics": self.repaired_metrics,
             "budget": self.budget,
+            "horizon": self.horizon,
+            "probes": self.probes,
             "seconds": round(self.seconds, 3),
             "config": self.loaded.config.to_dict() if self.loaded else None,
         }
@@ -153,7 +171,7 @@ def _wrap_with_preprocessing(core: keras.Model, data: Data, original: Data) -> k
 
 def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | None = None,
            budget_seconds: float | None = None, steps: int | None = None, seed: int = 0, progress=None,
-           config_overrides: dict | None = None) -> RepairResult:
+           config_overrides: dict | None = None, horizon_steps=None) -> RepairResult:
     """Diagnose `model` on `data`, apply the fixes that measurably helped, verify them together, retrain.
 
     Args:
@@ -161,6 +179,8 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         diagnosis: reuse an existing `Diagnosis` of this model and data.
         epochs / budget_seconds: the training budget for the final comparison (default: 3 epochs).
         steps: probe steps (default: the diagnosis default).
+        horizon_steps: the training steps a kept fix must be forecast to hold at, as for `caedoctor.diagnose`
+            (which gets it when the repair diagnoses); a diagnosis' own horizon, when it has one, comes first.
     """
     from caedoctor.data import load_data
     from caedoctor.diagnosis import diagnose
@@ -175,11 +195,12 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         model = load_model(model, data.input_shape, **(config_overrides or {}))
     original = Setup.of(model, data)
     if diagnosis is None:
-        diagnosis = diagnose(model, data, steps=steps, seed=seed, progress=say)
+        diagnosis = diagnose(model, data, steps=steps, seed=seed, horizon_steps=horizon_steps, progress=say)
     if diagnosis.verdict == "invalid" and not any(f.fix for f in diagnosis.findings if f.status == "certain"):
         return _unrepairable(diagnosis, start, "the model cannot be trained on this data and no fix applies")
 
-    greedy = _Greedy(original, diagnosis, steps, seed, say)
+    horizon = _horizon_of(diagnosis, horizon_steps)
+    greedy = _Greedy(original, diagnosis, steps, seed, say, horizon.steps)
     candidates = _for_this_model(candidate_fixes(diagnosis), diagnosis, model)
     together = [(f, fix) for f, fix in candidates if f.evidence.get("confirmed_jointly_with")]
     candidates = [(f, fix) for f, fix in candidates if not f.evidence.get("confirmed_jointly_with")]
@@ -200,7 +221,8 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         # tested. The set-up trains now: diagnose it as it stands and apply what that confirms too (0-255
         # inputs with a few NaN samples need the samples dropped *and* the inputs scaled).
         say("diagnosing the set-up the blocking fixes made trainable")
-        again = diagnose(greedy.setup.loaded, greedy.setup.data, steps=steps, seed=seed, progress=say)
+        again = diagnose(greedy.setup.loaded, greedy.setup.data, steps=steps, seed=seed, horizon_steps=horizon,
+                         progress=say)
         greedy.margin = max([greedy.margin] + [v["margin"] for v in (again.noise or {}).values()])
         done = {fix.key for _, fix in candidates}
         more = [(f, fix) for f, fix in candidate_fixes(again) if fix.key not in done]
@@ -221,9 +243,20 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
         result = _unrepairable(diagnosis, start,
                                f"the model cannot be trained on this data and no fix worked ({notes})")
         result.changes = changes
-        return result
-    return _train_and_compare(diagnosis, original, greedy.setup, changes, greedy.baseline, greedy.probe, epochs,
-                              budget_seconds, seed, start, say)
+    else:
+        result = _train_and_compare(diagnosis, original, greedy.setup, changes, greedy.baseline, greedy.probe,
+                                    epochs, budget_seconds, seed, start, say)
+    result.horizon, result.probes = horizon.to_dict(), greedy.probes_run()
+    return result
+
+
+def _horizon_of(diagnosis, horizon_steps) -> Horizon:
+    """The horizon a kept fix must hold at: the diagnosis' own when it has one (the fixes are then judged where
+    their causes were), else `horizon_steps` (`Horizon.of`)."""
+    known = getattr(diagnosis, "horizon", None) or {}
+    if known.get("steps"):
+        return Horizon(int(known["steps"]), known.get("source", "default"), known.get("detail", ""))
+    return Horizon.of(horizon_steps)
 
 
 def _for_this_model(candidates: list, diagnosis, model: LoadedModel) -> list:
@@ -251,12 +284,35 @@ def _cannot_train(exc: Exception) -> str:
     return f"rolled back: the set-up with it cannot train ({type(exc).__name__}: {text[:200]})"
 
 
+@dataclass
+class _Verified:
+    """What the verification probe of one change decided."""
+
+    kept: bool
+    effect: dict | None  # {metric, before, after}; None when the set-up cannot train
+    error: str = ""  # why the set-up cannot train ("" when it trains)
+    not_at_horizon: str = ""  # why a change better at the probe's end was rolled back (`keep.keep_decision`)
+    second_seed: str = ""  # how a second seed decided it ("" when one seed did)
+
+    def note(self, kept: str, rolled_back: str) -> str:
+        """The change's note: `kept` or `rolled_back` (what the caller says of it), or why the forecast at the
+        horizon rolled it back, and how a second seed decided it."""
+        if self.error:
+            return self.error
+        said = kept if self.kept else (f"rolled back: {self.not_at_horizon}" if self.not_at_horizon else rolled_back)
+        return "; ".join(part for part in (said, self.second_seed) if part)
+
+
 class _Greedy:
     """Greedy forward selection: the best set-up so far, its probe and the noise margin; `attempt` adds one
-    fix and keeps it when the verification probe shows it helps (judged by `caedoctor.diagnosis.judge`)."""
+    fix and keeps it when the verification probe shows it helps (judged by `caedoctor.diagnosis.judge`) and is
+    forecast to hold at `horizon` steps (`keep`). Every probe runs through `runner`, built for the original
+    set-up as the diagnosis built its own: the same check batch, compiled models reused, no time limit."""
 
-    def __init__(self, original: Setup, diagnosis, steps: int, seed: int, say):
+    def __init__(self, original: Setup, diagnosis, steps: int, seed: int, say, horizon: int):
         self.original, self.diagnosis, self.steps, self.seed, self.say = original, diagnosis, steps, seed, say
+        self.horizon = horizon
+        self.runner = ProbeRunner.for_setup(original, budget=Budget(None, say=say), stage="repair")
         self.baseline = diagnosis.baseline
         if self.baseline is None:
             # An invalid set-up (shape mismatch, NaN data) cannot even run a probe: it scores as a failed one,
@@ -267,6 +323,13 @@ class _Greedy:
         self.setup, self.probe = original, self.baseline
         self.margin = max([v["margin"] for v in (diagnosis.noise or {}).values()] + [MIN_LOG_GAIN])
         self.refinements = []  # the rate raises after a kept learning-rate fix (`_raise_rate`)
+        self._reseeded = None  # (set-up, its probe with the second seed): the noise around the best, once each
+
+    def probes_run(self) -> dict:
+        """The verification probes: how many ran, how many reused a compiled model, where their time went."""
+        timings = self.runner.timings
+        return {"count": len(timings.probes), "reused_compiled": self.runner.models.reused,
+                "probe_parts": timings.totals(), "probes": list(timings.probes)}
 
     def _raise_rate(self, why: str) -> list:
         """The LR range test suggests a rate on the safe side of the best one (below the steepest descent,
@@ -283,31 +346,44 @@ class _Greedy:
                 out.append(Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}"))
                 break
             self.say(f"verifying: {fix.description}")
-            kept, effect, error = self._verify(cand, fix, "+learning_rate (raised)")
-            out.append(Change(fix.kind, fix.params, why, effect, kept, error or (
-                "kept: a higher rate trains better" if kept
-                else "rolled back: the higher rate did not improve the probe")))
-            if not kept:
+            verified = self._verify(cand, fix, "+learning_rate (raised)")
+            out.append(Change(fix.kind, fix.params, why, verified.effect, verified.kept, verified.note(
+                "kept: a higher rate trains better", "rolled back: the higher rate did not improve the probe")))
+            if not verified.kept:
                 break
         return out
 
-    def _verify(self, cand: Setup, fix: Fix, label: str, blocking: bool = False) -> tuple:
-        """Probe `cand` (the best set-up plus a change) and judge it against the best: (kept, effect, error).
-        A kept candidate becomes the best. A set-up that cannot train is not kept (effect None, the error as
-        a note). `blocking`: the change lifts faults that stop training, so it is kept whenever it trains."""
+    def _verify(self, cand: Setup, fix: Fix, label: str, blocking: bool = False) -> _Verified:
+        """Probe `cand` (the best set-up plus a change) and judge it against the best. A kept candidate becomes
+        the best. A set-up that cannot train is not kept (effect None, the error as a note). A change the
+        comparison confirms is kept when it is forecast to hold at the horizon (`keep.keep_decision`).
+        `blocking`: the change lifts faults that stop training, so it is kept whenever it trains."""
         best, best_probe = self.setup, self.probe
         steps = equal_samples_steps(self.steps, self.original.batch_size, cand.batch_size)
         try:
-            probe = run_probe(cand, steps=steps, seed=self.seed, label=label)
+            probe = self.runner.probe(cand, steps=steps, seed=self.seed, label=label)
         except Exception as exc:  # noqa: BLE001 - e.g. another blocking fault still stops training
-            return False, None, _cannot_train(exc)
-        comparison = self._judge(best, best_probe, cand, steps, probe, fix)
+            return _Verified(False, None, error=_cannot_train(exc))
+        judgement = self._judge(best, best_probe, cand, steps, probe, fix)
         effect = {"metric": REL, "before": finite_or_none(best_probe.relative_mse),
                   "after": finite_or_none(probe.relative_mse)}
-        kept = comparison.status == "confirmed" or (blocking and math.isfinite(probe.score(REL)))
+        not_at_horizon = ""
+        if blocking:
+            kept = judgement.comparison.status == "confirmed" or math.isfinite(probe.score(REL))
+        else:
+            kept, not_at_horizon = keep_decision(judgement.comparison, self._at_horizon(best_probe, probe),
+                                                 probe.steps_run)
         if kept:
             self.setup, self.probe = cand, probe
-        return kept, effect, ""
+        return _Verified(kept, effect, not_at_horizon=not_at_horizon, second_seed=second_seed_text(judgement))
+
+    def _at_horizon(self, best_probe: ProbeResult, probe: ProbeResult):
+        """The two probes' forecasts at the horizon (`forecast.compare_at_horizon`; None without curves); a
+        probe at another batch size is forecast at as many samples as the horizon's."""
+        def at(p):
+            return max(1, round(self.horizon * p.steps / self.steps)) if self.steps else self.horizon
+
+        return compare_at_horizon(best_probe, probe, REL, at(best_probe), at(probe))
 
     def attempt(self, finding, fix: Fix, why: str, retry: bool = False) -> Change:
         """Apply `fix` on top of the current best, verify it with a probe, keep it if it helps; skip it when
@@ -324,16 +400,12 @@ class _Greedy:
         except NotApplicable as exc:
             return Change(fix.kind, fix.params, why, None, False, f"not applicable: {exc}")
         self.say(f"verifying: {fix.description or fix.kind}" + (" (again, on top of the later fixes)" if retry else ""))
-        kept, effect, error = self._verify(cand, fix, f"+{fix.kind}", _blocking(finding))
-        if error:
-            return Change(fix.kind, fix.params, why, None, False, error)
-        if kept:
-            if fix.kind == "learning_rate":
-                self.refinements += self._raise_rate(why)
-            return Change(fix.kind, fix.params, why, effect, True,
-                          "kept on a second try, on top of the fixes after it" if retry else "")
-        return Change(fix.kind, fix.params, why, effect, False,
-                      "rolled back: it did not improve the probe together with the fixes before it")
+        verified = self._verify(cand, fix, f"+{fix.kind}", _blocking(finding))
+        note = verified.note("kept on a second try, on top of the fixes after it" if retry else "",
+                             "rolled back: it did not improve the probe together with the fixes before it")
+        if verified.kept and fix.kind == "learning_rate":
+            self.refinements += self._raise_rate(why)
+        return Change(fix.kind, fix.params, why, verified.effect, verified.kept, note)
 
     def attempt_together(self, pairs: list, blocking: bool = False) -> list:
         """Apply the fixes of `pairs` ((finding, fix), in repair order) at once on top of the current best
@@ -353,32 +425,43 @@ class _Greedy:
                     for finding, fix in pairs]
         kinds = " + ".join(fix.kind for _, fix in applied)
         self.say(f"verifying together: {kinds}")
-        kept, effect, error = self._verify(cand, applied[-1][1], f"+{kinds}", blocking)
-        if error:
-            return [Change(fix.kind, fix.params, _why(finding), None, False, error) for finding, fix in applied]
+        verified = self._verify(cand, applied[-1][1], f"+{kinds}", blocking)
+        if verified.error:
+            return [Change(fix.kind, fix.params, _why(finding), None, False, verified.error)
+                    for finding, fix in applied]
         why = ("each of these faults stops training on its own" if blocking
                else "the diagnosis found each alone did nothing")
         note = (f"applied together with the others of {kinds} ({why}); "
-                + ("kept" if kept else "rolled back: together they did not improve the probe"))
-        return [Change(fix.kind, fix.params, _why(finding), effect, kept, note) for finding, fix in applied]
+                + verified.note("kept", "rolled back: together they did not improve the probe"))
+        return [Change(fix.kind, fix.params, _why(finding), verified.effect, verified.kept, note)
+                for finding, fix in applied]
 
-    def _judge(self, best: Setup, best_probe, cand: Setup, cand_steps: int, probe, fix: Fix):
+    def _judge(self, best: Setup, best_probe, cand: Setup, cand_steps: int, probe, fix: Fix) -> Judgement:
         """The candidate's probe against the best's. The diagnosis measured its seed noise around the
-        *original* model, and a stuck original is far noisier than a repaired one: an ambiguous gain
-        re-measures the noise around the current best, then is judged as in the diagnosis (a paired
-        replicate with the second seed when still ambiguous)."""
+        *original* model, and a stuck original is far noisier than a repaired one: an ambiguous gain, or a
+        win narrower than `NEAR_MARGIN_FACTOR` margins (a fix is kept for good), re-measures the noise around
+        the current best, then is judged as in the diagnosis, with a paired replicate with the second seed
+        when still ambiguous or narrow (`judge.judge`)."""
         comparison = compare(best_probe, probe, REL, self.margin)
-        if not comparison.ambiguous:
-            return comparison
-        self.say("re-measuring seed noise around the repaired model")
-        best_steps = equal_samples_steps(self.steps, self.original.batch_size, best.batch_size)
-        reseeded = run_probe(best, steps=best_steps, seed=self.seed + 1, label="best (seed+1)")
+        if not needs_second_seed(comparison, NEAR_MARGIN_FACTOR):
+            return Judgement(comparison)
+        reseeded = self._reseeded_best(best)
         self.margin = noise_margin(best_probe, reseeded, REL)
 
         def second_seed():
-            return reseeded, run_probe(cand, steps=cand_steps, seed=self.seed + 1, label=f"+{fix.kind} (seed+1)")
+            return reseeded, self.runner.probe(cand, steps=cand_steps, seed=self.seed + 1,
+                                               label=f"+{fix.kind} (seed+1)")
 
-        return judge(best_probe, probe, REL, self.margin, second_seed=second_seed).comparison
+        return judge(best_probe, probe, REL, self.margin, second_seed=second_seed, near_factor=NEAR_MARGIN_FACTOR)
+
+    def _reseeded_best(self, best: Setup) -> ProbeResult:
+        """The best set-up's probe with the second seed: its seed noise, and the "before" of a replicate (run
+        once per best set-up: the same seed gives the same probe)."""
+        if self._reseeded is None or self._reseeded[0] is not best:
+            self.say("re-measuring seed noise around the repaired model")
+            steps = equal_samples_steps(self.steps, self.original.batch_size, best.batch_size)
+            self._reseeded = (best, self.runner.probe(best, steps=steps, seed=self.seed + 1, label="best (seed+1)"))
+        return self._reseeded[1]
 
 
 def no_longer_fires(finding, setup: Setup) -> bool:
