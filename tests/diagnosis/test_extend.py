@@ -82,3 +82,59 @@ def test_a_pair_is_undecided_only_when_where_it_ends_and_its_forecast_disagree()
     assert disagreement(_cmp("refuted", 0.0), _at(0.1), margin) is None
     assert disagreement(_cmp("refuted", 0.0), None, margin) is None  # no curves: nothing to follow
     assert disagreement(_cmp("refuted", 0.0), _at(-math.inf), margin) is None
+
+
+def _stuck_sgd(data):
+    """SGD at a rate far too low: every change looks alike early, so the pairs are worth following."""
+    from tiny import compiled, tiny_cae
+
+    return load_model(compiled(tiny_cae(output_activation="linear"), optimizer="sgd", lr=1e-4), data.input_shape)
+
+
+@pytest.fixture(scope="module")
+def followed(tmp_path_factory):
+    """A diagnosis with every extendable pair followed to a horizon of 4x the probe (`CAEDOCTOR_FOLLOW_ALL`)."""
+    import os
+
+    import caedoctor
+
+    data = load_data(blobs(128))
+    os.environ["CAEDOCTOR_FOLLOW_ALL"] = "1"
+    try:
+        return caedoctor.diagnose(_stuck_sgd(data), data, steps=50, horizon_steps=200, budget_seconds=None)
+    finally:
+        del os.environ["CAEDOCTOR_FOLLOW_ALL"]
+
+
+def test_a_followed_pair_is_judged_at_each_doubling_up_to_the_horizon(followed):
+    records = [c for c in followed.counterfactuals if c.get("followed")]
+    assert records, [c["finding"] for c in followed.counterfactuals]
+    for c in records:
+        trail = c["followed"]["trail"]
+        assert [p["steps"] for p in trail][-2:] == [100, 200]
+        assert trail[-1]["forecast_width"] == 0.0  # at the horizon the measurement is the answer
+        assert c["probe"]["steps_run"] == 200 and c["comparison"]["log_gain"] == trail[-1]["log_gain"]
+    finding = next(f for f in followed.findings if f.code == records[0]["finding"])
+    assert "CAEDOCTOR_FOLLOW_ALL" in finding.evidence["followed"]
+    # the baseline was trained on once per length, whatever the number of pairs
+    trained_on = [p for p in followed.timings["probes"] if p["label"].startswith("baseline (trained on)")]
+    assert [p["steps_run"] for p in trained_on] == [50, 100]
+    assert f"baseline (200 steps)" in followed.probe_results
+
+
+def test_a_pair_the_budget_cannot_follow_stays_suspected_and_the_diagnosis_says_partial(monkeypatch):
+    import caedoctor
+    from caedoctor.diagnosis import extend
+
+    data = load_data(blobs(128))
+    monkeypatch.setenv("CAEDOCTOR_FOLLOW_ALL", "1")
+    monkeypatch.setattr(extend, "affordable", lambda state, steps: False)
+    d = caedoctor.diagnose(_stuck_sgd(data), data, steps=50, horizon_steps=200, budget_seconds=None)
+    stopped = [c for c in d.counterfactuals if (c.get("followed") or {}).get("undecided")]
+    assert stopped
+    codes = {c["finding"] for c in stopped}
+    for f in d.findings:
+        if f.code in codes and f.severity != "error":
+            assert f.status == "suspected", f
+            assert "undecided when the time budget ended" in f.evidence["followed"]
+    assert d.partial and "not followed to the horizon" in d.partial_reason

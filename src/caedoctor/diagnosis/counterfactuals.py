@@ -151,7 +151,7 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
         _drop(probe)
         return None
     comparison, replicate = decided
-    first_probe, first_reference = probe, reference
+    first_probe, first_reference, followed = probe, reference, None
     if replicate is None and extendable(state, probe, reference, reverse):  # two seeds decided it: evidence enough
         followed = follow_to_horizon(state, finding, probe, comparison, metric)
         comparison, at_horizon, probe = followed.comparison, followed.at_horizon, followed.probe
@@ -191,7 +191,7 @@ def _conclude(state: RunState, finding: Finding, counterfactual: Setup, reverse:
               "comparison": comparison.__dict__}
     if at_horizon is not None:
         record["at_horizon"] = at_horizon.to_dict()
-    if probe is not first_probe:
+    if followed is not None and (followed.extended or followed.undecided):
         record["followed"] = {"steps": probe.steps, "trail": followed.trail, "undecided": followed.undecided}
     if probe.decision is not None and not state.sequential:
         record["early_rule"] = probe.decision.__dict__  # what a sequential diagnosis would have decided
@@ -208,12 +208,18 @@ def _drop(probe) -> None:
 
 def _followed_text(followed, metric: str) -> str:
     """The evidence of a pair trained on towards the horizon (`extend`)."""
+    from caedoctor.diagnosis.extend import FOLLOW_ALL
+
     steps = " -> ".join(f"{p['steps']}: {p['before']:.3g} vs {p['after']:.3g}" for p in followed.trail)
     first = followed.trail[0]
     gain = first.get("forecast_log_gain")
-    said = (f"at {first['steps']} steps the probes and their forecasts disagreed (forecast gain at the horizon "
-            f"{gain:+.2f} on the log scale, measured {first['log_gain']:+.2f}), so both were trained on: "
-            if gain is not None else "both probes were trained on: ")
+    if followed.reason == FOLLOW_ALL:
+        said = "every pair was followed to the horizon (CAEDOCTOR_FOLLOW_ALL): "
+    elif gain is not None:
+        said = (f"at {first['steps']} steps the probe and its forecast at the horizon disagreed ({followed.reason}: "
+                f"forecast log gain {gain:+.2f}, measured {first['log_gain']:+.2f}), so both probes were trained on: ")
+    else:
+        said = "both probes were trained on: "
     end = (f"undecided when the time budget ended ({followed.undecided})" if followed.undecided
            else f"{followed.comparison.status} at {followed.steps} steps")
     return f"{said}{metric} without vs with the fix at {steps}; {end}"

@@ -63,6 +63,7 @@ class Followed:
     steps: int  # the final length
     trail: list = field(default_factory=list)  # one dict per length judged on the way
     undecided: str | None = None  # HELPS_LATER / FADES when the budget stopped it undecided
+    reason: str | None = None  # why it was trained on (HELPS_LATER, FADES, FOLLOW_ALL); None: it was not
 
     @property
     def extended(self) -> bool:
@@ -101,6 +102,7 @@ def follow_to_horizon(state, finding, probe, comparison: Comparison, metric: str
     reference, steps = state.baseline, probe.steps_run
     at = compare_at_horizon(reference, probe, metric, horizon)
     trail = [_point(steps, comparison, at)]
+    first_reason = None
     while True:
         reason = disagreement(comparison, at, margin)
         if reason is not None and metric not in state.margins:  # judged against the floor so far
@@ -111,11 +113,12 @@ def follow_to_horizon(state, finding, probe, comparison: Comparison, metric: str
             if probe.steps_run == reference.steps_run:  # (a probe refuted early keeps its decision)
                 comparison = compare(reference, probe, metric, margin)
             reason = disagreement(comparison, at, margin)
+        first_reason = first_reason or reason
         if reason is None or steps >= horizon:
-            return Followed(reference, probe, comparison, at, steps, trail)
+            return Followed(reference, probe, comparison, at, steps, trail, reason=first_reason)
         longer = state.steps if steps < state.steps else min(2 * steps, horizon)
         cost = (longer - steps) * (1 if state.baseline_at(longer, run=False) is not None else 2)
-        if not state.budget.can_start(cost, 1.0):
+        if not affordable(state, cost):
             return _stopped(state, finding, reference, probe, comparison, at, steps, trail, reason)
         state.say(f"{probe.label}: {_said(reason)}; both probes trained on to {longer} steps")
         base = state.baseline_at(longer)
@@ -130,6 +133,11 @@ def follow_to_horizon(state, finding, probe, comparison: Comparison, metric: str
         trail.append(_point(steps, comparison, at))
 
 
+def affordable(state, steps: int) -> bool:
+    """Whether the budget has room for `steps` more training steps."""
+    return state.budget.can_start(steps, 1.0)
+
+
 def _stopped(state, finding, reference, probe, comparison, at, steps, trail, reason) -> Followed:
     """The budget stopped an undecided pair: the finding stays suspected, and the diagnosis is partial."""
     text = (f"undecided at {steps} steps: {_said(reason)} (the forecasts at {state.horizon.steps:,} steps), and "
@@ -137,7 +145,7 @@ def _stopped(state, finding, reference, probe, comparison, at, steps, trail, rea
     state.budget.leave_untested(finding, text, test="extension")
     undecided = Comparison("suspected", comparison.metric, comparison.before, comparison.after,
                            comparison.improvement, comparison.log_gain, comparison.margin, comparison.decided_at)
-    return Followed(reference, probe, undecided, at, steps, trail, undecided=reason)
+    return Followed(reference, probe, undecided, at, steps, trail, undecided=reason, reason=reason)
 
 
 def _said(reason: str) -> str:
