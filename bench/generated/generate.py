@@ -13,7 +13,9 @@ as the plain Keras program a user would hand over, under runs/generated/<split>/
                 the same program with faults removed: `fixed` (all removed) and, in two-fault cases,
                 `only_<cause>` (that fault kept, the other removed)
 
-Splits: `SPLITS` fixes each split's seed, committed before any tuning. A test split ("test", "test2", ...:
+Splits: `SPLITS` fixes each split's seed, committed before any ground truth or caedoctor run on that split
+(dev's and test's before any tuning; each later test split after the tuning its predecessor prompted on the
+development split, never after looking at its own cases). A test split ("test", "test2", ...:
 `is_test`) is scored only to report figures, never to choose a threshold; after a threshold change the next
 reported figure needs a fresh test split (a new seed here, and a new GENERATOR_VERSION if the generator
 changed).
@@ -65,7 +67,7 @@ import sources  # noqa: E402
 import space  # noqa: E402
 
 GENERATOR_VERSION = 1
-# Fixed before any tuning; see the module docstring. "test2": the fresh test split for the figures after the
+# Each fixed before any ground truth or run on it; see the module docstring. "test2": the fresh test split for the figures after the
 # thresholds and rules changed on the dev split following the first test-split run (fixed 2026-12-02, before
 # any ground truth or run on it). "test3": the fresh test split for the figures after the changes made on
 # the dev split following the test2 run (fixed 2026-12-02, before any ground truth, run or tuning on it).
