@@ -4,6 +4,7 @@ instant), each docstring example run, and each result shown as text and as the i
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -24,13 +25,31 @@ def test_import_is_instant_and_lazy():
     assert set(PUBLIC) <= set(dir(caedoctor))
 
 
-def test_repair_is_the_package_and_the_function():
-    import caedoctor.repair.fix  # noqa: F401 - importing a submodule sets caedoctor.repair to the package
-
-    assert callable(caedoctor.repair) and callable(caedoctor.repair.fix.repair)
-    from caedoctor import repair
-
-    assert repair is caedoctor.repair
+def test_repair_is_a_plain_function_whatever_is_imported():
+    """`caedoctor.repair` is `caedoctor.api.repair` even after every submodule is imported (importing a submodule
+    sets it as an attribute of its parent, which is why the stage's package is `caedoctor.repairing`), and no
+    module's class is replaced to make it callable. A fresh interpreter, so that no import came before."""
+    code = textwrap.dedent("""\
+        import importlib, inspect, json, pkgutil, sys, types
+        import caedoctor
+        for info in pkgutil.walk_packages(caedoctor.__path__, "caedoctor."):
+            importlib.import_module(info.name)
+        import caedoctor.api
+        from caedoctor import repair
+        print(json.dumps({
+            "function": inspect.isfunction(caedoctor.repair),
+            "same": repair is caedoctor.repair is caedoctor.api.repair,
+            "imported": sorted(n for n in sys.modules if n.startswith("caedoctor.")),
+            "replaced": sorted(n for n, m in sys.modules.items()
+                               if n.split(".")[0] == "caedoctor" and type(m) is not types.ModuleType),
+        }))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"caedoctor.repairing.procedure", "caedoctor.commands.repair", "caedoctor.api"} <= set(result["imported"])
+    assert result["function"] and result["same"]
+    assert result["replaced"] == []
 
 
 # A result type's example continues the example of the function that makes it (one repair, not two).
@@ -38,10 +57,6 @@ CONTINUES = {"RepairResult": "repair", "Diagnosis": "diagnose"}
 
 
 def _examples(obj) -> list[str]:
-    if obj is caedoctor.repair:  # the callable package: its call is caedoctor.api.repair
-        from caedoctor.api import repair
-
-        obj = repair
     doc = inspect.getdoc(obj) or ""
     blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
     for match in re.finditer(r"Example[^\n]*::\n\n((?:(?:    .*)?\n)+)", doc + "\n"):

@@ -149,7 +149,7 @@ def _modes(args, case) -> list:
 def run_repair(case, variant, diagnosis, args, healthy_refs: dict) -> dict:
     import keras
 
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
 
     keras.utils.clear_session()
     ref = fixed_reference(case, args.repair_epochs, healthy_refs)

@@ -10,6 +10,10 @@ The public API is loaded lazily, so `import caedoctor` is instant and TensorFlow
     caedoctor.autolog()                                              # watch your own model.fit(...)
 
 In a notebook each result shows itself as the report; `print` gives the text.
+
+Each name is imported from the one module `_LAZY` names for it: `caedoctor.repair` is the function
+`caedoctor.api.repair`, `RepairResult` is `caedoctor.repairing.procedure.RepairResult`; `caedoctor.repairing`,
+the stage that repairs, is named apart from the function so that importing it never replaces `caedoctor.repair`.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "diagnose": "caedoctor.api",
+    "repair": "caedoctor.api",
     "write_report": "caedoctor.report",
     "Diagnosis": "caedoctor.diagnosis",
-    "RepairResult": "caedoctor.repair.fix",
+    "RepairResult": "caedoctor.repairing.procedure",
     "Finding": "caedoctor.findings",
     "Fix": "caedoctor.findings",
     "CheckResult": "caedoctor.display",
@@ -44,15 +49,10 @@ _LAZY = {
     "lr_find": "caedoctor.diagnosis",
 }
 
-# `caedoctor.repair` is the repair package itself, which is callable (see caedoctor.repair).
-_MODULES = {"repair": "caedoctor.repair"}
-
-__all__ = sorted([*_LAZY, *_MODULES]) + ["__version__"]
+__all__ = sorted(_LAZY) + ["__version__"]
 
 
 def __getattr__(name):
-    if name in _MODULES:
-        return importlib.import_module(_MODULES[name])
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

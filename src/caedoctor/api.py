@@ -2,7 +2,7 @@
 progress bar in notebooks, the user's batch size when the data says it, and the inputs kept on the result so
 that a notebook shows the report with its reconstructions.
 
-They take what `caedoctor.diagnosis.diagnose` and `caedoctor.repair.fix.repair` take (MODEL and
+They take what `caedoctor.diagnosis.diagnose` and `caedoctor.repairing.procedure.repair` take (MODEL and
 DATA in every form, and their keyword options) and return the same `Diagnosis` and `RepairResult`.
 """
 
@@ -75,7 +75,7 @@ def repair(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dict 
         model, data, progress, config_overrides, seed: as for `caedoctor.diagnose`.
         **options: `diagnosis` (reuse a `Diagnosis` of this model and data), `epochs` or `budget_seconds`
             (the training budget of the final comparison), `steps` (per probe), `horizon_steps` (where a kept
-            fix must be forecast to hold); see `caedoctor.repair.fix.repair`.
+            fix must be forecast to hold); see `caedoctor.repairing.procedure.repair`.
 
     Returns:
         `RepairResult`: `model` (the repaired, trained Keras model), `changes` (each kept or rolled back,
@@ -92,7 +92,7 @@ def repair(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dict 
     """
     from caedoctor.display import attach_inputs
     from caedoctor.progress import progress_for
-    from caedoctor.repair.fix import repair as run
+    from caedoctor.repairing.procedure import repair as run
 
     loaded, data = _inputs(model, data, seed, config_overrides)
     with unwatched(), progress_for(progress, "repair") as say:  # its probes and trainings are not the user's fits

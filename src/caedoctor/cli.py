@@ -21,8 +21,8 @@ from caedoctor.commands.check import check_command, rule_command, rules_command 
 from caedoctor.commands.data import data_group  # noqa: E402
 from caedoctor.commands.demo import demo_command  # noqa: E402
 from caedoctor.commands.diagnose import diagnose_command  # noqa: E402
-from caedoctor.commands.fix import fix_command  # noqa: E402
 from caedoctor.commands.lr_find import lr_find_command  # noqa: E402
+from caedoctor.commands.repair import fix_alias, repair_command  # noqa: E402
 from caedoctor.commands.run import run_command  # noqa: E402
 from caedoctor.commands.train import train_command  # noqa: E402
 
@@ -43,9 +43,9 @@ def cli(debug):
     """
 
 
-# `caedoctor --help` lists them sorted by name.
-for _command in (train_command, demo_command, diagnose_command, check_command, rules_command, rule_command, fix_command,
-                 data_group, lr_find_command, run_command):
+# `caedoctor --help` lists them sorted by name (`fix`, the old name of `repair`, is hidden).
+for _command in (train_command, demo_command, diagnose_command, check_command, rules_command, rule_command,
+                 repair_command, fix_alias, data_group, lr_find_command, run_command):
     cli.add_command(_command)
 
 

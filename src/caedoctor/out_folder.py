@@ -136,7 +136,7 @@ def prepare(folder, *, force: bool = False, resume: bool = False) -> Path:
 
 def _create(folder: Path) -> None:
     """Make `folder`; a new folder inside a caedoctor folder is claimed there (the demo's per-model folders,
-    `fix --out X --report X/report`), so a later `--force` on the outer folder knows it too."""
+    `repair --out X --report X/report`), so a later `--force` on the outer folder knows it too."""
     if folder.is_dir():
         return
     folder.mkdir(parents=True, exist_ok=True)

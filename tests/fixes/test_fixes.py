@@ -271,7 +271,7 @@ def test_kernel_fix_sets_several_layers(data):
 def test_dropping_nonfinite_samples_keeps_an_earlier_normalisation():
     """A normalisation applied before the NaN samples are dropped must survive into the saved model's scales
     (drop_nonfinite once rebuilt the data without them, so the repaired model expected normalised inputs)."""
-    from caedoctor.repair.fix import _wrap_with_preprocessing
+    from caedoctor.repairing.procedure import _wrap_with_preprocessing
     from caedoctor.fixes.data_fixes import drop_nonfinite, normalize
 
     x = blobs(64) * 255.0
@@ -297,8 +297,8 @@ def _changes_py(original, fixes, data):
     """changes.py for `fixes` applied in turn to `original` (as a repair keeping all of them would write)."""
     from types import SimpleNamespace
 
-    from caedoctor.repair.code import changes_as_code
-    from caedoctor.repair.fix import Change, _wrap_with_preprocessing
+    from caedoctor.repairing.code import changes_as_code
+    from caedoctor.repairing.procedure import Change, _wrap_with_preprocessing
 
     loaded, fixed = original, data
     kept = []

@@ -65,7 +65,7 @@ def build_tiny_run():
     from caedoctor.findings import Fix
     from caedoctor.fixes import apply_fix
     from caedoctor.models import LoadedModel
-    from caedoctor.repair.fix import Change, RepairResult
+    from caedoctor.repairing.procedure import Change, RepairResult
     from caedoctor.setup import Setup
     from caedoctor.training import seed_everything
 

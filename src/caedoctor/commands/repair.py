@@ -1,4 +1,7 @@
-"""`caedoctor fix`: apply the fixes that measurably help, retrain, and show before and after."""
+"""`caedoctor repair`: apply the fixes that measurably help, retrain, and show before and after.
+
+`caedoctor fix`, its former name, still runs it (hidden from the help, with a deprecation line on stderr), so
+that users' scripts keep working."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import click
 from caedoctor.commands._options import config_options, data_options, handle_errors, load_inputs, prepare_out_dir
 
 
-@click.command(name="fix")
+@click.command(name="repair")
 @click.argument("model_spec", metavar="MODEL")
 @data_options
 @config_options
@@ -25,15 +28,15 @@ from caedoctor.commands._options import config_options, data_options, handle_err
               help="Write an HTML report into this folder.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
-def fix_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, out_dir,
-                epochs, budget_seconds, steps, seed, force, report_dir, fmt):
+def repair_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, out_dir,
+                   epochs, budget_seconds, steps, seed, force, report_dir, fmt):
     """Diagnose MODEL, apply the confirmed fixes, retrain, and write repaired.keras with the evidence.
 
     Exit codes: 0 the repaired model converges, 1 it could not be repaired (and why), 2 input error.
     """
     from caedoctor.errors import CaedoctorError
-    from caedoctor.repair.fix import repair
-    from caedoctor.repair.outputs import write_repair_outputs
+    from caedoctor.repairing.outputs import write_repair_outputs
+    from caedoctor.repairing.procedure import repair
     from caedoctor.report.text import print_repair
     from caedoctor.training import seed_everything
 
@@ -61,3 +64,14 @@ def fix_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer,
     else:
         print_repair(result, paths)
     sys.exit(0 if result.converged else 1)
+
+
+@click.command(name="fix", hidden=True, params=repair_command.params,
+               help=f"Deprecated: now `caedoctor repair`.\n\n{repair_command.help}",
+               context_settings=repair_command.context_settings)
+@click.pass_context
+def fix_alias(ctx, **kwargs):
+    """The old name of `caedoctor repair`: says so on stderr, then runs it with the same arguments."""
+    click.echo("caedoctor: `caedoctor fix` is deprecated: it is now `caedoctor repair`, with the same options.",
+               err=True)
+    return ctx.invoke(repair_command, **kwargs)

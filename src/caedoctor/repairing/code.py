@@ -296,7 +296,7 @@ def changes_as_code(result) -> str:
     except _NotWritable as exc:
         return "\n".join(lines + [f"# This model cannot be written as plain Keras code: {exc}.",
                                   "# Load repaired.keras instead."]) + "\n"
-    # repaired.keras is the trained core wrapped by the data's maps (repair.fix._wrap_with_preprocessing):
+    # repaired.keras is the trained core wrapped by the data's maps (procedure._wrap_with_preprocessing):
     # the core is what caedoctor compiled and trained.
     core = next((layer for layer in result.model.layers if isinstance(layer, keras.Model)), result.model)
     body.append(f"model = {var_of[id(result.model)]}")

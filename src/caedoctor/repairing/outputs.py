@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from caedoctor.findings import jsonable
-from caedoctor.repair.code import changes_as_code
+from caedoctor.repairing.code import changes_as_code
 from caedoctor.training import atomic_write_text
 
 

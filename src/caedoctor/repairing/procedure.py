@@ -60,7 +60,7 @@ from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.fixes.model_edit import layer_name_map
 from caedoctor.models import LoadedModel
-from caedoctor.repair.keep import keep_decision, second_seed_text
+from caedoctor.repairing.keep import keep_decision, second_seed_text
 from caedoctor.setup import Setup
 from caedoctor.thresholds import NEAR_MARGIN_FACTOR, SLOW_RELATIVE_MSE
 

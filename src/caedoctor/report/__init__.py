@@ -4,7 +4,7 @@
   `templates/`), every figure an inline PNG from `figures`;
 - `notebook`: the same page as a notebook output, its CSS scoped (what `Diagnosis._repr_html_` shows), and
   the findings of `check` as a table;
-- `text`: the terminal text of `caedoctor diagnose`, `caedoctor fix` and `caedoctor demo` (what `print` shows).
+- `text`: the terminal text of `caedoctor diagnose`, `caedoctor repair` and `caedoctor demo` (what `print` shows).
 
 """
 

@@ -44,7 +44,7 @@ from caedoctor.diagnosis.probes import ProbeResult
 from caedoctor.findings import Finding
 from caedoctor.models import LoadedModel
 from caedoctor.monitor import MonitorRecord
-from caedoctor.repair.fix import RepairResult
+from caedoctor.repairing.procedure import RepairResult
 
 REPORT_NAME = "report.html"
 RECONSTRUCTION_SAMPLES = 8
@@ -73,7 +73,7 @@ def write_report(diagnosis: Diagnosis, out_dir, *, data: Data | None = None, loa
         data: the `Data` the diagnosis ran on, for reconstructions (without it they are "not measured");
             default: the data `caedoctor.diagnose` kept on the diagnosis.
         loaded: the `LoadedModel` diagnosed, for the model and configuration tables (default: as `data`).
-        repair: the `RepairResult` of `caedoctor fix` / `caedoctor.repair`, for the repaired reconstructions
+        repair: the `RepairResult` of `caedoctor repair` / `caedoctor.repair`, for the repaired reconstructions
             and the changes made.
 
     Raises:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from caedoctor.diagnosis.forecast import compare_at_horizon
 from caedoctor.diagnosis.judge import compare
 from caedoctor.diagnosis.probes import ProbeResult
-from caedoctor.repair.keep import keep_decision
+from caedoctor.repairing.keep import keep_decision
 
 STEPS = range(50, 501, 50)
 

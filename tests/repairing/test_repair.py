@@ -1,4 +1,4 @@
-"""repair() and `caedoctor fix`: a tiny CAE with a far too high learning rate is repaired and saved."""
+"""repair() and `caedoctor repair`: a tiny CAE with a far too high learning rate is repaired and saved."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tiny import blobs, leaf_configs
 
 
-def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
+def test_repair_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     from caedoctor.cli import cli
     from caedoctor.data import load_data
     from caedoctor.losses import reconstruction_metrics
@@ -30,7 +30,7 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
         "    m.compile(optimizer=keras.optimizers.Adam(1.0), loss='mse')\n"
         "    return m\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["fix", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
+    result = CliRunner().invoke(cli, ["repair", f"{factory}:make", "--data", str(tmp_path / "blobs.npz"),
                                       "--out", str(out), "--steps", "100", "--epochs", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)  # stderr says that model.py is run
@@ -58,7 +58,7 @@ def test_fix_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
 def test_repair_makes_a_shape_mismatched_cae_trainable():
     from caedoctor.data import load_data
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
 
     from tiny import compiled, tiny_cae
 
@@ -77,7 +77,7 @@ def test_repair_gives_a_grey_output_the_targets_three_channels():
 
     from caedoctor.data import load_data
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
 
     from tiny import compiled
 
@@ -97,7 +97,7 @@ def test_two_blocking_faults_are_fixed_together_nan_samples_and_a_missing_upsamp
     either would fail on the other), so both are applied together and kept once the set-up trains."""
     from caedoctor.data import load_data
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
 
     from tiny import compiled
 
@@ -121,7 +121,7 @@ def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
 
     from caedoctor.data import load_data
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
 
     from tiny import compiled
 
@@ -142,8 +142,8 @@ def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_mo
     from caedoctor.data import load_data
     from caedoctor.losses import reconstruction_metrics
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
-    from caedoctor.repair.outputs import write_repair_outputs
+    from caedoctor.repairing.procedure import repair
+    from caedoctor.repairing.outputs import write_repair_outputs
 
     from tiny import compiled, tiny_cae
 
@@ -177,7 +177,7 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair import fix as repair_fix
+    from caedoctor.repairing import procedure
 
     from tiny import compiled, tiny_cae
 
@@ -204,7 +204,7 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
                         evidence={"confirmed_jointly_with": ["CAE203"]})]
     diagnosis = Diagnosis(verdict="not_converging", findings=findings, probe=None, lr_find=None, elapsed_s=0.0)
     diagnosis.baseline = probe("baseline", 1.0)
-    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    result = procedure.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
     assert len([label for label in labels if label.startswith("+")]) == 1  # one verification probe of both
     assert {c.what for c in result.changes} == {"output_activation", "add_batchnorm"}
     assert all(c.kept and "together" in c.note for c in result.changes)
@@ -218,7 +218,7 @@ def test_a_diagnosis_of_another_build_of_the_model_has_its_layer_names_translate
     from caedoctor.findings import Finding, Fix
     from caedoctor.fixes.model_edit import layer_name_map
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import _for_this_model
+    from caedoctor.repairing.procedure import _for_this_model
 
     from tiny import compiled, tiny_cae
 
@@ -251,7 +251,7 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair import fix as repair_fix
+    from caedoctor.repairing import procedure
 
     from tiny import compiled, tiny_cae
 
@@ -269,8 +269,8 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
                       message="m", fix=Fix("learning_rate", {"learning_rate": 1e-3}, "the range test's rate"),
                       effect=Effect("relative_mse", 1.0, 0.3), evidence={})
     diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0)
-    diagnosis.baseline = fake_probe(repair_fix.Setup.of(loaded, data), steps=30, seed=0, label="baseline")
-    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    diagnosis.baseline = fake_probe(procedure.Setup.of(loaded, data), steps=30, seed=0, label="baseline")
+    result = procedure.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
     assert [(c.what, c.params, c.kept) for c in result.changes] == [
         ("learning_rate", {"learning_rate": 1e-3}, True), ("learning_rate", {"factor": 3.0}, True),
         ("learning_rate", {"factor": 3.0}, False)]
@@ -287,7 +287,7 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair import fix as repair_fix
+    from caedoctor.repairing import procedure
 
     from tiny import compiled, tiny_cae
 
@@ -307,21 +307,21 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
     scale = Finding(code="CAE104", cause="data_not_normalized", severity="warning", status="confirmed",
                     message="m", fix=Fix("normalize_inputs", {"method": "unit"}, "divide by 255"),
                     effect=Effect("relative_mse", 1.0, 0.2), evidence={})
-    original = repair_fix.Setup.of(loaded, data)
-    assert not repair_fix.no_longer_fires(linear, original)  # it fires on the set-up as given
+    original = procedure.Setup.of(loaded, data)
+    assert not procedure.no_longer_fires(linear, original)  # it fires on the set-up as given
     diagnosis = Diagnosis(verdict="not_converging", findings=[linear, scale], probe=None, lr_find=None,
                           elapsed_s=0.0)
     diagnosis.baseline = fake_probe(original, steps=30, seed=0, label="baseline")
-    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    result = procedure.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
     assert [(c.what, c.kept) for c in result.changes] == [("normalize_inputs", True), ("output_activation", False)]
     assert result.changes[1].note.startswith("not applied: CAE201 no longer fires")
     assert result.loaded.model.layers[-1].get_config()["activation"] == "sigmoid"
 
-    scaled = repair_fix.Setup.of(loaded, load_data(blobs(40)))
-    assert repair_fix.no_longer_fires(linear, scaled)
+    scaled = procedure.Setup.of(loaded, load_data(blobs(40)))
+    assert procedure.no_longer_fires(linear, scaled)
     diverging = Finding(code="CAE702", cause="learning_rate_too_high", severity="warning", status="confirmed",
                     message="m", fix=Fix("learning_rate", {"learning_rate": 1e-3}), evidence={})
-    assert not repair_fix.no_longer_fires(diverging, scaled)  # a probe rule: nothing to re-check
+    assert not procedure.no_longer_fires(diverging, scaled)  # a probe rule: nothing to re-check
 
 
 def _curve_probe(label, curve, steps=500):
@@ -344,7 +344,7 @@ def test_a_fix_better_at_the_probes_end_but_not_at_the_horizon_is_rolled_back(mo
     from caedoctor.diagnosis import Diagnosis, probes
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair import fix as repair_fix
+    from caedoctor.repairing import procedure
 
     from tiny import compiled, tiny_cae
 
@@ -360,7 +360,7 @@ def test_a_fix_better_at_the_probes_end_but_not_at_the_horizon_is_rolled_back(mo
     diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0,
                           horizon={"steps": 5000, "source": "flag", "detail": "", "forecast": None})
     diagnosis.baseline = _curve_probe("baseline", falling)
-    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=500, epochs=1, horizon_steps=100)
+    result = procedure.repair(loaded, data, diagnosis=diagnosis, steps=500, epochs=1, horizon_steps=100)
     assert result.horizon["steps"] == 5000  # the diagnosis' own horizon comes first
     (change,) = result.changes
     assert change.kept is kept
@@ -380,7 +380,7 @@ def test_repair_runs_its_probes_through_the_diagnosis_probe_runner(monkeypatch):
     from caedoctor.diagnosis.runner import ProbeRunner
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair.fix import repair
+    from caedoctor.repairing.procedure import repair
     from caedoctor.setup import Setup
 
     from tiny import compiled, tiny_cae
@@ -422,7 +422,7 @@ def test_a_narrow_win_gets_a_second_seed_and_the_note_says_so(monkeypatch, secon
     from caedoctor.diagnosis.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
-    from caedoctor.repair import fix as repair_fix
+    from caedoctor.repairing import procedure
 
     from tiny import compiled, tiny_cae
 
@@ -444,7 +444,7 @@ def test_a_narrow_win_gets_a_second_seed_and_the_note_says_so(monkeypatch, secon
                       effect=Effect("relative_mse", 1.0, 0.93), evidence={})
     diagnosis = Diagnosis(verdict="not_converging", findings=[finding], probe=None, lr_find=None, elapsed_s=0.0)
     diagnosis.baseline = fake_probe(None, steps=30, seed=0, label="baseline")
-    result = repair_fix.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
+    result = procedure.repair(loaded, data, diagnosis=diagnosis, steps=30, epochs=1)
     assert labels[1:] == ["+output_activation", "best (seed+1)", "+output_activation (seed+1)"]
     (change,) = result.changes
     assert change.kept is kept
