@@ -11,7 +11,7 @@ Steps: what the rule trains beyond 500, the counterfactual's own steps (the base
 
 Development split only (it chooses a rule). Usage::
 
-    python bench/extend/trails.py runs/explore/follow_all_1.jsonl runs/explore/follow_all_2.jsonl
+    python bench/extend/trails.py bench/extend/trails_dev_c7aba64.jsonl --cases
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
             tn += (not yes) and not real
             extra += point["steps"] - trail[0]["steps"] if trail[0]["steps"] >= 500 else point["steps"] - 500
         print(f"{name:46s} real confirmed {tp}/{tp + fn}  not-real confirmed {fp}/{fp + tn}  "
-              f"extra steps per pair {extra / max(len(found), 1):.0f}")
+              f"steps beyond a 500-step probe, per pair {extra / max(len(found), 1):.0f}")
     if args.cases:
         for cid, cause, sev, trail, margin, real in found:
             steps = " ".join(f"{p['steps']}:{p['log_gain']:+.2f}{'C' if _decided(p, sev) else '-'}"
