@@ -51,7 +51,7 @@ def statistic(spec: dict, x, y) -> dict:
 
     import training
     from caedoctor.checks import build_context
-    from caedoctor.checks.rules import over_regularization as R
+    from caedoctor.checks.rules.architecture import over_regularization as R
 
     keras.utils.set_random_seed(0)
     model = training.factory_from_source(emit.case_source(spec, "calibration"))(x.shape[1:])

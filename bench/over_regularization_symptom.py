@@ -35,7 +35,7 @@ def measure(index: int, kind: str | None, value: float | None) -> dict:
 
     import training
     from caedoctor.diagnosis import diagnose
-    from caedoctor.monitor.symptoms import _last_probes
+    from caedoctor.monitor.traces import last_probes
 
     draw = G.draw_case("dev", index)
     base, attempt, _ = G.settled_base(draw, CALIB / "sweeps.jsonl")
@@ -49,8 +49,8 @@ def measure(index: int, kind: str | None, value: float | None) -> dict:
     d = diagnose(model, x if y is None else (x, y), quick=True, budget_seconds=None,
                  config_overrides={"batch_size": spec["train"]["batch"]})
     record = d.probe_results["baseline"].monitor.record
-    share = _last_probes(record.penalty_share)
-    gap = _last_probes(record.dropout_gap)
+    share = last_probes(record.penalty_share)
+    gap = last_probes(record.dropout_gap)
     symptom = next((s for s in d.symptoms if s["name"] == "heavy_regularization"), {})
     return {"case": draw.id, "kind": kind, "value": value, "verdict": d.verdict,
             "relative_mse": d.baseline.relative_mse,

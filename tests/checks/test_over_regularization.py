@@ -9,7 +9,7 @@ import pytest
 from check_helpers import context, findings_of, images
 from keras import layers
 
-from caedoctor.checks.rules import over_regularization as R
+from caedoctor.checks.rules.architecture import over_regularization as R
 from caedoctor.data import load_data
 from caedoctor.findings import CAUSES, Fix
 from caedoctor.fixes import NotApplicable, apply_fix

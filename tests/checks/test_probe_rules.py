@@ -4,11 +4,13 @@ same code table as the static rules, and builds its own finding for a present sy
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 
 import pytest
 
 from caedoctor import thresholds as T
-from caedoctor.checks import PROBE_RULES, RULES, get_rule
+from caedoctor.checks import PROBE_RULES, RULES, get_rule, probe_rules
 from caedoctor.monitor import DETECTORS
 
 
@@ -19,6 +21,18 @@ def test_every_probe_rule_names_its_detector_and_existing_thresholds():
         assert all(isinstance(getattr(T, name), (int, float)) for name in rule.thresholds), rule.code
         assert get_rule(rule.code) is rule and get_rule(rule.code.lower()) is rule
     assert not {r.code for r in PROBE_RULES} & {r.code for r in RULES}
+
+
+def test_each_probe_rule_sits_beside_its_detector_of_the_same_name():
+    """`checks/probe_rules/<name>.py` holds the rule of symptom <name>, whose detector is `detect_<name>` in
+    `monitor/detectors/<name>.py`: a reader of either file finds the other by its name."""
+    names = [m.name for m in pkgutil.iter_modules(probe_rules.__path__) if not m.name.startswith("_")]
+    assert len(names) == len(PROBE_RULES)
+    for name in names:
+        rule = importlib.import_module(f"{probe_rules.__name__}.{name}").RULE
+        assert rule.symptom == name, rule.code
+        assert rule.detector.__module__ == f"caedoctor.monitor.detectors.{name}", rule.code
+        assert DETECTORS[name] is rule.detector, rule.code
 
 
 def test_a_detector_without_a_rule_raises_no_finding_and_every_other_has_one():

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from caedoctor.diagnosis import ConvergenceMonitor, detect_symptoms
-from caedoctor.monitor.symptoms import detect_collapsed_to_mean, detect_dead_units, detect_saturation
+from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
+from caedoctor.monitor.detectors.collapsed_to_mean import detect_collapsed_to_mean
+from caedoctor.monitor.detectors.dead_units import detect_dead_units
+from caedoctor.monitor.detectors.saturation import detect_saturation
 
 from smooth_cae import tiny_cae
 

@@ -7,15 +7,31 @@ so it checks the comparison, not a copy of today's number.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from caedoctor.diagnosis import MonitorRecord, detect_symptoms
-from caedoctor.monitor import symptoms as S
 from caedoctor import thresholds as T
 from caedoctor.findings import CAUSES
+from caedoctor.monitor import DETECTORS, MonitorRecord, detect_symptoms, detectors
+from caedoctor.monitor.detectors.collapsed_to_mean import detect_collapsed_to_mean
+from caedoctor.monitor.detectors.dead_units import detect_dead_units
+from caedoctor.monitor.detectors.diverging import detect_diverging
+from caedoctor.monitor.detectors.exploding_gradients import detect_exploding_gradients
+from caedoctor.monitor.detectors.heavy_regularization import detect_heavy_regularization
+from caedoctor.monitor.detectors.nan_inf import detect_nan_inf
+from caedoctor.monitor.detectors.oscillating import detect_oscillating
+from caedoctor.monitor.detectors.out_of_range import detect_out_of_range
+from caedoctor.monitor.detectors.overfitting import detect_overfitting
+from caedoctor.monitor.detectors.saturation import detect_saturation
+from caedoctor.monitor.detectors.slow import detect_slow
+from caedoctor.monitor.detectors.stuck import detect_stuck
+from caedoctor.monitor.detectors.vanishing_gradients import detect_vanishing_gradients
+from caedoctor.monitor.symptoms import find_detectors
 
 STEPS = 300
 PROBES = 31  # every 10 steps, plus the last
@@ -76,10 +92,10 @@ def test_nan_inf_dates_the_first_bad_step():
     rec = healthy()
     rec.losses = rec.losses[:120] + [math.nan] * 180
     rec.grad_norms["enc"][13:] = [math.nan] * (PROBES - 13)
-    s = S.detect_nan_inf(rec)
+    s = detect_nan_inf(rec)
     assert s.present and s.evidence["first_nonfinite_step"] == 120 and s.evidence["where"] == "training loss"
     assert s.cause == "learning_rate_too_high"
-    assert not S.detect_nan_inf(healthy()).present
+    assert not detect_nan_inf(healthy()).present
 
 
 def test_imprecise_losses_are_not_mistaken_for_nan():
@@ -87,7 +103,7 @@ def test_imprecise_losses_are_not_mistaken_for_nan():
     rec = healthy()
     rec.losses[10:40] = [math.nan] * 30
     rec.imprecise_steps = list(range(10, 40))
-    assert not S.detect_nan_inf(rec).present
+    assert not detect_nan_inf(rec).present
     assert present(rec) == set()
 
 
@@ -96,15 +112,15 @@ def test_diverging_loss_climbs_far_above_its_best():
     losses = np.asarray(rec.losses)
     losses[200:] = losses[200:] * np.linspace(1, 40, 100)  # climbs back above the mean level
     rec.losses = list(losses)
-    s = S.detect_diverging(rec)
+    s = detect_diverging(rec)
     assert s.present and s.evidence["end_over_best"] > T.DIVERGE_RISE
-    assert not S.detect_diverging(healthy()).present
+    assert not detect_diverging(healthy()).present
 
 
 def test_a_tiny_loss_bouncing_is_not_divergence():
     rec = healthy()
     rec.losses = list(np.asarray(rec.losses) * 1e-5 * np.where(np.arange(STEPS) > 250, 6.0, 1.0))
-    s = S.detect_diverging(rec)
+    s = detect_diverging(rec)
     assert s.evidence["end_over_best"] > T.DIVERGE_RISE and not s.present
 
 
@@ -117,24 +133,24 @@ def stuck_record(update=1e-6) -> MonitorRecord:
 
 
 def test_stuck_near_the_mean_level_with_tiny_steps_points_to_a_low_learning_rate():
-    s = S.detect_stuck(stuck_record(update=1e-7))
+    s = detect_stuck(stuck_record(update=1e-7))
     assert s.present and s.cause == "learning_rate_too_low"
     assert s.evidence["relative_end_loss"] == pytest.approx(1.2, rel=0.05)
-    assert not S.detect_stuck(healthy()).present
+    assert not detect_stuck(healthy()).present
 
 
 def test_stuck_after_huge_first_steps_points_to_a_high_learning_rate():
     rec = stuck_record(update=1e-3)
     for trace in rec.update_ratios.values():
         trace[0] = 10 * T.UPDATE_RATIO_HIGH
-    assert S.detect_stuck(rec).cause == "learning_rate_too_high"
+    assert detect_stuck(rec).cause == "learning_rate_too_high"
 
 
 def test_stuck_with_dead_units_points_to_dead_relus():
     rec = stuck_record(update=1e-3)
     rec.dead_fraction = {"enc": [1.0] * PROBES, "dec": [0.2] * PROBES}
-    assert S.detect_stuck(rec).cause == "dead_relu"
-    assert S.detect_collapsed_to_mean(rec).cause == "dead_relu"
+    assert detect_stuck(rec).cause == "dead_relu"
+    assert detect_collapsed_to_mean(rec).cause == "dead_relu"
 
 
 def test_slow_against_a_reference_and_without_one():
@@ -142,132 +158,132 @@ def test_slow_against_a_reference_and_without_one():
     rng = np.random.default_rng(2)
     steps = np.arange(STEPS)
     slow = healthy(losses=list(BASELINE * (1.3 - 0.6 * steps / STEPS) * np.exp(rng.normal(0, 0.05, STEPS))))
-    with_ref = S.detect_slow(slow, reference=ref)
+    with_ref = detect_slow(slow, reference=ref)
     assert with_ref.present and with_ref.evidence["share_of_reference"] < T.SLOW_FRACTION
-    assert S.detect_slow(slow).present  # still falling, and far above the healthy level
-    assert not S.detect_slow(healthy(seed=1), reference=ref).present
-    assert not S.detect_slow(healthy()).present
+    assert detect_slow(slow).present  # still falling, and far above the healthy level
+    assert not detect_slow(healthy(seed=1), reference=ref).present
+    assert not detect_slow(healthy()).present
 
 
 def test_oscillating_monitor_batch_loss():
     rng = np.random.default_rng(3)
     swings = BASELINE * 0.1 * np.exp(rng.normal(0, 0.4, PROBES))  # +-40% moves around 0.1x the mean level
-    s = S.detect_oscillating(healthy(probe_loss=list(swings)))
+    s = detect_oscillating(healthy(probe_loss=list(swings)))
     assert s.present and s.evidence["up_share"] > T.OSCILLATION_UP_SHARE
-    assert not S.detect_oscillating(healthy()).present
+    assert not detect_oscillating(healthy()).present
 
 
 def test_small_moves_are_not_oscillation_even_when_half_of_them_go_up():
     rng = np.random.default_rng(4)
     near_zero = BASELINE * 1e-3 * np.exp(rng.normal(0, 0.4, PROBES))  # large in log, tiny vs the mean level
     near_mean = BASELINE * np.exp(rng.normal(0, 0.02, PROBES))  # large vs the mean level, tiny in log
-    assert not S.detect_oscillating(healthy(probe_loss=list(near_zero))).present
-    assert not S.detect_oscillating(healthy(probe_loss=list(near_mean))).present
+    assert not detect_oscillating(healthy(probe_loss=list(near_zero))).present
+    assert not detect_oscillating(healthy(probe_loss=list(near_mean))).present
 
 
 def test_collapsed_to_mean_by_output_spread():
     rec = healthy(relative_spread=[0.01] * PROBES)
-    s = S.detect_collapsed_to_mean(rec)
+    s = detect_collapsed_to_mean(rec)
     assert s.present and s.evidence["relative_spread"] == pytest.approx(0.01)
-    assert not S.detect_collapsed_to_mean(healthy()).present
+    assert not detect_collapsed_to_mean(healthy()).present
 
 
 def test_dead_units_by_worst_layer():
     rec = healthy(dead_fraction={"enc": [0.1] * PROBES, "dec": [T.DEAD_LAYER_FRACTION + 0.1] * PROBES})
-    s = S.detect_dead_units(rec)
+    s = detect_dead_units(rec)
     assert s.present and s.evidence["worst_layer"] == "dec"
-    assert not S.detect_dead_units(healthy()).present
-    assert S.detect_dead_units(healthy(dead_fraction={})).evidence["skipped"]
+    assert not detect_dead_units(healthy()).present
+    assert detect_dead_units(healthy(dead_fraction={})).evidence["skipped"]
 
 
 def test_saturation_of_hidden_layers_and_of_an_output_beyond_its_targets():
     hidden = healthy(saturated_fraction={"enc": [0.9] * PROBES, "out": [0.0] * PROBES})
-    assert S.detect_saturation(hidden).present
+    assert detect_saturation(hidden).present
     pinned = healthy(saturated_fraction={"out": [1.0] * PROBES}, target_saturated_fraction=0.0)
-    assert S.detect_saturation(pinned).present
+    assert detect_saturation(pinned).present
     binary = healthy(saturated_fraction={"out": [1.0] * PROBES}, target_saturated_fraction=0.95)
-    assert not S.detect_saturation(binary).present  # black-and-white targets ask for it
+    assert not detect_saturation(binary).present  # black-and-white targets ask for it
     unknown = healthy(saturated_fraction={"out": [1.0] * PROBES}, target_saturated_fraction=math.nan)
-    assert not S.detect_saturation(unknown).present
-    assert not S.detect_saturation(healthy()).present
+    assert not detect_saturation(unknown).present
+    assert not detect_saturation(healthy()).present
 
 
 def test_vanishing_gradients_by_ratio_and_when_nothing_flows():
     rec = healthy(grad_norms={"enc": [1e-7] * PROBES, "dec": [0.01] * PROBES, "out": [0.1] * PROBES})
-    s = S.detect_vanishing_gradients(rec)
+    s = detect_vanishing_gradients(rec)
     assert s.present and s.evidence["first_over_last"] == pytest.approx(1e-6)
     silent = stuck_record()
     silent.grad_norms = {k: [0.0] * PROBES for k in ("enc", "dec", "out")}
-    assert S.detect_vanishing_gradients(silent).present
+    assert detect_vanishing_gradients(silent).present
     converged = healthy(grad_norms={k: [0.0] * PROBES for k in ("enc", "dec", "out")})
-    assert not S.detect_vanishing_gradients(converged).present  # tiny gradients, but the loss is low
-    assert not S.detect_vanishing_gradients(healthy()).present
+    assert not detect_vanishing_gradients(converged).present  # tiny gradients, but the loss is low
+    assert not detect_vanishing_gradients(healthy()).present
 
 
 def test_exploding_gradients_by_level_ratio_and_overflow():
     huge = healthy(grad_norms={"enc": [1e4] * PROBES, "dec": [1e3] * PROBES, "out": [1e3] * PROBES})
-    s = S.detect_exploding_gradients(huge)
+    s = detect_exploding_gradients(huge)
     assert s.present and s.cause == "exploding_gradients"
     by_ratio = healthy(grad_norms={"enc": [50.0] * PROBES, "dec": [1.0] * PROBES, "out": [0.1] * PROBES})
-    assert S.detect_exploding_gradients(by_ratio).evidence["first_over_last"] > T.EXPLODING_RATIO
-    assert S.detect_exploding_gradients(by_ratio).present
+    assert detect_exploding_gradients(by_ratio).evidence["first_over_last"] > T.EXPLODING_RATIO
+    assert detect_exploding_gradients(by_ratio).present
     overflow = healthy()
     overflow.grad_norms["dec"][-1] = math.inf
-    assert S.detect_exploding_gradients(overflow).evidence["overflow"]
-    assert not S.detect_exploding_gradients(healthy()).present
+    assert detect_exploding_gradients(overflow).evidence["overflow"]
+    assert not detect_exploding_gradients(healthy()).present
 
 
 def test_exploding_gradients_on_unnormalised_data_name_the_data():
     rec = healthy(grad_norms={"enc": [1e4] * PROBES, "dec": [1e3] * PROBES, "out": [1e3] * PROBES},
                   target_range=(0.0, 255.0))
-    s = S.detect_exploding_gradients(rec)
+    s = detect_exploding_gradients(rec)
     assert s.present and s.cause == "data_not_normalized" and "exploding_gradients" in s.related
 
 
 def test_overfitting_by_rising_validation_and_by_gap():
     rising = healthy(epoch_logs={"loss": [0.01, 0.005, 0.003, 0.002, 0.0015, 0.001],
                                  "val_loss": [0.01, 0.006, 0.005, 0.0055, 0.0065, 0.008]})
-    s = S.detect_overfitting(rising)
+    s = detect_overfitting(rising)
     assert s.present and s.evidence["best_epoch"] == 2 and s.evidence["train_still_falling"]
     gap = healthy(epoch_logs={"loss": [0.01, 0.001, 1e-4, 1e-5], "val_loss": [0.1, 0.1, 0.1, 0.1]})
-    assert S.detect_overfitting(gap).present
+    assert detect_overfitting(gap).present
     noisy = healthy(epoch_logs={"loss": [0.01, 0.005, 0.004, 0.0035], "val_loss": [0.009, 0.005, 0.0042, 0.0045]})
-    assert not S.detect_overfitting(noisy).present  # +7% is validation noise
-    assert not S.detect_overfitting(healthy()).present
+    assert not detect_overfitting(noisy).present  # +7% is validation noise
+    assert not detect_overfitting(healthy()).present
     short = healthy(epoch_logs={"loss": [0.01, 0.001], "val_loss": [0.01, 0.05]})
-    assert "skipped" in S.detect_overfitting(short).evidence
+    assert "skipped" in detect_overfitting(short).evidence
 
 
 def test_out_of_range_outputs():
     rec = healthy(range_violation=[0.3] * PROBES)
-    s = S.detect_out_of_range(rec)
+    s = detect_out_of_range(rec)
     assert s.present and s.cause == "output_activation_range"
-    assert not S.detect_out_of_range(healthy(range_violation=[0.005] * PROBES)).present
+    assert not detect_out_of_range(healthy(range_violation=[0.005] * PROBES)).present
 
 
 def test_heavy_regularization_by_penalty_share_and_by_dropout_gap():
     penalty = healthy(penalty_share=[0.6] * PROBES, dropout_gap=[math.nan] * PROBES)
-    s = S.detect_heavy_regularization(penalty)
+    s = detect_heavy_regularization(penalty)
     assert s.present and s.cause == "over_regularization" and "60% of the training loss" in s.message
     dropout = healthy(penalty_share=[0.0] * PROBES, dropout_gap=[2.0] * PROBES)
-    s = S.detect_heavy_regularization(dropout)
+    s = detect_heavy_regularization(dropout)
     assert s.present and "2.00x" in s.message
     light = healthy(penalty_share=[0.01] * PROBES, dropout_gap=[1.05] * PROBES)
-    assert not S.detect_heavy_regularization(light).present
+    assert not detect_heavy_regularization(light).present
     # the largest share counts: a penalty strong enough shrinks the weights to the mean image, and is then small
     collapsed = healthy(penalty_share=[0.7] + [0.003] * (PROBES - 1), dropout_gap=[math.nan] * PROBES)
-    assert S.detect_heavy_regularization(collapsed).present
+    assert detect_heavy_regularization(collapsed).present
     # dropout is read at the end: its cost early in training is no evidence
     early_gap = healthy(penalty_share=[0.0] * PROBES, dropout_gap=[2.0] * (PROBES - 7) + [1.05] * 7)
-    assert not S.detect_heavy_regularization(early_gap).present
-    assert "skipped" in S.detect_heavy_regularization(healthy()).evidence  # no signal recorded
+    assert not detect_heavy_regularization(early_gap).present
+    assert "skipped" in detect_heavy_regularization(healthy()).evidence  # no signal recorded
 
 
 def test_too_short_records_are_skipped_not_judged():
     rec = healthy(loss_steps=list(range(5)), losses=[1.0] * 5, probe_steps=[0], probe_loss=[0.1],
                   relative_spread=[0.9], range_violation=[0.0])
     for name in ("diverging", "stuck", "slow", "oscillating"):
-        symptom = S.DETECTORS[name](rec)
+        symptom = DETECTORS[name](rec)
         assert not symptom.present and "skipped" in symptom.evidence
 
 
@@ -279,3 +295,39 @@ def test_record_round_trips_through_json():
     again = MonitorRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
     assert math.isnan(again.losses[3]) and again.losses[4] == pytest.approx(rec.losses[4])
     assert [s.present for s in detect_symptoms(again)] == [s.present for s in detect_symptoms(rec)]
+
+
+def test_every_detector_file_is_found_in_its_order():
+    files = sorted(p.stem for p in Path(detectors.__file__).parent.glob("*.py") if not p.name.startswith("_"))
+    assert sorted(DETECTORS) == files
+    for name, detector in DETECTORS.items():
+        assert detector.__name__ == f"detect_{name}" and detector.__module__ == f"{detectors.__name__}.{name}"
+    # findings are raised in this order (an earlier symptom claims a shared cause first); a new detector may
+    # fall anywhere between these
+    known = ["nan_inf", "diverging", "stuck", "slow", "oscillating", "collapsed_to_mean", "dead_units", "saturation",
+             "vanishing_gradients", "exploding_gradients", "overfitting", "heavy_regularization", "out_of_range"]
+    assert [name for name in DETECTORS if name in known] == known
+
+
+def test_a_detector_file_without_its_detector_or_order_stops_the_import(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    detector = "def detect_{name}(record):\n    return None\n"
+    cases = {"fake_detectors_ok": {"b": detector + "ORDER = 1\n", "a": detector + "ORDER = 2\n", "_util": ""},
+             "fake_detectors_no_order": {"a": detector},
+             "fake_detectors_misnamed": {"a": detector.replace("{name}", "other") + "ORDER = 1\n"},
+             "fake_detectors_clash": {"a": detector + "ORDER = 1\n", "b": detector + "ORDER = 1\n"}}
+    for package, modules in cases.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        for name, source in modules.items():
+            (tmp_path / package / f"{name}.py").write_text(source.replace("{name}", name))
+    importlib.invalidate_caches()
+    try:
+        assert list(find_detectors(importlib.import_module("fake_detectors_ok"))) == ["b", "a"]
+        for package, message in [("fake_detectors_no_order", "ORDER"), ("fake_detectors_misnamed", "detect_a"),
+                                 ("fake_detectors_clash", "share an ORDER")]:
+            with pytest.raises(ImportError, match=message):
+                find_detectors(importlib.import_module(package))
+    finally:
+        for key in [k for k in sys.modules if k.startswith("fake_detectors_")]:
+            del sys.modules[key]

@@ -39,7 +39,7 @@ def render() -> str:
         "",
         "## Probe findings",
         "",
-        "Each is raised when its symptom's detector (`caedoctor.monitor.symptoms`) finds the symptom in the "
+        "Each is raised when its symptom's detector (`caedoctor.monitor.detectors`) finds the symptom in the "
         "monitor's record of the probe run. The cause listed is the usual one: the detector reads the cause "
         "from the other traces (a stuck run with most ReLU units dead is raised as `dead_relu`), and the "
         "finding's fix follows that cause. Counterfactual probes then confirm or refute it.",

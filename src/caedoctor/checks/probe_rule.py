@@ -3,8 +3,9 @@ detector, the thresholds that detector compares with, the four-part doc, and how
 the fix a counterfactual probe makes to test it.
 
 A static `Rule` reads the model and the data before training; a `ProbeRule` reads what the monitor recorded
-during a probe run. The detector (`caedoctor.monitor.symptoms`) decides whether the symptom is present and
-which cause it points at; the rule names the finding (code, doc, fix). Both kinds share one code table
+during a probe run. The detector (`caedoctor/monitor/detectors/<symptom>.py`, beside this rule's module of the
+same name in `caedoctor/checks/probe_rules/`) decides whether the symptom is present and which cause it points
+at; the rule names the finding (code, doc, fix). Both kinds share one code table
 (`caedoctor.checks.registry`), so `caedoctor rule CAE708` prints either.
 """
 
@@ -67,8 +68,10 @@ class ProbeRule(Rule):
     """One probe finding: a `Rule` (code, name, usual cause, severity, four-part doc) and its symptom.
 
     Attributes (beyond `Rule`'s):
-        symptom: the name of the symptom that raises it (`Symptom.name`, a key of `DETECTORS`).
-        detector: the function `MonitorRecord -> Symptom` that detects it.
+        symptom: the name of the symptom that raises it (`Symptom.name`, a key of `DETECTORS`, and the name of
+            the rule's module and of its detector's).
+        detector: the function `MonitorRecord -> Symptom` that detects it, `detect_<symptom>` in
+            `caedoctor.monitor.detectors.<symptom>`.
         thresholds: the names in `caedoctor.thresholds` the detector compares with.
         lr_sensitive: a run that shows this symptom also gets a learning-rate finding when the LR range test
             disagrees with the configured rate (`caedoctor.checks.probe_findings`).
@@ -108,5 +111,5 @@ class ProbeRule(Rule):
     def measured_by(self) -> str:
         """One line for the docs: the detector and its thresholds."""
         names = ", ".join(f"`{n}`" for n in self.thresholds) or "none (any occurrence)"
-        return (f"`caedoctor.monitor.symptoms.{self.detector.__name__}` over the monitor's record; thresholds "
+        return (f"`{self.detector.__module__}.{self.detector.__name__}` over the monitor's record; thresholds "
                 f"(caedoctor/thresholds.py): {names}.")

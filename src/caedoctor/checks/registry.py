@@ -1,120 +1,63 @@
 """The one code table: the static rules (`RULES`, run by `check`) and the probe rules (`PROBE_RULES`, CAE7xx,
-raised by `diagnose` from a probe run). Adding a rule: a new module in `caedoctor.checks.rules` (or
-`caedoctor.checks.probe_rules`), one line here."""
+raised by `diagnose` from a probe run), each in code order.
+
+Both are found, not listed: every module of a family folder of `caedoctor.checks.rules` (`dataset/`,
+`output/`, ...) and every module of `caedoctor.checks.probe_rules` defines one `RULE`. Adding a rule is one
+new module; nothing here changes. A module whose name starts with `_` holds shared helpers; any other module
+without a `RULE`, or a rule module outside a family folder, stops the import with an error instead of being
+skipped, so a rule cannot vanish from `check`, `caedoctor rules` and the generated docs unnoticed.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from types import ModuleType
+
+from caedoctor.checks import probe_rules, rules
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.checks.probe_rules import (
-    collapsed_to_mean,
-    dead_units,
-    diverging,
-    exploding_gradients,
-    heavy_regularization,
-    nan_inf,
-    oscillating,
-    overfitting,
-    saturation,
-    slow,
-    stuck,
-    vanishing_gradients,
-)
 from caedoctor.checks.rule import Rule
-from caedoctor.checks.rules import (
-    batch_larger_than_data,
-    batchnorm_small_batch,
-    bce_target_range,
-    bce_without_sigmoid,
-    classification_loss,
-    bottleneck_too_narrow,
-    capacity_mismatch,
-    duplicate_samples,
-    input_shape_mismatch,
-    inputs_not_normalized,
-    kernel_larger_than_map,
-    large_initial_weights,
-    negative_initial_bias,
-    learning_rate_too_high,
-    learning_rate_too_low,
-    nan_in_data,
-    output_range_clips_target,
-    output_range_excludes_target,
-    output_shape_mismatch,
-    over_regularization,
-    overcomplete_latent,
-    receptive_field_gaps,
-    relu_signed_data,
-    saturating_first_layer,
-    saturating_initial_weights,
-    saturating_stack,
-    skip_connections,
-    small_receptive_field,
-    ssim_max_val,
-    target_scale_differs,
-    targets_not_paired,
-    too_few_samples,
-    transpose_kernel_stride,
-    unbounded_output,
-)
 from caedoctor.errors import ConfigError
 
-RULES: tuple[Rule, ...] = (
-    # CAE1xx: the data
-    nan_in_data.RULE,
-    too_few_samples.RULE,
-    duplicate_samples.RULE,
-    inputs_not_normalized.RULE,
-    target_scale_differs.RULE,
-    targets_not_paired.RULE,
-    # CAE2xx: output, loss and shapes against the data
-    output_range_excludes_target.RULE,
-    output_range_clips_target.RULE,
-    unbounded_output.RULE,
-    bce_target_range.RULE,
-    ssim_max_val.RULE,
-    bce_without_sigmoid.RULE,
-    output_shape_mismatch.RULE,
-    input_shape_mismatch.RULE,
-    classification_loss.RULE,
-    # CAE3xx: architecture
-    bottleneck_too_narrow.RULE,
-    overcomplete_latent.RULE,
-    skip_connections.RULE,
-    capacity_mismatch.RULE,
-    kernel_larger_than_map.RULE,
-    receptive_field_gaps.RULE,
-    small_receptive_field.RULE,
-    transpose_kernel_stride.RULE,
-    over_regularization.RULE,
-    # CAE4xx: activations
-    relu_signed_data.RULE,
-    saturating_stack.RULE,
-    saturating_first_layer.RULE,
-    large_initial_weights.RULE,
-    saturating_initial_weights.RULE,
-    negative_initial_bias.RULE,
-    # CAE5xx: training set-up
-    learning_rate_too_high.RULE,
-    learning_rate_too_low.RULE,
-    batchnorm_small_batch.RULE,
-    batch_larger_than_data.RULE,
-)
+
+def _modules(package: ModuleType) -> list[ModuleType]:
+    """The modules of `package` that are not helpers (`_name`), imported, by name."""
+    return [importlib.import_module(f"{package.__name__}.{info.name}")
+            for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")]
+
+
+def _rules_of(package: ModuleType, kind: type) -> list:
+    """The `RULE` of every module of `package`, by code; a module without one is an error."""
+    found = []
+    for module in _modules(package):
+        rule = getattr(module, "RULE", None)
+        if not isinstance(rule, kind):
+            raise ImportError(f"{module.__name__} defines no {kind.__name__} `RULE` (got {rule!r}); a module of "
+                              f"helpers is named `_{module.__name__.rsplit('.', 1)[1]}`")
+        found.append(rule)
+    return sorted(found, key=lambda r: r.code)
+
+
+def find_rules(package: ModuleType = rules) -> list[Rule]:
+    """The rules of every family folder of `package` (by default `caedoctor.checks.rules`), by code; a module
+    outside a family folder is an error."""
+    families = _modules(package)
+    strays = [m.__name__ for m in families if not hasattr(m, "__path__")]
+    if strays:
+        raise ImportError(f"{', '.join(strays)}: a static rule lives in a family folder of {package.__name__} "
+                          f"({', '.join(m.__name__.rsplit('.', 1)[1] for m in families if hasattr(m, '__path__'))})")
+    return sorted((rule for family in families for rule in _rules_of(family, Rule)), key=lambda r: r.code)
+
+
+def find_probe_rules(package: ModuleType = probe_rules) -> list[ProbeRule]:
+    """The probe rules of every module of `package` (by default `caedoctor.checks.probe_rules`), by code."""
+    return _rules_of(package, ProbeRule)
+
+
+RULES: tuple[Rule, ...] = tuple(find_rules())
 
 # CAE7xx: findings raised from what a probe run showed (`caedoctor diagnose`); `check` does not run them.
-PROBE_RULES: tuple[ProbeRule, ...] = (
-    nan_inf.RULE,
-    diverging.RULE,
-    stuck.RULE,
-    collapsed_to_mean.RULE,
-    slow.RULE,
-    oscillating.RULE,
-    dead_units.RULE,
-    saturation.RULE,
-    vanishing_gradients.RULE,
-    exploding_gradients.RULE,
-    overfitting.RULE,
-    heavy_regularization.RULE,
-)
+PROBE_RULES: tuple[ProbeRule, ...] = tuple(find_probe_rules())
 
 _BY_CODE = {rule.code: rule for rule in RULES}
 assert len(_BY_CODE) == len(RULES), "two rules share a code"

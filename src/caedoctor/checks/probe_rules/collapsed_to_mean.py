@@ -1,7 +1,7 @@
 """CAE704 probe-collapsed-to-mean: every input gets nearly the same output image."""
 
 from caedoctor.checks.probe_rule import LR_FIX, ProbeRule
-from caedoctor.monitor.symptoms import detect_collapsed_to_mean
+from caedoctor.monitor.detectors.collapsed_to_mean import detect_collapsed_to_mean
 
 RULE = ProbeRule(
     code="CAE704", name="probe-collapsed-to-mean", cause="learning_rate_too_high", severity="warning",

@@ -1,7 +1,7 @@
 """CAE707 probe-dead-units: many ReLU units never activate."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_dead_units
+from caedoctor.monitor.detectors.dead_units import detect_dead_units
 
 RULE = ProbeRule(
     code="CAE707", name="probe-dead-units", cause="dead_relu", severity="warning",

@@ -1,7 +1,7 @@
 """CAE702 probe-diverging: the probe's loss grows instead of falling."""
 
 from caedoctor.checks.probe_rule import LR_FIX, ProbeRule
-from caedoctor.monitor.symptoms import detect_diverging
+from caedoctor.monitor.detectors.diverging import detect_diverging
 
 RULE = ProbeRule(
     code="CAE702", name="probe-diverging", cause="learning_rate_too_high", severity="warning",

@@ -1,7 +1,7 @@
 """CAE710 probe-exploding-gradients: gradient norms grow without bound."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_exploding_gradients
+from caedoctor.monitor.detectors.exploding_gradients import detect_exploding_gradients
 
 RULE = ProbeRule(
     code="CAE710", name="probe-exploding-gradients", cause="exploding_gradients", severity="warning",

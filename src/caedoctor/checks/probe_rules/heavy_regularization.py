@@ -1,7 +1,7 @@
 """CAE712 probe-heavy-regularization: penalties or dropout dominate what training minimises."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_heavy_regularization
+from caedoctor.monitor.detectors.heavy_regularization import detect_heavy_regularization
 
 RULE = ProbeRule(
     code="CAE712", name="probe-heavy-regularization", cause="over_regularization", severity="warning",

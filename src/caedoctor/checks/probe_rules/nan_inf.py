@@ -1,7 +1,7 @@
 """CAE701 probe-nan-inf: the probe's loss turned NaN or Inf."""
 
 from caedoctor.checks.probe_rule import LR_FIX, ProbeRule
-from caedoctor.monitor.symptoms import detect_nan_inf
+from caedoctor.monitor.detectors.nan_inf import detect_nan_inf
 
 RULE = ProbeRule(
     code="CAE701", name="probe-nan-inf", cause="learning_rate_too_high", severity="warning",

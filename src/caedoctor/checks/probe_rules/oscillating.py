@@ -1,7 +1,7 @@
 """CAE706 probe-oscillating: the loss jumps up and down."""
 
 from caedoctor.checks.probe_rule import LR_FIX, ProbeRule
-from caedoctor.monitor.symptoms import detect_oscillating
+from caedoctor.monitor.detectors.oscillating import detect_oscillating
 
 RULE = ProbeRule(
     code="CAE706", name="probe-oscillating", cause="learning_rate_too_high", severity="warning",

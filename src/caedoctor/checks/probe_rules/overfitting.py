@@ -1,7 +1,7 @@
 """CAE711 probe-overfitting: validation loss rises while training loss falls."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_overfitting
+from caedoctor.monitor.detectors.overfitting import detect_overfitting
 
 RULE = ProbeRule(
     code="CAE711", name="probe-overfitting", cause="insufficient_data", severity="warning",

@@ -1,7 +1,7 @@
 """CAE708 probe-saturation: sigmoid/tanh units sit in their flat tails."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_saturation
+from caedoctor.monitor.detectors.saturation import detect_saturation
 
 RULE = ProbeRule(
     code="CAE708", name="probe-saturation", cause="saturated_activation", severity="warning",

@@ -1,7 +1,7 @@
 """CAE705 probe-slow: the loss falls, but far slower than it should."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_slow
+from caedoctor.monitor.detectors.slow import detect_slow
 
 RULE = ProbeRule(
     code="CAE705", name="probe-slow", cause="learning_rate_too_low", severity="warning",

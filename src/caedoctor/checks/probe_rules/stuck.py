@@ -1,7 +1,7 @@
 """CAE703 probe-stuck: the loss stays flat near the predict-the-mean level."""
 
 from caedoctor.checks.probe_rule import LR_FIX, ProbeRule
-from caedoctor.monitor.symptoms import detect_stuck
+from caedoctor.monitor.detectors.stuck import detect_stuck
 
 RULE = ProbeRule(
     code="CAE703", name="probe-stuck", cause="learning_rate_too_high", severity="warning",

@@ -1,7 +1,7 @@
 """CAE709 probe-vanishing-gradients: almost no gradient reaches the layers."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.monitor.symptoms import detect_vanishing_gradients
+from caedoctor.monitor.detectors.vanishing_gradients import detect_vanishing_gradients
 
 RULE = ProbeRule(
     code="CAE709", name="probe-vanishing-gradients", cause="vanishing_gradients", severity="warning",

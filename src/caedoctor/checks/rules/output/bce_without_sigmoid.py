@@ -1,8 +1,8 @@
 """CAE206: binary cross-entropy on an output that is not a probability."""
 
 from caedoctor.checks.rule import Rule, range_text
-from caedoctor.checks.rules.bce_target_range import RULE as CAE204
-from caedoctor.checks.rules.bce_target_range import targets_outside_unit
+from caedoctor.checks.rules.output.bce_target_range import RULE as CAE204
+from caedoctor.checks.rules.output.bce_target_range import targets_outside_unit
 from caedoctor.findings import Fix
 
 

@@ -1,7 +1,7 @@
 """CAE502: the learning rate is far below the usual range for its optimizer."""
 
 from caedoctor.checks.rule import Rule
-from caedoctor.checks.rules.learning_rate_too_high import rate_finding, usual_range_text
+from caedoctor.checks.rules.training_setup.learning_rate_too_high import rate_finding, usual_range_text
 
 
 def run(ctx):

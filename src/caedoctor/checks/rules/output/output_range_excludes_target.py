@@ -1,7 +1,7 @@
 """CAE201: the output activation cannot produce most of the target's values."""
 
 from caedoctor.checks.rule import Rule, num, range_text, span_text
-from caedoctor.checks.rules._output import covering_activation, overshoot
+from caedoctor.checks.rules.output._range import covering_activation, overshoot
 from caedoctor.findings import Fix
 
 # Out of reach: more than this share of the target's span, or the target's mean itself. Then the loss

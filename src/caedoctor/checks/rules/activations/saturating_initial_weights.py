@@ -1,7 +1,7 @@
 """CAE405: tanh/sigmoid hidden layers whose kernels start so large that their units start saturated."""
 
 from caedoctor.checks.rule import Rule, num
-from caedoctor.checks.rules.large_initial_weights import _WHAT, MIN_GAIN, finding_for, saturating_hidden
+from caedoctor.checks.rules.activations.large_initial_weights import _WHAT, MIN_GAIN, finding_for, saturating_hidden
 
 
 def run(ctx):

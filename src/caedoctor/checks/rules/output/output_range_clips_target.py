@@ -1,8 +1,8 @@
 """CAE202: the output activation cannot produce a small part of the target's values."""
 
 from caedoctor.checks.rule import Rule, range_text, span_text
-from caedoctor.checks.rules._output import covering_activation, overshoot
-from caedoctor.checks.rules.output_range_excludes_target import MAX_OUTSIDE
+from caedoctor.checks.rules.output._range import covering_activation, overshoot
+from caedoctor.checks.rules.output.output_range_excludes_target import MAX_OUTSIDE
 from caedoctor.findings import Fix
 
 # Overshoots below this share of the target span are rounding (e.g. 1.0000001 against sigmoid).
