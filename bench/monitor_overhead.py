@@ -41,7 +41,7 @@ def main() -> None:
     import tensorflow as tf
 
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import ConvergenceMonitor
+    from caedoctor.monitor import ConvergenceMonitor
     from caedoctor.monitor.callback import DEFAULT_INTERVAL
     from caedoctor.models import compile_model, load_model
 

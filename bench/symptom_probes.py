@@ -140,7 +140,7 @@ def _data(kind: str):
         # so hand it 48 + enough to fill the validation side with held-out images).
         from caedoctor.data import sources
         from caedoctor.data import Data
-        from caedoctor.data import _split_dataset
+        from caedoctor.data.load import _split_dataset
         from caedoctor.data.profile import DataProfile, profile_batches
 
         source = sources.Source(f"patches32[:{n}]", sources.ArraySplit(train[:n]), sources.ArraySplit(val),
@@ -153,7 +153,7 @@ def _data(kind: str):
 
 
 def run_probe(name, build, data_kind, steps):
-    from caedoctor.diagnosis import ConvergenceMonitor
+    from caedoctor.monitor import ConvergenceMonitor
     from caedoctor.losses import dynamic_range
     from caedoctor.models import compile_model
     from caedoctor.training import seed_everything
@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated probe names")
     parser.add_argument("--reuse", action="store_true", help="analyse saved records instead of training")
     args = parser.parse_args()
-    from caedoctor.diagnosis import MonitorRecord
+    from caedoctor.monitor import MonitorRecord
 
     table = probes()
     names = [n for n in args.only.split(",") if n] or list(table)

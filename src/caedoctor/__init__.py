@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from caedoctor import display as _display
+from caedoctor.version import __version__
 
 _LAZY = {
     "diagnose": "caedoctor.api",
@@ -62,3 +63,15 @@ def __getattr__(name):
 
 def __dir__():
     return __all__
+
+
+def _report_renderers() -> dict:
+    """The report layer's text and HTML of each result, imported the first time a result is shown."""
+    from caedoctor.report.renderers import RENDERERS
+
+    return RENDERERS
+
+
+# Every `caedoctor.*` import runs this file first, so a result shows itself however it was made, while
+# `caedoctor.display` (below the results) never imports the report above it.
+_display.register_renderers(_report_renderers)

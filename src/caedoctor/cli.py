@@ -16,7 +16,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import click  # noqa: E402
 
-from caedoctor import __version__  # noqa: E402
 from caedoctor.commands.check import check_command, rule_command, rules_command  # noqa: E402
 from caedoctor.commands.data import data_group  # noqa: E402
 from caedoctor.commands.demo import demo_command  # noqa: E402
@@ -25,6 +24,7 @@ from caedoctor.commands.lr_find import lr_find_command  # noqa: E402
 from caedoctor.commands.repair import fix_alias, repair_command  # noqa: E402
 from caedoctor.commands.run import run_command  # noqa: E402
 from caedoctor.commands.train import train_command  # noqa: E402
+from caedoctor.version import __version__  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

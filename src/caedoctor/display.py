@@ -1,10 +1,13 @@
 """How caedoctor's results show themselves: compact text for terminals and `print`, the HTML report inline
 in Jupyter (`_repr_html_`).
 
-`Diagnosis` (diagnosis/), `RepairResult` (repair/) and `CheckResult` (checks/) take these mixins. The text
-and HTML come from `caedoctor.report`, layers above the results: they are imported when a result is
-displayed, never at import time. These late imports are an exception the import contract (pyproject.toml,
-`[tool.importlinter]`) states, as deepchecks' results carry their own display: a result shows itself.
+`Diagnosis` (diagnosis/), `RepairResult` (repairing/) and `CheckResult` (checks/) take these mixins, so this
+module sits below them, and below the report that draws them. It never imports the report: the report layer
+registers its renderers here (`caedoctor.report.renderers.RENDERERS`), as IPython's formatters are given a
+function per type. `caedoctor/__init__.py`, which runs before any `caedoctor.*` module, names the report as
+the source with `register_renderers`; the report is imported the first time a result is shown, so
+`print(diagnosis)` gives the text however the result was made (`caedoctor.diagnose`, or
+`from caedoctor.diagnosis import diagnose`) and `import caedoctor` stays instant.
 
 - `str(result)` / `print(result)` and IPython's terminal (`_repr_pretty_`): a few lines, the verdict first.
 - `_repr_html_`: in a notebook, the same self-contained report `write_report` writes (images inline as
@@ -14,12 +17,37 @@ displayed, never at import time. These late imports are an exception the import 
 
 from __future__ import annotations
 
-import io
-
-TEXT_WIDTH = 110
+from typing import Callable
 
 # The data and model a diagnosis ran on, kept on the result for the inline report's reconstructions.
 _INPUTS = "_report_inputs"
+
+# What each result shows, by name ("diagnosis_text", "diagnosis_html", "repair_text", "repair_html",
+# "check_html"): a function of the result that returns a string. Filled from `_source` on first use.
+_renderers: dict[str, Callable] = {}
+_source: Callable[[], dict] | None = None
+
+
+def register_renderers(source: Callable[[], dict]) -> None:
+    """Show results with the renderers `source()` returns (`{name: function(result) -> str}`).
+
+    `source` is called the first time a result is shown, not now, so the layer that draws the results is
+    imported only when one is drawn. Registering again replaces the renderers.
+    """
+    global _source
+    _source = source
+    _renderers.clear()
+
+
+def _render(name: str, result) -> str:
+    if not _renderers and _source is not None:
+        _renderers.update(_source())
+    try:
+        render = _renderers[name]
+    except KeyError:
+        raise LookupError(f"no renderer {name!r} is registered (caedoctor.display.register_renderers; "
+                          f"registered: {', '.join(sorted(_renderers)) or 'none'})") from None
+    return render(result)
 
 
 def attach_inputs(result, *, data=None, loaded=None):
@@ -34,17 +62,6 @@ def attach_inputs(result, *, data=None, loaded=None):
 def report_inputs(result) -> tuple:
     """`(data, loaded)` attached by `attach_inputs`, or `(None, None)`."""
     return getattr(result, "__dict__", {}).get(_INPUTS) or (None, None)
-
-
-def _captured(print_fn, *args) -> str:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    # force_jupyter=False: in a kernel rich would display the text as a notebook output instead of returning it
-    console = Console(file=buffer, width=TEXT_WIDTH, color_system=None, force_terminal=False, force_jupyter=False,
-                      highlight=False, soft_wrap=True)  # one finding per line, not cut at the width
-    print_fn(*args, console=console)
-    return buffer.getvalue().rstrip()
 
 
 class _Shown:
@@ -64,34 +81,20 @@ class DiagnosisDisplay(_Shown):
     """Display for `Diagnosis`: the verdict and causes as text, the report as HTML."""
 
     def __str__(self) -> str:
-        from caedoctor.report.text import print_diagnosis
-
-        return _captured(print_diagnosis, self)
+        return _render("diagnosis_text", self)
 
     def _repr_html_(self) -> str:
-        from caedoctor.report.notebook import report_fragment
-
-        data, loaded = report_inputs(self)
-        return report_fragment(self, data=data, loaded=loaded)
+        return _render("diagnosis_html", self)
 
 
 class RepairDisplay(_Shown):
     """Display for `RepairResult`: before and after with the changes as text, the report as HTML."""
 
     def __str__(self) -> str:
-        from caedoctor.report.text import print_repair
-
-        text = _captured(print_repair, self, {})
-        diagnosis = getattr(self, "diagnosis", None)
-        return f"{text}\n\n{diagnosis}" if diagnosis is not None else text
+        return _render("repair_text", self)
 
     def _repr_html_(self) -> str:
-        from caedoctor.report.notebook import report_fragment
-
-        data, loaded = report_inputs(self)
-        if data is None:
-            data, loaded = report_inputs(getattr(self, "diagnosis", None))
-        return report_fragment(self.diagnosis, data=data, loaded=loaded, repair=self)
+        return _render("repair_html", self)
 
 
 class CheckResult(_Shown, list):
@@ -118,6 +121,4 @@ class CheckResult(_Shown, list):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from caedoctor.report.notebook import check_html
-
-        return check_html(self)
+        return _render("check_html", self)

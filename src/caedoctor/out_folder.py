@@ -48,7 +48,7 @@ def _read(folder: Path) -> dict | None:
 
 
 def _write(folder: Path, outputs) -> None:
-    from caedoctor import __version__
+    from caedoctor.version import __version__
 
     marker = {"written_by": "caedoctor", "version": __version__,
               "note": "caedoctor wrote the outputs listed here; `--force` removes these and nothing else",

@@ -137,13 +137,13 @@ def read_checkpoint_state(out_dir: Path) -> dict | None:
 def _load_checkpoint(out: Path, state: dict, unsafe: bool):
     """The checkpoint `state` points at, loaded as the first run loaded its model: with `safe_mode=True`
     unless `unsafe` is given again, and refused in one line when the first run needed it and it is not."""
-    from caedoctor.models import _load_keras_file
+    from caedoctor.models.load import load_keras_file
 
     if state.get("unsafe") and not unsafe:
         raise ModelError(f"{out}: this run was started with --unsafe (its model holds a Lambda layer: code stored "
                          "in the checkpoint runs when it loads); pass --unsafe again to resume it, only if you "
                          "trust the model")
-    return _load_keras_file(out / CHECKPOINT_DIR / state["checkpoint"], unsafe)
+    return load_keras_file(out / CHECKPOINT_DIR / state["checkpoint"], unsafe)
 
 
 def validate_trainable(data: Data) -> None:

@@ -357,7 +357,7 @@ def test_changes_py_for_a_sequential_dense_code_and_for_a_model_it_cannot_write(
 def test_a_fix_that_would_break_the_output_shape_is_not_applicable(data, monkeypatch):
     """Any fix kind: if its rewrite leaves the output unlike the targets (a widened dense bottleneck behind a
     Reshape changed a generated case's output to 4 channels), it is refused, never probed."""
-    import caedoctor.fixes as fixes
+    import caedoctor.fixes.apply as registry
 
     class FourChannels:
         def apply(self, setup, fix, context):
@@ -366,6 +366,6 @@ def test_a_fix_that_would_break_the_output_shape_is_not_applicable(data, monkeyp
             return setup.replace(model=compiled(wrong))
 
     setup = Setup.of(_loaded(compiled(tiny_cae()), data), data)
-    monkeypatch.setattr(fixes, "get_fix_kind", lambda _kind: FourChannels())
+    monkeypatch.setattr(registry, "get_fix_kind", lambda _kind: FourChannels())
     with pytest.raises(NotApplicable, match=r"output's shape to \(16, 16, 4\), unlike the targets' \(16, 16, 1\)"):
         apply_to_setup(setup, Fix("capacity", {"half": "decoder", "factor": 2.0}))

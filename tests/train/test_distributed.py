@@ -70,7 +70,7 @@ def test_two_workers_roll_back_a_nan_together(tmp_path):
 
 def test_mirrored_strategy_trains_with_monitor_and_nan_guard(tmp_path):
     import caedoctor
-    from caedoctor.diagnosis import ConvergenceMonitor
+    from caedoctor.monitor import ConvergenceMonitor
     from caedoctor.distribute import Distribution
 
     dist = Distribution("mirrored")

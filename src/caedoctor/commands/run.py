@@ -35,13 +35,13 @@ def run_command(when, quick, steps, seed, report_dir, on_nan, script, script_arg
 
     Exit code: the script's own.
     """
-    from caedoctor import watch
+    from caedoctor.watch import autologging
     from caedoctor.watch.script import run_script
     from caedoctor.watch.session import Watcher
 
     watcher = Watcher(when, deferred=True, quick=quick, steps=steps, seed=seed, report_dir=report_dir,
                       on_nan=on_nan)
-    watch._set_watcher(watcher)
+    autologging._set_watcher(watcher)
     extra = " (with --on-nan rollback: caedoctor's NaN guard changes a training whose loss turns NaN)" \
         if on_nan else ""
     click.echo(f"caedoctor: running your code: python {' '.join([script, *script_args])} (every keras "

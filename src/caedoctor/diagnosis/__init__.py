@@ -4,14 +4,13 @@
   counterfactual probes to run, `probes` runs one (`run_probe` -> `ProbeResult`), `judge` compares two,
   `counterfactuals` and `explain_away` apply them to the findings, `verdict` holds the verdict rules.
 - `lr_find`: the learning-rate range test, with a suggestion robust to noise and spikes.
-- `ConvergenceMonitor`, `MonitorRecord`, `Symptom`, `detect_symptoms`, `DETECTORS`: the monitor and the
-  symptom detectors (`caedoctor.monitor`), re-exported here where users import them.
+
+The monitor and the symptom detectors the probes read are `caedoctor.monitor`'s (`ConvergenceMonitor` is also
+`caedoctor.ConvergenceMonitor`).
 """
 
 from caedoctor.diagnosis.lr_finder import LRFindResult, lr_find, plot_lr_find
 from caedoctor.diagnosis.orchestrate import diagnose
 from caedoctor.diagnosis.result import Diagnosis
-from caedoctor.monitor import DETECTORS, ConvergenceMonitor, MonitorRecord, Symptom, detect_symptoms
 
-__all__ = ["diagnose", "Diagnosis", "ConvergenceMonitor", "MonitorRecord", "Symptom", "detect_symptoms",
-           "DETECTORS", "lr_find", "LRFindResult", "plot_lr_find"]
+__all__ = ["diagnose", "Diagnosis", "lr_find", "LRFindResult", "plot_lr_find"]

@@ -53,7 +53,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
 
     ```python
     import numpy as np, keras
-    from caedoctor.diagnosis import ConvergenceMonitor
+    from caedoctor.monitor import ConvergenceMonitor
 
     x = np.random.default_rng(0).random((64, 16, 16, 1), dtype=np.float32)
     model = keras.Sequential([keras.Input((16, 16, 1)),

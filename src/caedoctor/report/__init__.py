@@ -4,8 +4,9 @@
   `templates/`), every figure an inline PNG from `figures`;
 - `notebook`: the same page as a notebook output, its CSS scoped (what `Diagnosis._repr_html_` shows), and
   the findings of `check` as a table;
-- `text`: the terminal text of `caedoctor diagnose`, `caedoctor repair` and `caedoctor demo` (what `print` shows).
-
+- `text`: the terminal text of `caedoctor diagnose`, `caedoctor repair` and `caedoctor demo` (what `print` shows);
+- `renderers`: what each result shows of these, registered with `caedoctor.display` (the results sit below the
+  report and never import it).
 """
 
 from caedoctor.report.html import REPORT_NAME, render_report, write_report

@@ -129,7 +129,7 @@ def render_report(diagnosis: Diagnosis, *, data: Data | None = None, loaded: Loa
 def build_context(diagnosis: Diagnosis, *, data: Data | None = None, loaded: LoadedModel | None = None,
                   repair: RepairResult | None = None) -> dict:
     """Everything the template shows, as plain data (strings, numbers, lists, dicts, data URIs)."""
-    from caedoctor import __version__
+    from caedoctor.version import __version__
 
     verdict = diagnosis.verdict or "unknown"
     tone, sentence = VERDICT_TEXT.get(verdict, ("warn", ""))
