@@ -1,10 +1,11 @@
-"""README.md and bench/README.md show the same fault-benchmark figures, README.md and bench/generated/README.md the
-same test-split figures and split counts, and both say what those figures are.
+"""docs/benchmarks.md and bench/README.md show the same fault-benchmark figures, docs/benchmarks.md and
+bench/generated/README.md the same test-split figures and split counts, and both say what those figures are;
+README.md's one out-of-sample figure is the newest test split's, as measured.
 
-Each figure README.md quotes is checked where it is claimed: the sentence that quotes it is matched, and the
-number is looked up in the one table row (and column) of the results it claims to come from, so a figure cannot
-pass because the same number stands elsewhere in the section. Every percentage in a checked bullet must belong
-to one of the checked sentences: a figure added to the bullet needs a claim here."""
+Each figure docs/benchmarks.md or README.md quotes is checked where it is claimed: the sentence that quotes it is
+matched, and the number is looked up in the one table row (and column) of the results it claims to come from, so
+a figure cannot pass because the same number stands elsewhere in the section. Every percentage in a checked bullet
+must belong to one of the checked sentences: a figure added to the bullet needs a claim here."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"  # where the README's benchmark section moved (issue 28)
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 
 
@@ -66,23 +68,22 @@ def _claims(bullet: str, claims: list) -> None:
     spans = []
     for pattern, check in claims:
         found = list(re.finditer(pattern, bullet))
-        assert len(found) == 1, f"README's bullet states {len(found)} times (not once): {pattern}"
+        assert len(found) == 1, f"the bullet states {len(found)} times (not once): {pattern}"
         check(found[0])
         spans.append(found[0].span())
     unchecked = [m.group() for m in re.finditer(r"\d+(?:\.\d+)?%", bullet)
                  if not any(a <= m.start() and m.end() <= b for a, b in spans)]
-    assert not unchecked, f"README's bullet quotes figures no claim checks: {unchecked}"
+    assert not unchecked, f"the bullet quotes figures no claim checks: {unchecked}"
 
 
 def _holds(cell: str, pattern: str, what: str) -> None:
-    assert re.search(pattern, cell), f"{what}: README's figure {pattern!r} is not what the table says: {cell!r}"
+    assert re.search(pattern, cell), f"{what}: the quoted figure {pattern!r} is not what the table says: {cell!r}"
 
 
 # ---------------------------------------------------------------------------------------------- fault benchmark
 
 def _fault_bullet() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return _flat(_section(readme, "- **Fault benchmark**", "- **Generated fault benchmark**"))
+    return _flat(_section(BENCHMARKS.read_text(), "- **Fault benchmark**", "- **Generated fault benchmark**"))
 
 
 def check_fault_benchmark(bullet: str, bench_readme: str) -> None:
@@ -129,15 +130,14 @@ def check_fault_benchmark(bullet: str, bench_readme: str) -> None:
     _claims(bullet, claims)
 
 
-def test_readme_shows_bench_readmes_current_figures():
+def test_benchmarks_page_shows_bench_readmes_current_figures():
     check_fault_benchmark(_fault_bullet(), (ROOT / "bench" / "README.md").read_text())
 
 
 # ---------------------------------------------------------------------------------------------- generated benchmark
 
 def _generated_bullet() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return _flat(_section(readme, "- **Generated fault benchmark**", "- **Streaming**"))
+    return _flat(_section(BENCHMARKS.read_text(), "- **Generated fault benchmark**", "- **Streaming**"))
 
 
 def _split_results(results: str, split: str) -> str:
@@ -192,17 +192,17 @@ def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, 
     def counts(m):
         tests = [s for s in splits if s.startswith("test")]
         assert "dev" in splits and int(m[1]) == designs["dev"][0], "the development split's size"
-        assert NUMBER_WORDS.get(m[2]) == len(tests), f"README says {m[2]} test splits; generate.SPLITS has {tests}"
+        assert NUMBER_WORDS.get(m[2]) == len(tests), f"the page says {m[2]} test splits; generate.SPLITS has {tests}"
         sized = [s for s in tests if designs[s][0] == int(m[4])]
-        assert NUMBER_WORDS.get(m[3]) == len(sized), f"README says {m[3]} test splits of {m[4]}; they are {sized}"
+        assert NUMBER_WORDS.get(m[3]) == len(sized), f"the page says {m[3]} test splits of {m[4]}; they are {sized}"
 
     def stratified(m):
-        assert m[1] in splits and designs[m[1]][0] == int(m[2]), f"README says `{m[1]}` has {m[2]} cases"
+        assert m[1] in splits and designs[m[1]][0] == int(m[2]), f"the page says `{m[1]}` has {m[2]} cases"
 
     def unscored(m):
-        assert m[1] in splits, f"README names a split generate.SPLITS lacks: {m[1]}"
+        assert m[1] in splits, f"the page names a split generate.SPLITS lacks: {m[1]}"
         assert not any(f"`{m[1]}`" in p.splitlines()[0] for p in results.split("\n### ")[1:]), (
-            f"README calls {m[1]} unscored, but bench/generated/README.md has its test-split results")
+            f"the page calls {m[1]} unscored, but bench/generated/README.md has its test-split results")
 
     def s():
         return out["split"]  # the out-of-sample split, known once its claim (the second) is matched
@@ -239,10 +239,65 @@ def check_generated_benchmark(bullet: str, generated_readme: str, splits: dict, 
     assert "never tuned on" in bullet and s().startswith("test"), "the out-of-sample figure is not a test split's"
 
 
-def test_readme_quotes_the_generated_test_split_as_measured():
+def test_benchmarks_page_quotes_the_generated_test_split_as_measured():
     splits, designs = _generated_splits()
     check_generated_benchmark(_generated_bullet(), (ROOT / "bench" / "generated" / "README.md").read_text(),
                               splits, designs)
+
+
+def _front_door_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return _flat(_section(readme, "## How well it works", "\n## "))
+
+
+def check_front_door_figure(section: str, generated_readme: str) -> None:
+    """README.md's one figure: the newest scored test split (the first subsection of "Test-split results"), its
+    run's date and commit, and its recall and precision with their intervals, as that subsection's table says."""
+    results = generated_readme.split("## Test-split results", 1)[1].split("\n## ", 1)[0]
+    newest = re.search(r"`(\w+)`", results.split("\n### ", 2)[1].splitlines()[0])[1]
+    e = re.escape
+    out = {}
+
+    def value(row):
+        return _cell(_table(_split_results(results, out["split"])), row, "value")
+
+    def split(m):
+        out["split"] = m[1]
+        assert m[1] == newest, f"README quotes `{m[1]}`; the newest scored test split is `{newest}`"
+        part = _split_results(results, m[1])
+        text = _flat(part)
+        assert f"run {m[2]})" in part.splitlines()[0], f"{m[1]}'s subsection heading does not date its run {m[2]}"
+        assert f"commit {m[3]}'s" in text, f"{m[1]}'s subsection does not name commit {m[3]}"
+        assert f"for all {m[4]} cases" in text, f"{m[1]}'s subsection does not say all {m[4]} cases"
+
+    claims = [
+        (r"the \w+ test split `(\w+)`, ([\d-]+), code of commit (\w+), all (\d+) cases", split),
+        (r"cause recall ([\d.]+%) \[([\d.]+-[\d.]+%)\] \((\d+/\d+) real injected causes\)",
+         lambda m: _holds(value("cause recall"), rf"^{e(m[1])} \[{e(m[2])}\] \({e(m[3])}\)$", "recall")),
+        (r"precision ([\d.]+%) \[([\d.]+-[\d.]+%)\]",
+         lambda m: _holds(value("cause precision"), rf"^{e(m[1])} \[{e(m[2])}\] ", "precision")),
+        (r"\(Wilson (\d+%) intervals\)",
+         lambda m: _holds(_header(_table(_split_results(results, out["split"])), "value"), rf"\[Wilson {e(m[1])}\]",
+                          "interval")),
+    ]
+    _claims(section, claims)
+    assert "never tuned on" in section and out["split"].startswith("test"), "the figure is not a test split's"
+    assert "[docs/benchmarks.md](docs/benchmarks.md)" in section, "README's figure does not link the benchmarks page"
+
+
+def test_readme_quotes_the_newest_test_split_as_measured():
+    check_front_door_figure(_front_door_section(), (ROOT / "bench" / "generated" / "README.md").read_text())
+
+
+@pytest.mark.parametrize("old, new", [("precision 77.7%", "precision 78.4%"),  # the recall
+                                      ("[69.5-85.3%]", "[68.7-84.6%]"),  # precision's interval
+                                      ("(80/102 real", "(80/103 real"),
+                                      ("code of commit 8bab3f9", "code of commit ef63df5"),  # test2's
+                                      ("split `test3`, 2026-12-03", "split `test2`, 2026-12-02")])
+def test_a_stale_front_door_figure_fails(old, new):
+    section = _edited(_front_door_section(), old, new)
+    with pytest.raises(AssertionError):
+        check_front_door_figure(section, (ROOT / "bench" / "generated" / "README.md").read_text())
 
 
 def check_generated_counts(text: str, splits: dict, designs: dict) -> None:
@@ -335,18 +390,18 @@ def test_both_say_the_fault_cases_are_the_development_set():
 
 # Each edit leaves the wrong figure standing elsewhere in the same section, so a search of the whole section passes.
 FAULT_EDITS = [
-    ("README", "precision **93.5%**", "precision **96.8%**"),  # the run before's recall
-    ("README", "had 96.8% recall", "had 93.8% recall"),  # the run before's precision
+    ("page", "precision **93.5%**", "precision **96.8%**"),  # the run before's recall
+    ("page", "had 96.8% recall", "had 93.8% recall"),  # the run before's precision
     ("bench", "| verdict accuracy | 100% (41/41) | 100% (41/41) |",
      "| verdict accuracy | 100% (41/41) | 95.1% (39/41) |"),  # the README's 100% now stands only in "before"
 ]
 GENERATED_EDITS = [
-    ("README", "precision 77.7%", "precision 78.4%"),  # test3's recall
-    ("README", "80.0%, 73.8% (`test2`", "80.0%, 77.7% (`test2`"),  # test3's precision
-    ("README", "150 development cases and five test splits", "150 development cases and four test splits"),
-    ("README", "five test splits, four of 150", "five test splits, five of 150"),
-    ("README", "`test5` of 270", "`test5` of 150"),
-    ("README", "(`test4`'s run is incomplete, unscored)", "(`test3`'s run is incomplete, unscored)"),
+    ("page", "precision 77.7%", "precision 78.4%"),  # test3's recall
+    ("page", "80.0%, 73.8% (`test2`", "80.0%, 77.7% (`test2`"),  # test3's precision
+    ("page", "150 development cases and five test splits", "150 development cases and four test splits"),
+    ("page", "five test splits, four of 150", "five test splits, five of 150"),
+    ("page", "`test5` of 270", "`test5` of 150"),
+    ("page", "(`test4`'s run is incomplete, unscored)", "(`test3`'s run is incomplete, unscored)"),
     ("bench", "| verdict accuracy | 86.5% [79.9-91.2%]", "| verdict accuracy | 89.7% [79.9-91.2%]"),  # test2's
 ]
 
@@ -359,7 +414,7 @@ def _edited(text: str, old: str, new: str) -> str:
 @pytest.mark.parametrize("where, old, new", FAULT_EDITS)
 def test_a_fault_benchmark_figure_wrong_in_its_own_row_fails(where, old, new):
     bullet, bench = _fault_bullet(), (ROOT / "bench" / "README.md").read_text()
-    bullet, bench = (_edited(bullet, old, new), bench) if where == "README" else (bullet, _edited(bench, old, new))
+    bullet, bench = (_edited(bullet, old, new), bench) if where == "page" else (bullet, _edited(bench, old, new))
     with pytest.raises(AssertionError):
         check_fault_benchmark(bullet, bench)
 
@@ -367,7 +422,7 @@ def test_a_fault_benchmark_figure_wrong_in_its_own_row_fails(where, old, new):
 @pytest.mark.parametrize("where, old, new", GENERATED_EDITS)
 def test_a_generated_benchmark_figure_wrong_in_its_own_row_fails(where, old, new):
     bullet, text = _generated_bullet(), (ROOT / "bench" / "generated" / "README.md").read_text()
-    bullet, text = (_edited(bullet, old, new), text) if where == "README" else (bullet, _edited(text, old, new))
+    bullet, text = (_edited(bullet, old, new), text) if where == "page" else (bullet, _edited(text, old, new))
     splits, designs = _generated_splits()
     with pytest.raises(AssertionError):
         check_generated_benchmark(bullet, text, splits, designs)

@@ -21,8 +21,9 @@ def test_keras_floor_excludes_releases_with_safe_mode_bypasses():
     assert floor and _version(floor.group(1)) >= (3, 14), keras[0]  # bypasses fixed in 3.11 and 3.14
     pinned = re.search(r"^keras==([\d.]+)$", (ROOT / "constraints.txt").read_text(), re.M)
     assert pinned and _version(pinned.group(1)) >= (3, 14)
-    readme = (ROOT / "README.md").read_text()
-    assert "keras>=3.14" in readme and "safe_mode" in readme
+    for page in ("README.md", "docs/install.md"):  # the front door's safety note, the install page's versions
+        text = (ROOT / page).read_text()
+        assert "keras>=3.14" in text and "safe_mode" in text, page
 
 
 def test_the_installed_keras_is_supported():

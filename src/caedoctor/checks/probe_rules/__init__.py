@@ -8,15 +8,15 @@ range test may add a learning-rate finding, and how its fix is made (by default 
 the cause the detector names). A module here and its detector share a name: `stuck.py` here, and
 `caedoctor/monitor/detectors/stuck.py` with `detect_stuck` (the monitor sits below the checks, so the
 detector lives there and the rule imports it). `caedoctor.checks.registry` finds the rules beside the
-static ones, so `caedoctor rules`, `caedoctor rule CODE`, docs/rules.md and the README's table show both.
+static ones, so `caedoctor rules`, `caedoctor rule CODE` and docs/rules.md show both.
 
 Adding a symptom touches two new files and nothing else:
 1. `caedoctor/monitor/detectors/<name>.py`: `detect_<name>(record) -> Symptom` and its `ORDER` (findings
    are raised in that order: an earlier symptom claims a cause first); its thresholds in
    `caedoctor/thresholds.py` with the measurements that chose them, when it needs new ones;
 2. `<name>.py` here: `RULE = ProbeRule(code="CAE7xx", symptom="<name>", detector=detect_<name>, ...)`.
-Then `python -m caedoctor.checks.docs > docs/rules.md` and `--readme README.md` regenerate the docs (the tests
-compare them), and its tests go beside the others (tests/monitor/test_symptoms.py: the detector on a made-up
-record; tests/checks/: the finding it raises). A symptom that only adds evidence (like `out_of_range`) needs
+Then `python -m caedoctor.checks.docs > docs/rules.md` regenerates the docs (the tests compare them), and
+its tests go beside the others (tests/monitor/test_symptoms.py: the detector on a made-up record;
+tests/checks/: the finding it raises). A symptom that only adds evidence (like `out_of_range`) needs
 step 1 alone: without a rule it raises no finding.
 """
