@@ -35,6 +35,23 @@ def tiny_cae(size: int = 16, output_activation: str = "sigmoid", hidden: str = "
     return keras.Model(inputs, outputs, name="tiny_cae")
 
 
+def stateful_cae(optimizer=None):
+    """A tiny CAE with BatchNorm and Dropout: moving statistics and a random-seed state that a reused or
+    extended probe must restore or carry on too. Compiled with `optimizer` (default Adam(3e-3)) and MSE."""
+    import keras
+
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    x = keras.layers.MaxPool2D()(x)
+    x = keras.layers.UpSampling2D()(x)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=optimizer or keras.optimizers.Adam(3e-3), loss="mse")
+    return model
+
+
 def compiled(model, optimizer: str = "adam", lr: float = 3e-3, loss: str = "mse"):
     import keras
 

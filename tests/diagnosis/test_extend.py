@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import pytest
 
@@ -18,27 +17,13 @@ from caedoctor.diagnosis.reuse import CompiledModels
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from tiny import blobs
-
-
-def _cae():
-    """BatchNorm and Dropout: moving statistics and a random-seed state that must carry on too."""
-    inputs = keras.Input((16, 16, 1))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Dropout(0.2)(x)
-    x = keras.layers.MaxPool2D()(x)
-    x = keras.layers.UpSampling2D()(x)
-    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
-    return model
+from tiny import blobs, compiled, stateful_cae, tiny_cae
 
 
 @pytest.fixture(scope="module")
 def setup():
     data = load_data(blobs(96))  # fewer samples than steps x batch: the batches repeat, reshuffled
-    return Setup.of(load_model(_cae(), data.input_shape), data)
+    return Setup.of(load_model(stateful_cae(), data.input_shape), data)
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -86,8 +71,6 @@ def test_a_pair_is_undecided_only_when_where_it_ends_and_its_forecast_disagree()
 
 def _stuck_sgd(data):
     """SGD at a rate far too low: every change looks alike early, so the pairs are worth following."""
-    from tiny import compiled, tiny_cae
-
     return load_model(compiled(tiny_cae(output_activation="linear"), optimizer="sgd", lr=1e-4), data.input_shape)
 
 

@@ -12,23 +12,9 @@ from caedoctor.diagnosis.reuse import CompiledModels, graph_key
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 
-from tiny import blobs
+from tiny import blobs, stateful_cae
 
 STEPS = 50
-
-
-def _cae(optimizer):
-    """A CAE with BatchNorm and Dropout: moving statistics and a random-seed state to restore too."""
-    inputs = keras.Input((16, 16, 1))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Dropout(0.2)(x)
-    x = keras.layers.MaxPool2D()(x)
-    x = keras.layers.UpSampling2D()(x)
-    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=optimizer, loss="mse")
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +23,7 @@ def data():
 
 
 def _setup(data, optimizer):
-    return Setup.of(load_model(_cae(optimizer), data.input_shape), data)
+    return Setup.of(load_model(stateful_cae(optimizer), data.input_shape), data)
 
 
 def _same(a, b):
