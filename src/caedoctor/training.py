@@ -42,8 +42,8 @@ class TrainResult:
 
     history: dict
     metrics: dict
-    epochs: int
-    epochs_run: int
+    epochs: int  # the epochs asked for, in total (resumed ones counted)
+    epochs_run: int  # the epochs this call trained (fewer than asked when training stopped early)
     seconds: float
     config: TrainConfig
     out_dir: Path | None = None
@@ -51,8 +51,17 @@ class TrainResult:
     model: object = field(default=None, repr=False)
     nan_guard: dict | None = None  # what `on_nan` did (NaNGuard.summary()), None without a guard
 
+    epochs_done: int = 0  # the epochs trained in total, resumed ones counted
+
+    @property
+    def stopped_early(self) -> bool:
+        """Training ended before the epochs asked for were complete: an early-stopping callback, or a NaN guard
+        that gave up (inside the epoch it counts)."""
+        return self.epochs_done < self.epochs or bool(self.nan_guard and self.nan_guard.get("gave_up"))
+
     def to_dict(self) -> dict:
-        return {"epochs": self.epochs, "epochs_run": self.epochs_run, "seconds": self.seconds,
+        return {"epochs": self.epochs, "epochs_run": self.epochs_run, "epochs_done": self.epochs_done,
+                "stopped_early": self.stopped_early, "seconds": self.seconds,
                 "metrics": self.metrics, "history": self.history, "config": self.config.to_dict(),
                 "artefacts": {k: str(v) for k, v in self.artefacts.items()}, "nan_guard": self.nan_guard}
 
@@ -250,17 +259,20 @@ def train(loaded: LoadedModel, data: Data, *, epochs: int, out_dir=None, resume:
     train_ds = data.batches("train", config.batch_size, shuffle=True, seed=seed, repeat=steps_per_epoch is not None)
     val_ds = data.batches("val", max(config.batch_size, 256))
     start = time.perf_counter()
+    epochs_run = 0
     if initial_epoch < epochs:
         fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                         steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=cbs, shuffle=False)
         for key, values in fit.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
+        epochs_run = len(fit.epoch)  # the epochs fit ran: fewer than asked when a callback stopped it
     seconds = time.perf_counter() - start
     metrics = reconstruction_metrics(model, data.batches("val", 256).as_numpy_iterator(), max_val)
     metrics["train_loss"] = history.get("loss", [math.nan])[-1]
     metrics["val_loss"] = history.get("val_loss", [math.nan])[-1]
     result = TrainResult(history=history, metrics=metrics, epochs=epochs,
-                         epochs_run=max(0, epochs - initial_epoch), seconds=seconds, config=config, out_dir=out,
+                         epochs_run=epochs_run, epochs_done=initial_epoch + epochs_run, seconds=seconds,
+                         config=config, out_dir=out,
                          model=model, nan_guard=guard.summary() if guard is not None else None)
     if out is not None:
         _write_artefacts(result, model, data, loaded, plots)
@@ -272,7 +284,8 @@ def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel
 
     out = result.out_dir
     summary = {"model": loaded.source, "data": data.name, "epochs": result.epochs,
-               "epochs_run": result.epochs_run, "seconds": round(result.seconds, 3),
+               "epochs_run": result.epochs_run, "epochs_done": result.epochs_done,
+               "stopped_early": result.stopped_early, "seconds": round(result.seconds, 3),
                "config": result.config.to_dict(), "metrics": result.metrics}
     if result.nan_guard is not None:
         summary["nan_guard"] = result.nan_guard

@@ -43,7 +43,7 @@ def test_train_writes_every_artefact_then_resumes_one_epoch(cli_run, tmp_path):
     out = tmp_path / "OUT"
     result = _ok(cli_run("train", "preset:seed_better", "--data", "bundled:patches32", "--epochs", "2",
                          "--steps-per-epoch", "5", "--out", out))
-    assert "2 epoch(s) run, 2 in total" in result.stdout
+    assert "2 epoch(s) run, 2 of 2 in total" in result.stdout
 
     rows = _history(out / "history.csv")
     assert [r["epoch"] for r in rows] == ["1", "2"]
@@ -67,7 +67,7 @@ def test_train_writes_every_artefact_then_resumes_one_epoch(cli_run, tmp_path):
     # --resume to 3 epochs: exactly one more epoch; earlier rows untouched.
     result = _ok(cli_run("train", "preset:seed_better", "--data", "bundled:patches32", "--epochs", "3",
                          "--steps-per-epoch", "5", "--out", out, "--resume"))
-    assert "1 epoch(s) run, 3 in total" in result.stdout
+    assert "1 epoch(s) run, 3 of 3 in total" in result.stdout
     assert "Epoch 3/3" in result.stdout and "Epoch 1/3" not in result.stdout and "Epoch 2/3" not in result.stdout
     resumed = _history(out / "history.csv")
     assert [r["epoch"] for r in resumed] == ["1", "2", "3"]
@@ -279,7 +279,7 @@ def test_resume_honours_unsafe_as_the_first_run_did(cli_run, tmp_path, npz_x):
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 1
     # ... and with it, the checkpoint loads as the first run's model did, and training continues.
     result = _ok(cli_run("train", lam, "--unsafe", "--data", npz_x, "--out", out, "--epochs", "2", "--resume"))
-    assert "1 epoch(s) run, 2 in total" in result.stdout
+    assert "1 epoch(s) run, 2 of 2 in total" in result.stdout
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["epoch"] == 2
 
 

@@ -45,7 +45,7 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_same_end(tmp_path):
 
     resumed = run_cli(["train", *args, "--resume"])
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{EPOCHS - killed_at} epoch(s) run, {EPOCHS} in total" in resumed.stdout
+    assert f"{EPOCHS - killed_at} epoch(s) run, {EPOCHS} of {EPOCHS} in total" in resumed.stdout
     rows = history_rows(out)
     assert [r["epoch"] for r in rows] == [str(e) for e in range(1, EPOCHS + 1)]  # one row per epoch, no repeats
     assert all(np.isfinite(float(r["loss"])) for r in rows)

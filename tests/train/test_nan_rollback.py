@@ -67,6 +67,10 @@ def test_unrecoverable_blow_up_gives_up_with_the_likely_cause(tmp_path):
     assert "from 1e+03 to 1" in message and "--normalize unit" in message and "caedoctor diagnose" in message
     guard = metrics(out)["nan_guard"]
     assert guard["gave_up"] and guard["rollbacks"] == 3 and len(guard["events"]) == 4
+    # The count of epochs says training stopped where it gave up, not the epochs asked for.
+    ran = guard["events"][-1]["epoch"]
+    assert f"{ran} epoch(s) run, {ran} of 3 in total, stopped early" in result.stdout
+    assert metrics(out)["epochs_run"] == metrics(out)["epochs_done"] == ran and metrics(out)["stopped_early"]
     steps = [e["step"] for e in guard["events"]]
     assert steps == sorted(steps) and ", ".join(map(str, steps)) in message
     # The epoch that gave up was not checkpointed (resuming from it would resume NaN); its history row is kept.
@@ -93,6 +97,7 @@ def test_on_nan_stop_stops_at_the_first_nan(tmp_path):
     guard = metrics(out)["nan_guard"]
     assert guard["mode"] == "stop" and guard["rollbacks"] == 0 and len(guard["events"]) == 1
     assert guard["learning_rate_end"] == guard["learning_rate_start"] == 1000
+    assert "1 epoch(s) run, 1 of 3 in total, stopped early" in result.stdout  # not "3 epoch(s) run"
 
 
 @pytest.mark.parametrize("kwargs, match", [({"mode": "retry"}, "mode must be one of"),

@@ -64,8 +64,9 @@ def train_command(model_spec, data_spec, image_size, normalize, unsafe, optimize
         click.echo(f"worker {dist.task_type}:{dist.task_id} done ({result.epochs_run} epoch(s) run)")
         return
     m = result.metrics
-    click.echo(f"trained {loaded.source} on {data.name}: {result.epochs_run} epoch(s) run, {result.epochs} in total, "
-               f"{result.seconds:.1f} s")
+    stopped = ", stopped early" if result.stopped_early else ""
+    click.echo(f"trained {loaded.source} on {data.name}: {result.epochs_run} epoch(s) run, {result.epochs_done} of "
+               f"{result.epochs} in total{stopped}, {result.seconds:.1f} s")
     click.echo(f"validation: loss {m['val_loss']:.5g}  relative MSE {m['relative_mse']:.4f}  "
                f"PSNR {m['psnr']:.2f} dB  SSIM {m['ssim']:.4f}")
     click.echo(f"artefacts in {out}")
