@@ -12,7 +12,7 @@ DEMO_OUT ?= runs/demo
 CHROMIUM ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: install demo test browser bench clean
+.PHONY: install demo test test-e2e browser bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ browser:
 	fi
 
 # lint-imports checks the layer contract in pyproject.toml ([tool.importlinter]) before any test runs.
+# `make test` is the fast suite (under 8 minutes on 2 cores); the slow end-to-end checks (marked `e2e`: doc
+# pages and the notebook executed, whole CLI runs in real processes) are `make test-e2e`. CI runs both.
 test: $(STAMP) browser
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not e2e"
+
+test-e2e: $(STAMP) browser
+	$(PY) -m pytest -q -m e2e
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -88,6 +88,7 @@ def example_namespaces(tmp_path_factory):
         os.chdir(cwd)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", PUBLIC)
 def test_docstring_examples_run(name, tmp_path, monkeypatch, capsys, example_namespaces):
     monkeypatch.chdir(tmp_path)
@@ -98,6 +99,7 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch, capsys, example_nam
     assert capsys.readouterr().out.strip(), "the example prints what it shows"
 
 
+@pytest.mark.e2e
 def test_continued_examples_printed(example_namespaces):
     assert example_namespaces["repair"]["result"].changes is not None
     assert example_namespaces["diagnose"]["d"].verdict
@@ -163,6 +165,7 @@ def test_check_result_is_still_a_list():
     assert html.count("<tr>") == len(findings) + 1 and "CAE501" in html and "<script" not in html
 
 
+@pytest.mark.e2e
 def test_repair_result_shows_itself(example_namespaces):
     result = example_namespaces["repair"]["result"]
     text = str(result)

@@ -53,11 +53,13 @@ def test_notebook_copies_the_field_notes_verbatim():
     assert len(blocks) == 3 and all(b in sources for b in blocks)
 
 
+@pytest.mark.e2e
 def test_healthy_fit_is_watched_and_not_diagnosed(executed):
     out = "".join(_text(o) for o in _cell(executed, "import caedoctor").outputs)
     assert "fit #1" in out and "no problem seen" in out
 
 
+@pytest.mark.e2e
 def test_diagnosis_shows_inline_with_verdict_and_images(executed):
     outputs = _cell(executed, "hyper_bad_cae.fit").outputs
     text = "".join(_text(o) for o in outputs)
@@ -73,6 +75,7 @@ def test_diagnosis_shows_inline_with_verdict_and_images(executed):
     assert "verdict: not_converging" in verdict or "verdict: diverging" in verdict
 
 
+@pytest.mark.e2e
 def test_repair_shows_before_and_after(executed):
     outputs = _cell(executed, "result = caedoctor.repair").outputs
     html = "".join(_html(o) for o in outputs)

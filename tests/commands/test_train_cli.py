@@ -39,6 +39,7 @@ def _usage_error(result):
 
 # ---------------------------------------------------------------- artefacts and resume
 
+@pytest.mark.e2e
 def test_train_writes_every_artefact_then_resumes_one_epoch(cli_run, tmp_path):
     out = tmp_path / "OUT"
     result = _ok(cli_run("train", "preset:seed_better", "--data", "bundled:patches32", "--epochs", "2",
@@ -185,6 +186,7 @@ def test_train_with_a_target_different_from_the_input(cli_run, tmp_path, x16, ti
     assert float(_history(out / "history.csv")[0]["loss"]) > 0.12
 
 
+@pytest.mark.e2e
 def test_train_on_keras_fashion_mnist_in_a_fresh_process(tmp_path, keras_home, tiny_spec):
     out = tmp_path / "fm"
     proc = run_caedoctor(["train", tiny_spec, "--data", "keras:fashion_mnist", "--normalize", "unit",

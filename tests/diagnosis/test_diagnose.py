@@ -55,6 +55,7 @@ def test_learning_rate_too_high_is_confirmed_with_a_measured_effect(data):
     assert rate["at_horizon"]["horizon"] == DEFAULT_HORIZON_STEPS and rate["at_horizon"]["log_gain"] > 0
 
 
+@pytest.mark.e2e
 def test_shape_mismatch_is_invalid_and_certain_and_the_fixed_set_up_is_diagnosed_past_it():
     data = load_data(blobs(64, size=14))  # 14 -> 7 -> 4 with two poolings: 16 out
     result = _diag(compiled(tiny_cae(size=14, pools=2)), data)
@@ -99,6 +100,7 @@ def test_a_full_diagnosis_scores_its_baseline_for_early_decisions(data):
     assert result.probe_results["baseline"].checkpoints
 
 
+@pytest.mark.e2e
 def test_same_seed_same_diagnosis(data):
     a = _diag(compiled(tiny_cae(), lr=1.0), data).to_dict()
     b = _diag(compiled(tiny_cae(), lr=1.0), data).to_dict()

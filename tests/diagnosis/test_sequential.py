@@ -160,6 +160,7 @@ def _tiny_diagnosis(data, **kw):
     return diagnose(loaded, data, steps=200, seed=0, lr_find_steps=60, **kw)
 
 
+@pytest.mark.e2e
 def test_a_clear_counterfactual_is_decided_early_and_the_timings_say_where_the_time_went(data):
     result = _tiny_diagnosis(data)
     lr = [f for f in result.findings if f.cause == "learning_rate_too_high"]
@@ -181,6 +182,7 @@ def test_a_clear_counterfactual_is_decided_early_and_the_timings_say_where_the_t
     assert "PARTIAL" not in str(result)
 
 
+@pytest.mark.e2e
 def test_a_non_sequential_diagnosis_runs_every_probe_to_the_end_and_records_the_early_rule(data):
     result = _tiny_diagnosis(data, sequential=False)
     assert all(c["comparison"]["decided_at"] is None for c in result.counterfactuals)
@@ -199,6 +201,7 @@ def test_a_tiny_budget_holds_and_leaves_the_untested_causes_suspected_with_the_r
     assert result.plan["budget_seconds"] == 2.0
 
 
+@pytest.mark.e2e
 def test_probes_side_by_side_give_the_same_diagnosis_as_one_after_the_other(data):
     alone = stable_diagnosis(_tiny_diagnosis(data).to_dict())
     side_by_side = stable_diagnosis(_tiny_diagnosis(data, jobs=2).to_dict())

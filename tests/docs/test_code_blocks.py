@@ -172,7 +172,7 @@ def _to_run(page: Path) -> list[Block]:
     return [b for b in read_blocks(page) if "skip" not in b.directives]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("page", [p for p in PAGES if _to_run(p)], ids=_page_id)
 def test_every_block_of_the_page_runs_and_its_pasted_output_is_real(page, tmp_path):
     blocks = _to_run(page)

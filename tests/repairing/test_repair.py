@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from tiny import blobs, leaf_configs
 
 
+@pytest.mark.e2e
 def test_repair_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     from caedoctor.cli import cli
     from caedoctor.data import load_data
@@ -55,6 +56,7 @@ def test_repair_cli_repairs_learning_rate_and_saves_a_safe_model(tmp_path):
     assert abs(again["relative_mse"] - payload["repaired_metrics"]["relative_mse"]) < 1e-4
 
 
+@pytest.mark.e2e
 def test_repair_makes_a_shape_mismatched_cae_trainable():
     from caedoctor.data import load_data
     from caedoctor.models import load_model
@@ -72,6 +74,7 @@ def test_repair_makes_a_shape_mismatched_cae_trainable():
     assert "error" in result.original_metrics  # the original cannot even train
 
 
+@pytest.mark.e2e
 def test_repair_gives_a_grey_output_the_targets_three_channels():
     import numpy as np
 
@@ -92,6 +95,7 @@ def test_repair_gives_a_grey_output_the_targets_three_channels():
     assert result.model.output_shape[1:] == (16, 16, 3)
 
 
+@pytest.mark.e2e
 def test_two_blocking_faults_are_fixed_together_nan_samples_and_a_missing_upsampling():
     """NaN samples and a half-size output each stop training: neither fix can be verified alone (the probe of
     either would fail on the other), so both are applied together and kept once the set-up trains."""
@@ -136,6 +140,7 @@ def test_invalid_set_up_without_a_working_fix_is_reported_not_raised():
     assert "cannot be trained" in result.reason and "no conv layer" in result.reason
 
 
+@pytest.mark.e2e
 def test_fix_drops_nan_samples_then_scales_0_255_inputs_and_saves_a_raw_scale_model(tmp_path):
     """NaN samples make the set-up invalid, so the diagnosis stops there; once they are dropped the set-up is
     diagnosed again, the 0-255 inputs are scaled, and repaired.keras takes raw inputs to raw-scale outputs."""

@@ -61,6 +61,7 @@ def browser(tmp_path, monkeypatch):
         driver.quit()
 
 
+@pytest.mark.e2e
 def test_report_renders_in_headless_chromium(browser, report_path, tmp_path):
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By

@@ -18,6 +18,7 @@ from scale_helpers import caedoctor_cmd, env, history_rows, latest, metrics, run
 EPOCHS = 2
 
 
+@pytest.mark.e2e
 def test_sigkill_mid_epoch_then_resume_reaches_the_same_end(tmp_path):
     spec, data, out = write_spec(tmp_path), write_npz(tmp_path), tmp_path / "out"
     # Epochs of 250 steps (about a second each), so the kill lands inside epoch 2.

@@ -7,6 +7,7 @@ import subprocess
 
 import keras
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from caedoctor.cli import cli
@@ -37,6 +38,7 @@ def _two_workers(tmp_path, args) -> list[tuple[int, str, str]]:
     return results
 
 
+@pytest.mark.e2e
 def test_two_workers_train_together_and_only_the_chief_keeps_results(tmp_path):
     data = write_tfrecords(images(48), tmp_path / "set.tfrecord")
     out = tmp_path / "out"
@@ -53,6 +55,7 @@ def test_two_workers_train_together_and_only_the_chief_keeps_results(tmp_path):
     assert all(np.isfinite(w).all() for w in model.get_weights())
 
 
+@pytest.mark.e2e
 def test_two_workers_roll_back_a_nan_together(tmp_path):
     factory = tmp_path / "linear.py"
     factory.write_text(LINEAR_FACTORY)  # y = w * x: SGD at lr 100 overflows, at lr 1 it learns w = 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from caedoctor.cli import cli
@@ -24,6 +25,7 @@ def _run(tmp_path, name: str, seed: int, in_process: bool = False) -> tuple[dict
     return summary, history_rows(out)
 
 
+@pytest.mark.e2e
 def test_same_command_and_seed_give_identical_metrics(tmp_path):
     first, first_history = _run(tmp_path, "a", 7)
     second, second_history = _run(tmp_path, "b", 7)

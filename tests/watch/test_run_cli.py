@@ -79,6 +79,7 @@ def test_exit_codes_and_errors_are_the_scripts(script, code, expected, stderr):
         assert "train.py" in tb and "runpy" not in tb and "caedoctor" not in tb.split("RuntimeError")[0]
 
 
+@pytest.mark.e2e
 def test_diverging_fit_is_diagnosed_after_the_scripts_output(script):
     path, work = script
     plain = _python(path, ["diverge", "4"], work)
@@ -92,6 +93,7 @@ def test_diverging_fit_is_diagnosed_after_the_scripts_output(script):
     assert (work / "report" / "report.html").is_file() and "report: " in err
 
 
+@pytest.mark.e2e
 def test_diagnose_never_prints_none_and_always_diagnoses_a_healthy_fit(script):
     path, work = script
     never = run_caedoctor(["run", "--diagnose", "never", path, "diverge", "0"], cwd=work)
