@@ -1,7 +1,8 @@
 """Measure the signals behind every symptom threshold on healthy and faulty CAEs.
 
-Each probe trains from seed 0 for a few hundred steps on bundled:patches32 (batch 32; 50 steps per Keras
-epoch, validated on 512 samples after each) with a `ConvergenceMonitor` probing every 10 steps, then
+Each probe trains from seed 0 for a few hundred steps on bundled:patches32 (batch 32), run by caedoctor's
+probe runner exactly as a diagnosis runs its baseline (`ProbeRunner.probe(monitored=True)`: a
+`ConvergenceMonitor` probing every 10 steps, the validation loss on 256 samples every 50 steps), then
 prints what each detector measured. The thresholds in `caedoctor.thresholds` sit between the
 healthy probes' values and the faulty ones'; `bench/README-symptoms.md` keeps the table.
 
@@ -24,8 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 OUT = Path("runs/symptom_probes")
-STEPS_PER_EPOCH = 50
-VAL_SAMPLES = 512
+BATCH_SIZE = 32
 
 
 def _cae(shape, hidden: str, output: str, depth: int = 2, bias: float = 0.0, width: int = 32,
@@ -152,29 +152,21 @@ def _data(kind: str):
     raise ValueError(kind)
 
 
-def run_probe(name, build, data_kind, steps):
-    from caedoctor.monitor import ConvergenceMonitor
-    from caedoctor.losses import dynamic_range
-    from caedoctor.models import compile_model
+def monitored_probe(name, build, data_kind, steps):
+    """One monitored probe, run as a diagnosis runs its baseline (`caedoctor.probing.ProbeRunner`): the
+    monitor on a fixed batch of 32 training samples, the validation loss every 50 steps."""
+    from caedoctor.probing import ProbeRunner
+    from caedoctor.setup import Setup
     from caedoctor.training import seed_everything
 
     data = _data(data_kind)
     seed_everything(0)
     model, config = build(data.input_shape)
-    target = data.profile.target_stats
-    compile_model(model, config, dynamic_range(target.value_range, target.min, target.max))
-    train = data.batches("train", 32, shuffle=True, seed=0, repeat=True)
-    x, y = next(iter(data.batches("train", 32)))
-    monitor = ConvergenceMonitor((x.numpy(), y.numpy()), interval=10)
-    val = data.val.take(VAL_SAMPLES).batch(256)
+    setup = Setup(model, config.replace(batch_size=BATCH_SIZE), data)
+    runner = ProbeRunner.for_setup(setup, compared=False)
     start = time.perf_counter()
-    try:
-        model.fit(train, epochs=steps // STEPS_PER_EPOCH, steps_per_epoch=STEPS_PER_EPOCH, validation_data=val,
-                  verbose=0, callbacks=[monitor])
-    except Exception as exc:  # an injected fault may break training itself; keep what was recorded
-        print(f"  {name}: fit raised {type(exc).__name__}: {str(exc)[:120]}")
-    seconds = time.perf_counter() - start
-    return monitor.record, seconds
+    probe = runner.probe(setup, steps=steps, seed=0, label=name, monitored=True)  # a NaN ends it, recorded
+    return probe.monitor.record, time.perf_counter() - start
 
 
 COLUMNS = [  # (column, detector, evidence key)
@@ -238,7 +230,7 @@ def main() -> None:
         if args.reuse and path.exists():
             record = MonitorRecord.from_dict(json.loads(path.read_text()))
         else:
-            record, seconds = run_probe(name, build, data_kind, steps)
+            record, seconds = monitored_probe(name, build, data_kind, steps)
             path.write_text(json.dumps(record.to_dict()))
             print(f"{name}: {what}; {steps} steps in {seconds:.1f} s", flush=True)
         rows[name] = analyse(name, record)

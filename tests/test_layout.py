@@ -81,3 +81,30 @@ def test_every_package_init_is_thin():
     assert len(inits) > 10
     assert {str(p.relative_to(package)): _code_in(p) for p in inits} == {str(p.relative_to(package)): []
                                                                         for p in inits}
+
+
+def _calls(path: Path, names: set) -> list[str]:
+    """`path:line name` for every call of a function or method named in `names` in a Python file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+            if name in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    return found
+
+
+def test_every_probe_goes_through_the_probing_core():
+    """One probe runner (`caedoctor.probing.ProbeRunner`): the diagnosis, the repair, the LR range test and the
+    benchmarks run probes through it, never `run_probe`/`extend_probe` themselves, and nothing in caedoctor
+    trains a model with `fit` but the core (`probing/probes.py`) and `training.py` (`caedoctor train`, the
+    repair's retraining). The benchmarks' own `fit` calls are their ground truth and plain-Keras baselines."""
+    src = ROOT / "src" / "caedoctor"
+    core = {src / "probing" / "runner.py", src / "probing" / "probes.py"}
+    probing = [c for p in sorted(src.rglob("*.py")) if p not in core for c in _calls(p, {"run_probe", "extend_probe"})]
+    probing += [c for p in sorted((ROOT / "bench").rglob("*.py")) for c in _calls(p, {"run_probe", "extend_probe"})]
+    assert probing == []
+    fits = [c for p in sorted(src.rglob("*.py")) if p not in core | {src / "training.py"} for c in _calls(p, {"fit"})]
+    assert fits == []

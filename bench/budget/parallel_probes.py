@@ -30,9 +30,10 @@ def _setup():
 
 
 def _probe(setup, steps, seed):
-    from caedoctor.diagnosis.probes import run_probe
+    from caedoctor.probing import ProbeRunner
 
-    return run_probe(setup, steps=steps, seed=seed, label=f"p{seed}")
+    # a runner of its own per probe: each compiles its model, as a counterfactual of another graph would
+    return ProbeRunner.for_setup(setup, compared=False).probe(setup, steps=steps, seed=seed, label=f"p{seed}")
 
 
 def main() -> None:

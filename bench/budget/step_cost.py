@@ -80,13 +80,13 @@ def side_by_side(data, steps: int) -> float:
 
 
 def probe_cost(data, steps: int) -> dict:
-    from caedoctor.diagnosis import probes
     from caedoctor.models import load_model
+    from caedoctor.probing import ProbeRunner
     from caedoctor.setup import Setup
 
     setup = Setup.of(load_model("preset:seed_better", data.input_shape), data)
-    result = probes.run_probe(setup, steps=steps, seed=0, label="baseline",
-                              callbacks=[probes.make_monitor(data)], validate_every=probes.VALIDATE_EVERY)
+    runner = ProbeRunner.for_setup(setup, compared=False)  # the baseline alone: no check-batch scoring
+    result = runner.probe(setup, steps=steps, seed=0, label="baseline", monitored=True)
     return {"ms_per_step": round(1000 * result.timing["steps"] / result.steps_run, 1),
             **{k: round(v, 2) for k, v in result.timing.items()}}
 

@@ -3,7 +3,7 @@ cases, trained to the ground truth's horizon with the check-batch score every 50
 
 For every selected case of a development split (`--split dev`; a test split is refused: the forecaster is
 tuned here), the faulty program and its fixed variant are each probed once (seed 0) by caedoctor's own probe
-runner (`caedoctor.diagnosis.probes.run_probe`: the user's optimizer and loss, the diagnosis' check batch),
+runner (`caedoctor.probing.ProbeRunner`: the user's optimizer and loss, the diagnosis' check batch),
 for the ground truth's horizon: 1,500 steps at the base's batch size, as many samples for a variant whose
 batch size differs (a variant needing more than `--max-steps` steps is skipped and recorded as skipped).
 One JSON line per probe goes to `bench/forecast/curves_<split>.jsonl` (append-only; a rerun skips what is
@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT / "bench" / "generated"))
 import generate as G  # noqa: E402  (bench/generated)
 
 GT_STEPS = 1500  # the ground truth's budget in steps of the base's batch size (bench/generated/README.md)
-CHECK_EVERY_STEPS = 50
 
 
 def _indices(text: str | None) -> list:
@@ -62,9 +61,7 @@ def recorded(path: Path) -> set:
 def probe_variant(folder: Path, doc: dict, label: str, max_steps: int) -> dict:
     """One probe of a case's variant to the horizon; its record."""
     import caedoctor
-    from caedoctor.diagnosis import probes
-    from caedoctor.diagnosis.checkpoints import CheckSet
-    from caedoctor.losses import dynamic_range
+    from caedoctor.probing import ProbeRunner, probes
     from caedoctor.setup import Setup
 
     entry = doc["variants"][label]
@@ -78,13 +75,10 @@ def probe_variant(folder: Path, doc: dict, label: str, max_steps: int) -> dict:
     data = caedoctor.load_data(str(folder / entry["data"]), seed=0)
     loaded = caedoctor.load_model(f"{folder / entry['model']}:build_model", data.input_shape, batch_size=batch)
     setup = Setup.of(loaded, data)
-    target = data.profile.target_stats
-    max_val = dynamic_range(target.value_range, target.min, target.max)
-    checks = CheckSet.of(data, max_val)
+    runner = ProbeRunner.for_setup(setup, sequential=False)  # scored on the check batch, never stopped early
     start, cpu = time.perf_counter(), time.process_time()
     try:
-        result = probes.run_probe(setup, steps=steps, seed=0, label=label, checks=checks,
-                                  check_every=CHECK_EVERY_STEPS // probes.CHUNK)
+        result = runner.probe(setup, steps=steps, seed=0, label=label)
     except Exception as exc:  # a set-up that cannot train is a record too
         return {**rec, "status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
     curve = [[s, v.get("relative_mse"), v.get("dssim")] for s, v in result.checkpoints]

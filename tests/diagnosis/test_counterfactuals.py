@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis import Diagnosis, probes
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.diagnosis import Diagnosis
+from caedoctor.probing import probes
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.counterfactuals import test_findings as run_counterfactuals
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Finding, Fix
 from caedoctor.models import load_model

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis import Diagnosis, lr_finder, probes
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.diagnosis import Diagnosis, lr_finder
+from caedoctor.probing import probes
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.judge import compare
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.state import RunState
 from caedoctor.findings import Effect, Finding, Fix
 from caedoctor.models import load_model

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis.checkpoints import CheckSet
+from caedoctor.probing.checkpoints import CheckSet
 from caedoctor.diagnosis.extend import FADES, HELPS_LATER, disagreement
 from caedoctor.diagnosis.forecast import Forecast, HorizonComparison
 from caedoctor.diagnosis.judge import Comparison
-from caedoctor.diagnosis.probes import extend_probe, run_probe
-from caedoctor.diagnosis.reuse import CompiledModels
+from caedoctor.probing.probes import extend_probe, run_probe
+from caedoctor.probing.reuse import CompiledModels
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 

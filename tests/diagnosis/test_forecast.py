@@ -11,7 +11,7 @@ import pytest
 from caedoctor.diagnosis.forecast import Forecast, HorizonComparison, compare_at_horizon, forecast
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, Comparison, early_only
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.sequential import EarlyDecision, refute_only
 from caedoctor.errors import ConfigError
 from caedoctor.thresholds import DEFAULT_HORIZON_STEPS

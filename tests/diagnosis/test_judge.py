@@ -8,7 +8,7 @@ import math
 import pytest
 
 from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare, judge, minor_gain, noise_margin
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.thresholds import SLOW_GAIN
 
 

@@ -195,3 +195,30 @@ def test_real_sweep_with_bce_on_signed_targets_does_not_crash(images):
     result = lr_find(loaded, data, steps=30)
     assert min(result.losses) < 0
     _assert_suggestion_read_from_its_own_sweep(result)
+
+
+def test_the_sweep_is_a_probe_of_the_runner_it_is_given(tiny_loaded, tiny_data):
+    """The LR range test runs through the probing core (`ProbeRunner`): timed there under the runner's
+    stage, a second sweep of the same graph reuses the compiled model and gives the same losses step for
+    step, and the runner's time budget cuts the sweep (then its reason says so)."""
+    from caedoctor.diagnosis import lr_find
+    from caedoctor.probing import ProbeRunner
+    from caedoctor.probing.budget import Budget
+    from caedoctor.setup import Setup
+
+    setup = Setup.of(tiny_loaded, tiny_data)
+    runner = ProbeRunner.for_setup(setup, compared=False, stage="learning-rate range test")
+    first = lr_find(setup, steps=60, seed=0, runner=runner)
+    second = lr_find(setup, steps=60, seed=0, runner=runner)
+    assert [(p["label"], p["stage"]) for p in runner.timings.probes] == [
+        ("LR range test", "learning-rate range test")] * 2
+    assert runner.timings.probes[0]["steps_run"] == len(first.losses) or first.stopped_early
+    assert runner.models.reused == 1
+    np.testing.assert_allclose(second.losses, first.losses, rtol=1e-5)
+    alone = lr_find(tiny_loaded, tiny_data, steps=60, seed=0)  # a runner of its own: compiles afresh
+    np.testing.assert_allclose(alone.losses, first.losses, rtol=1e-5)
+
+    spent = ProbeRunner.for_setup(setup, budget=Budget(1e-9), compared=False)
+    cut = lr_find(setup, steps=100, seed=0, runner=spent)
+    assert len(cut.losses) < 100 and cut.extra["cut_by_budget"]
+    assert "the time budget cut the sweep" in cut.reason

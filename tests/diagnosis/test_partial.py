@@ -10,7 +10,7 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.diagnosis import Diagnosis, diagnose
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.partial import partial_of, suggested_budget
 from caedoctor.findings import Finding, Fix
 from caedoctor.models import load_model

@@ -13,9 +13,9 @@ import pytest
 
 from caedoctor.data import load_data
 from caedoctor.diagnosis import diagnose
-from caedoctor.diagnosis.budget import Budget
-from caedoctor.diagnosis.checkpoints import CheckSet, Checkpoints, ProbeClock
-from caedoctor.diagnosis.probes import run_probe
+from caedoctor.probing.budget import Budget
+from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ProbeClock
+from caedoctor.probing.probes import run_probe
 from caedoctor.diagnosis.sequential import early_rule
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
@@ -221,7 +221,7 @@ def test_a_probe_of_changed_data_is_scored_on_its_own_data(data):
     result = diagnose(load_model(compiled(tiny_cae(output_activation="linear")), raw.input_shape), raw, steps=100,
                       seed=0, lr_find_steps=0, quick=True)
     assert result.verdict != "invalid"
-    from caedoctor.diagnosis.budget import Budget
+    from caedoctor.probing.budget import Budget
     from caedoctor.diagnosis.state import RunState
 
     setup = Setup.of(load_model(compiled(tiny_cae(output_activation="linear")), raw.input_shape), raw)

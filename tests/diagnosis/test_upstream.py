@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis import Diagnosis, probes
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.diagnosis import Diagnosis
+from caedoctor.probing import probes
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.counterfactuals import test_findings as run_counterfactuals
 from caedoctor.diagnosis.partial import partial_of
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.state import RunState
 from caedoctor.diagnosis.upstream import hold_back
 from caedoctor.findings import Effect, Finding, Fix

@@ -12,7 +12,7 @@ import pytest
 from caedoctor.checks import check
 from caedoctor.config import NotRescalable, OptimizerSpec
 from caedoctor.data import load_data
-from caedoctor.diagnosis import probes as P
+from caedoctor.probing import probes as P
 from caedoctor.checks.probe_rule import fix_for
 from caedoctor.findings import CAUSES, Fix
 from caedoctor.fixes import FIX_KINDS, FixContext, NotApplicable, apply_fix, get_fix_kind

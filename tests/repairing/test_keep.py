@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caedoctor.diagnosis.forecast import compare_at_horizon
 from caedoctor.diagnosis.judge import compare
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.repairing.keep import keep_decision
 
 STEPS = range(50, 501, 50)

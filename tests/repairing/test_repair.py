@@ -178,8 +178,9 @@ def test_fixes_confirmed_only_together_are_applied_and_kept_together(monkeypatch
     """Scripted verification probes (the logic, not the training): two fixes the diagnosis confirmed only
     together are verified by one probe of both, and kept as a pair."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
-    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
+    from caedoctor.probing.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing import procedure
@@ -252,8 +253,9 @@ def test_a_kept_rate_is_raised_while_each_raise_helps(monkeypatch):
     """Scripted probes: the range test's rate 0.001 is kept (1.0 -> 0.3), a 3x raise helps (0.1), a second does
     not (0.2): the rate ends at 0.003, and the rolled-back raise is reported."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
-    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
+    from caedoctor.probing.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing import procedure
@@ -288,8 +290,9 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
     linear output is not applied: the sigmoid stays (test3-080 kept both and ended 2.5x above the scaled
     data alone). A rule that still fires, and a probe rule, are never skipped."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
-    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
+    from caedoctor.probing.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing import procedure
@@ -331,7 +334,7 @@ def test_a_fix_whose_rule_no_longer_fires_after_the_earlier_fixes_is_not_applied
 
 def _curve_probe(label, curve, steps=500):
     """A scripted probe whose check-batch curve is `curve` [(step, relative MSE)], ending where it ends."""
-    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.probing.probes import ProbeResult
 
     end = curve[-1][1]
     return ProbeResult(label=label, steps=steps, steps_run=steps, seconds=0.0, loss_curve=[v for _, v in curve],
@@ -346,7 +349,8 @@ def test_a_fix_better_at_the_probes_end_but_not_at_the_horizon_is_rolled_back(mo
     flat since step 200, so at the diagnosis' horizon (5,000 steps) it is forecast behind: rolled back, both
     forecasts in the note. A blocking fix (certain, error) is kept whenever the set-up trains."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing import procedure
@@ -381,8 +385,9 @@ def test_repair_runs_its_probes_through_the_diagnosis_probe_runner(monkeypatch):
     check batch along the way (the forecast at the horizon reads that curve) and gets the pool of compiled
     models: a raise differs from the kept rate only in its rate, so it reuses that probe's compiled model."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
-    from caedoctor.diagnosis.runner import ProbeRunner
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
+    from caedoctor.probing.runner import ProbeRunner
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing.procedure import repair
@@ -423,8 +428,9 @@ def test_a_narrow_win_gets_a_second_seed_and_the_note_says_so(monkeypatch, secon
     """Scripted probes: the fix cuts 1.0 to 0.93 (log gain 0.073), past the 5% floor's margin (0.051) but
     within 1.5 of it, so the best set-up and the fix run again with the second seed; the pair decides."""
     from caedoctor.data import load_data
-    from caedoctor.diagnosis import Diagnosis, probes
-    from caedoctor.diagnosis.probes import ProbeResult
+    from caedoctor.diagnosis import Diagnosis
+    from caedoctor.probing import probes
+    from caedoctor.probing.probes import ProbeResult
     from caedoctor.findings import Effect, Finding, Fix
     from caedoctor.models import load_model
     from caedoctor.repairing import procedure

@@ -60,7 +60,7 @@ def build_tiny_run():
     from caedoctor.data import load_data
     from caedoctor.diagnosis import Diagnosis
     from caedoctor.diagnosis import judge as J
-    from caedoctor.diagnosis import probes as P
+    from caedoctor.probing import probes as P
     from caedoctor.monitor.callback import ConvergenceMonitor
     from caedoctor.findings import Fix
     from caedoctor.fixes import apply_fix

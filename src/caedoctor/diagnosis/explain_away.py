@@ -225,12 +225,12 @@ class _Stacker:
             if self.best_fix.kind == "learning_rate" and fix.kind != "learning_rate":
                 # G first, then the rate re-tuned for G's model (F's rate was found for the unchanged model)
                 g = apply_fix(state.setup, fix, self.context)
-                lr = lr_finder.retuned_lr(g, state.seed) or self.best.config.learning_rate
+                lr = lr_finder.retuned_lr(g, state.seed, state.runner) or self.best.config.learning_rate
                 both = apply_fix(g, Fix("learning_rate", {"learning_rate": lr}))
             else:
                 if fix.kind == "learning_rate" and self.best_fix.kind != "learning_rate":
                     if self.retuned is None:
-                        self.retuned = lr_finder.retuned_lr(self.best, state.seed) or state.suggestion
+                        self.retuned = lr_finder.retuned_lr(self.best, state.seed, state.runner) or state.suggestion
                     fix = Fix("learning_rate", {"learning_rate": self.retuned}, fix.description)
                 both = apply_fix(self.best, fix, FixContext(state.suggestion, self.best.analysis()))
         except NotApplicable:

@@ -148,7 +148,7 @@ def _apply_all(state: RunState, fixes: list, leave_out=None):
             continue
         change = fix
         if fix.kind == "learning_rate" and applied:
-            lr = lr_finder.retuned_lr(setup, state.seed) or fix.params.get("learning_rate")
+            lr = lr_finder.retuned_lr(setup, state.seed, state.runner) or fix.params.get("learning_rate")
             change = Fix("learning_rate", {"learning_rate": lr}, fix.description) if lr else fix
         try:
             setup = apply_fix(setup, change, FixContext(state.suggestion, setup.analysis()))

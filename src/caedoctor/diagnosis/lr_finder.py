@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from caedoctor.errors import ConfigError
+from caedoctor.probing import ProbeRunner
 
 SPIKE_MEDIAN = 3  # running-median width that removes a single-batch spike
 SEARCH_DECADES = 2.0  # the steepest descent is searched within this many decades below the minimum
@@ -202,14 +203,15 @@ def _result(lrs: list, sweep: Sweep, optimizer: str) -> LRFindResult:
 
 
 def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps: int = 100, seed: int = 0,
-            smoothing: float = 0.98, diverge_factor: float = 4.0, batch_size: int | None = None) -> LRFindResult:
+            smoothing: float = 0.98, diverge_factor: float = 4.0, batch_size: int | None = None,
+            runner: ProbeRunner | None = None) -> LRFindResult:
     """Run the learning-rate range test on a fresh copy of `loaded.model` and suggest a learning rate.
 
-    The user's model is never touched: the sweep trains `keras.models.clone_model(model)` (new weights
-    drawn from `seed`) with the user's own optimizer (class and every argument) and loss, at constant rates
-    swept from `start` to `end` (a schedule is set aside for the sweep; the suggestion is the rate of its
-    first step). Batches come from `data`'s training split, shuffled with `seed`, so the same seed gives the
-    same sweep.
+    The user's model is never touched: the sweep is a probe (`caedoctor.probing.ProbeRunner`) of the set-up
+    at a constant rate: a fresh copy of the model (new weights drawn from `seed`) with the user's own
+    optimizer (class and every argument) and loss, its rate set at every step from `start` to `end` (a
+    schedule is set aside for the sweep; the suggestion is the rate of its first step). Batches come from
+    `data`'s training split, shuffled with `seed`, so the same seed gives the same sweep.
 
     Args:
         loaded: a `Setup`, or a `LoadedModel` (model + `TrainConfig`: optimizer, loss, batch size) with `data`.
@@ -220,13 +222,14 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
         smoothing: beta of the exponential average that decides the early stop (0 <= beta < 1).
         diverge_factor: stop when the smoothed loss exceeds this multiple of its best (> 1).
         batch_size: override the configured batch size.
+        runner: the `ProbeRunner` to run the sweep with (a diagnosis' or a repair's own: its time budget, its
+            compiled models, its timings); by default one of its own, with no time limit.
 
     Returns:
         `LRFindResult` with the curve, `suggestion` and the `reason` for it.
     """
-    from caedoctor.losses import dynamic_range
-    from caedoctor.models import compile_model
-    from caedoctor.training import seed_everything, validate_trainable
+    from caedoctor.setup import Setup
+    from caedoctor.training import validate_trainable
 
     if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 < start < end
             and math.isfinite(end)):
@@ -237,58 +240,66 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
         raise ConfigError(f"smoothing must be in [0, 1). Received smoothing={smoothing!r}")
     if not (isinstance(diverge_factor, (int, float)) and diverge_factor > 1):
         raise ConfigError(f"diverge_factor must be > 1. Received diverge_factor={diverge_factor!r}")
-    from caedoctor.models import fresh_copy
-    from caedoctor.setup import Setup
-
-    if data is None:
-        if not isinstance(loaded, Setup):
-            raise ConfigError("lr_find needs a Setup, or a LoadedModel and its data")
-        data = loaded.data
-    validate_trainable(data)
-    config = loaded.config
+    if isinstance(loaded, Setup):
+        setup = loaded if data is None else loaded.replace(data=data)
+    elif data is None:
+        raise ConfigError("lr_find needs a Setup, or a LoadedModel and its data")
+    else:
+        setup = Setup.of(loaded, data)
+    validate_trainable(setup.data)
+    config = setup.config
     bs = int(batch_size or config.batch_size)
-    seed_everything(seed)
-    model = fresh_copy(loaded.model)
-    target = data.profile.target_stats
-    sweep_config = config.replace(optimizer=config.optimizer.with_constant_learning_rate(float(start)))
-    compile_model(model, sweep_config, dynamic_range(target.value_range, target.min, target.max))
+    swept = setup.replace(config=config.replace(
+        batch_size=bs, optimizer=config.optimizer.with_constant_learning_rate(float(start))))
     lrs = lr_schedule(float(start), float(end), steps)
     sweep = Sweep(smoothing, diverge_factor)
-    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
-                             autotune=False)
-    model.fit(train, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
-              callbacks=[_SweepCallback(lrs, sweep)])
+    if runner is None:
+        runner = ProbeRunner.for_setup(setup, compared=False)
+    probe = runner.probe(swept, steps=steps, seed=seed, label="LR range test",
+                         callbacks=[_SweepCallback(lrs, sweep)])
     result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer.class_name)
+    if probe.stopped == "out_of_time":
+        result.reason += (f" (the time budget cut the sweep at {len(sweep.losses)} of {steps} steps, at rate "
+                          f"{lrs[len(sweep.losses) - 1]:.2g})")
+    result.stopped_early = result.stopped_early or probe.stopped in ("nan", "diverged")
     result.extra = {"start": float(start), "end": float(end), "steps": steps, "batch_size": bs, "seed": seed,
-                    "configured_lr": config.learning_rate}
+                    "configured_lr": config.learning_rate}  # its time is in the runner's timings
+    if probe.stopped == "out_of_time":
+        result.extra["cut_by_budget"] = True
     return result
 
 
-def retuned_lr(setup, seed: int) -> float | None:
+def retuned_lr(setup, seed: int, runner: ProbeRunner | None = None) -> float | None:
     """The LR range test's suggestion for an already-changed `Setup` (None when the test fails): a rate found
-    for the broken model need not suit the repaired one."""
+    for the broken model need not suit the repaired one. `runner`: the diagnosis' or repair's own."""
     try:
-        return lr_find(setup, steps=100, seed=seed).suggestion
+        return lr_find(setup, steps=100, seed=seed, runner=runner).suggestion
     except ValueError:
         return None
 
 
 class _SweepCallback(keras.callbacks.Callback):
-    """Sets each step's rate and feeds its loss to the `Sweep`; stops `fit` when the sweep says so."""
+    """Sets each step's rate and feeds its loss to the `Sweep`; stops the probe when the sweep says so.
+
+    The probe trains in chunks (Keras epochs of `probes.CHUNK` steps): the step count runs on across them,
+    and Keras' running mean of the loss starts again with each."""
 
     def __init__(self, lrs, sweep: Sweep):
         super().__init__()
-        self.lrs, self.sweep, self._prev = lrs, sweep, 0.0
+        self.lrs, self.sweep, self._prev, self._step = lrs, sweep, 0.0, 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate = float(self.lrs[batch])
+        self.model.optimizer.learning_rate = float(self.lrs[min(self._step, len(self.lrs) - 1)])
 
     def on_train_batch_end(self, batch, logs=None):
         # Keras logs the running mean of the epoch; one step's loss is k*m_k - (k-1)*m_(k-1).
         mean = float((logs or {}).get("loss", math.nan))
         loss = (batch + 1) * mean - batch * self._prev if batch else mean
         self._prev = mean
-        if self.sweep.add(loss):
+        self._step += 1
+        if self.sweep.stopped:
+            return
+        if self.sweep.add(loss) or self._step >= len(self.lrs):
             self.model.stop_training = True
 
 

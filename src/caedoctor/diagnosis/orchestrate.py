@@ -26,18 +26,18 @@ import time
 
 from caedoctor.data import Data
 from caedoctor.diagnosis import counterfactuals, joint, lr_finder
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.explain_away import explain_away
 from caedoctor.diagnosis.forecast import forecast_probe
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.partial import partial_of
 from caedoctor.diagnosis.past_blockers import diagnose_past_blockers
-from caedoctor.diagnosis.probes import DEFAULT_STEPS, QUICK_STEPS
+from caedoctor.probing.probes import DEFAULT_STEPS, QUICK_STEPS
 from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.state import RunState
 from caedoctor.diagnosis.verdict import (blocking, learning_rate_suspect, verdict_after_probes,
                                          verdict_from_probe)
-from caedoctor.diagnosis.timings import Timings
+from caedoctor.probing.timings import Timings
 from caedoctor.diagnosis.upstream import hold_back
 from caedoctor.findings import Fix
 from caedoctor.models import LoadedModel
@@ -62,7 +62,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
         quick: static findings, one probe and the verdict only (no LR range test, no counterfactual probes).
         budget_seconds: the time the whole diagnosis may take (None: no limit). A slow model runs shorter
             probes; counterfactual probes run in order of evidence while time is left, untested suspicions
-            stay `suspected` with the reason (`caedoctor.diagnosis.budget`), and the result says it is
+            stay `suspected` with the reason (`caedoctor.probing.budget`), and the result says it is
             `partial`, with what was left untested and how long the full diagnosis needs (`partial`).
         sequential: decide a counterfactual probe as soon as its outcome is clear (`sequential`); False
             runs every probe to its last step and records what the early rule would have decided.
@@ -207,7 +207,7 @@ def _learning_rate_stage(state: RunState, lr_find_steps: int) -> None:
     if learning_rate_suspect(result.findings, result.verdict) and lr_find_steps > 0:
         state.say("learning-rate range test")
         try:
-            lr_result = lr_finder.lr_find(setup, steps=lr_find_steps, seed=state.seed)
+            lr_result = lr_finder.lr_find(setup, steps=lr_find_steps, seed=state.seed, runner=state.runner)
         except ValueError as exc:  # e.g. BCE on signed targets: no positive loss to read a curve from
             result.lr_find = {"suggestion": None, "error": str(exc)}
         else:

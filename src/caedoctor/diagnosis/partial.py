@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.probing.budget import Budget
 
 # The suggested budget: the estimate with this much to spare, rounded up to BUDGET_ROUNDING seconds (a
 # machine busier than when it was measured, the seed-noise probe a decision may need).

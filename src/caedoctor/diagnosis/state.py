@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import InitVar, dataclass, field
 from typing import Callable
 
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import noise_margin
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.result import Diagnosis
-from caedoctor.diagnosis.runner import ProbeRunner
-from caedoctor.diagnosis.timings import Timings
+from caedoctor.probing.runner import ProbeRunner
+from caedoctor.probing.timings import Timings
 from caedoctor.fixes import FixContext
 from caedoctor.setup import Setup
 

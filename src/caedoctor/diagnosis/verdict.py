@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.fixes import is_more_data
 from caedoctor.thresholds import SLOW_GAIN, SLOW_RELATIVE_MSE, STUCK_RELATIVE_MSE
 

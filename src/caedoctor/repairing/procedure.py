@@ -16,7 +16,7 @@ Order of application (each step changes what the next one sees, so the order is 
 Fixes are added one at a time (greedy forward selection). Before each, the static rule that proposed it is
 run again on the set-up as repaired so far: when it no longer fires, the fixes before it removed its premise
 and it is skipped (`no_longer_fires`). After each addition a probe runs with the same seed and steps as the
-diagnosis, through the diagnosis' own probe runner (`diagnosis.runner.ProbeRunner`, built for the original
+diagnosis, through the diagnosis' own probe runner (`caedoctor.probing.ProbeRunner`, built for the original
 set-up: scored on the diagnosis' check batch along the way, compiled models reused, timed), and is judged
 against the best set-up so far (`diagnosis.judge`):
 - a fix that does not improve the probe beyond the seed noise is rolled back and reported as such;
@@ -45,15 +45,15 @@ import keras
 
 from caedoctor.checks import ProbeRule, build_context, get_rule
 from caedoctor.data import Data
-from caedoctor.diagnosis.budget import Budget
+from caedoctor.probing.budget import Budget
 from caedoctor.diagnosis.forecast import compare_at_horizon
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Judgement, compare, judge, needs_second_seed, noise_margin
 from caedoctor.diagnosis.lr_finder import retuned_lr
 from caedoctor.diagnosis.plan import equal_samples_steps
-from caedoctor.diagnosis.probes import DEFAULT_STEPS, ProbeResult, finite_or_none
+from caedoctor.probing.probes import DEFAULT_STEPS, ProbeResult, finite_or_none
 from caedoctor.diagnosis.result import Diagnosis
-from caedoctor.diagnosis.runner import ProbeRunner
+from caedoctor.probing.runner import ProbeRunner
 from caedoctor.display import RepairDisplay, report_inputs
 from caedoctor.errors import CaedoctorError
 from caedoctor.findings import Fix
@@ -394,7 +394,7 @@ class _Greedy:
                           f"not applied: {finding.code} no longer fires once the fixes kept before it are applied")
         try:
             if fix.kind == "learning_rate" and best is not self.original:
-                fix = _retuned_lr(best, self.seed, fix, self.say)
+                fix = _retuned_lr(best, self.seed, fix, self.say, self.runner)
             context = FixContext((self.diagnosis.lr_find or {}).get("suggestion"), best.analysis())
             cand = apply_fix(best, fix, context)
         except NotApplicable as exc:
@@ -416,7 +416,7 @@ class _Greedy:
         try:
             for finding, fix in pairs:
                 if fix.kind == "learning_rate" and cand is not self.original:
-                    fix = _retuned_lr(cand, self.seed, fix, self.say)
+                    fix = _retuned_lr(cand, self.seed, fix, self.say, self.runner)
                 context = FixContext((self.diagnosis.lr_find or {}).get("suggestion"), cand.analysis())
                 cand = apply_fix(cand, fix, context)
                 applied.append((finding, fix))
@@ -482,9 +482,9 @@ def no_longer_fires(finding, setup: Setup) -> bool:
     return not rule(context)
 
 
-def _retuned_lr(setup: Setup, seed, fix, say) -> Fix:
+def _retuned_lr(setup: Setup, seed, fix, say, runner: ProbeRunner) -> Fix:
     say("re-running the LR range test on the repaired model")
-    lr = retuned_lr(setup, seed)
+    lr = retuned_lr(setup, seed, runner)
     if not lr:
         return fix
     return Fix("learning_rate", {"learning_rate": float(lr)},

@@ -40,7 +40,7 @@ import numpy as np
 from caedoctor.data import Data
 from caedoctor.diagnosis import Diagnosis, LRFindResult
 from caedoctor.diagnosis.horizon import horizon_line
-from caedoctor.diagnosis.probes import ProbeResult
+from caedoctor.probing.probes import ProbeResult
 from caedoctor.findings import Finding
 from caedoctor.models import LoadedModel
 from caedoctor.monitor import MonitorRecord

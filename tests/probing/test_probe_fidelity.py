@@ -13,7 +13,7 @@ import pytest
 
 from caedoctor.config import builtin_optimizer_names
 from caedoctor.data import load_data
-from caedoctor.diagnosis import probes as P
+from caedoctor.probing import probes as P
 from caedoctor.losses import SSIMLoss
 from caedoctor.models import load_model
 from caedoctor.setup import Setup

@@ -19,8 +19,8 @@ from typing import Callable
 
 import keras
 
-from caedoctor.diagnosis.checkpoints import CheckSet, Checkpoints, ProbeClock
-from caedoctor.diagnosis.reuse import CompiledModels
+from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ProbeClock
+from caedoctor.probing.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.monitor import ConvergenceMonitor, detect_symptoms

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from caedoctor.data import load_data
-from caedoctor.diagnosis.probes import run_probe
-from caedoctor.diagnosis.reuse import CompiledModels, graph_key
+from caedoctor.probing.probes import run_probe
+from caedoctor.probing.reuse import CompiledModels, graph_key
 from caedoctor.models import load_model
 from caedoctor.setup import Setup
 

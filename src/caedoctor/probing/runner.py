@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from caedoctor.data import Data
-from caedoctor.diagnosis import probes
-from caedoctor.diagnosis.budget import Budget
-from caedoctor.diagnosis.checkpoints import CheckSet
-from caedoctor.diagnosis.probes import ProbeResult
-from caedoctor.diagnosis.reuse import CompiledModels
-from caedoctor.diagnosis.timings import Timings
+from caedoctor.probing import probes
+from caedoctor.probing.budget import Budget
+from caedoctor.probing.checkpoints import CheckSet
+from caedoctor.probing.probes import ProbeResult
+from caedoctor.probing.reuse import CompiledModels
+from caedoctor.probing.timings import Timings
 from caedoctor.losses import dynamic_range
 from caedoctor.setup import Setup
 from caedoctor.thresholds import SEQUENTIAL_CHECK_STEPS
@@ -79,15 +79,17 @@ class ProbeRunner:
         self.evaluation = probes.evaluation_batches(self.data)
 
     def probe(self, setup: Setup, *, steps: int, seed: int, label: str, monitored: bool = False,
-              decide=None, stop_at=None, keep: bool = False) -> ProbeResult:
+              decide=None, stop_at=None, keep: bool = False, callbacks=()) -> ProbeResult:
         """Run one probe of `setup`, scored on the check batch every `SEQUENTIAL_CHECK_STEPS` steps and
         stopped at the budget's deadline. `monitored`: with a `ConvergenceMonitor` on a fixed training batch
         and the validation curve, so its symptoms can be read (`ProbeResult.symptoms`). `decide`: the early
         rule (`sequential.early_rule`); it stops the probe only when `sequential`. `keep`: keep its model so
-        `extend` can train it on."""
-        extra = {}
+        `extend` can train it on. `callbacks`: more Keras callbacks for its `fit` (the LR range test sets the
+        rate of each step with one)."""
+        extra = {"callbacks": list(callbacks)}
         if monitored:
-            extra = {"callbacks": [probes.make_monitor(setup.data)], "validate_every": probes.VALIDATE_EVERY}
+            extra = {"callbacks": [probes.make_monitor(setup.data), *callbacks],
+                     "validate_every": probes.VALIDATE_EVERY}
         every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
         checks, evaluation = self.scoring_for(setup.data)
         probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=checks,

@@ -14,7 +14,7 @@ of the earlier probe is reused:
 
 Not reused: a learning-rate schedule (the rate is not a variable), EMA (its averages start from the weights
 at build time), `LossScaleOptimizer` (a wrapped optimizer), and the monitored probes (the report draws the
-baseline's trained copy). `tests/diagnosis/test_reuse.py` checks that a reused probe's curve is the fresh
+baseline's trained copy). `tests/probing/test_reuse.py` checks that a reused probe's curve is the fresh
 probe's, step for step.
 
 Example::
