@@ -9,6 +9,9 @@ Runs one small diagnosis with counterfactuals (a tiny CAE trained with Adam at 0
   the flow went from module A down into B and B (or something below it) calls back up into A. A reader who
   follows such a call must go back into a module already left. Callbacks count too: a function a higher
   module hands down (a progress line, an early-stopping rule) that a lower one calls is such a return.
+  They are counted apart by who makes the call: caedoctor's own code (**direct**), or Keras/TensorFlow
+  calling a hook caedoctor handed it (**through Keras**: a `keras.callbacks.Callback`, the `clone_function`
+  of `keras.models.clone_model`), which is how Keras is meant to be extended.
 
 Each distinct (from -> back into) pair is printed with how often it happened and one place it happened.
 
@@ -30,7 +33,7 @@ class Follow:
 
     def __init__(self):
         self.modules: set = set()
-        self.reentries: collections.Counter = collections.Counter()
+        self.reentries: collections.Counter = collections.Counter()  # (caller module, module, direct) -> calls
         self.where: dict = {}
         self._stacks: dict = {}  # thread id -> [(frame, module)] of the caedoctor frames on its stack
 
@@ -50,17 +53,21 @@ class Follow:
             caller = stack[-1][1]
             below = {m for _, m in stack[:-1]}
             if module != caller and module in below:
-                key = (caller, module)
+                back = frame.f_back
+                direct = back is not None and back.f_globals.get("__name__", "").startswith("caedoctor")
+                key = (caller, module, direct)
                 self.reentries[key] += 1
-                self.where.setdefault(key, f"{caller}:{frame.f_back.f_lineno if frame.f_back else '?'} -> "
-                                           f"{module}.{frame.f_code.co_name}")
+                self.where.setdefault(key, f"{back.f_globals.get('__name__') if back else '?'}:"
+                                           f"{back.f_lineno if back else '?'} -> {module}.{frame.f_code.co_name}")
         stack.append((frame, module))
 
     def report(self, title: str) -> None:
-        print(f"{title}: {len(self.modules)} modules, {sum(self.reentries.values())} re-entries "
-              f"({len(self.reentries)} distinct)")
-        for (caller, module), n in self.reentries.most_common():
-            print(f"  {n:5d}  {caller} -> back into {module}   e.g. {self.where[(caller, module)]}")
+        for direct, kind in ((True, "direct"), (False, "through Keras")):
+            pairs = [(k, n) for k, n in self.reentries.most_common() if k[2] is direct]
+            print(f"{title}: {len(self.modules)} modules, {sum(n for _, n in pairs)} {kind} re-entries "
+                  f"({len(pairs)} distinct)")
+            for key, n in pairs:
+                print(f"  {n:5d}  {key[0]} -> back into {key[1]}   e.g. {self.where[key]}")
 
 
 def _model():

@@ -74,6 +74,10 @@ class TerminalProgress:
         self.progress.stop()
 
 
+def silent(_message: str) -> None:
+    """The progress of a computation nobody watches (`progress=None`): says nothing."""
+
+
 @contextlib.contextmanager
 def progress_for(progress="auto", title: str = "diagnosis"):
     """Yield the `progress` callable a diagnosis or repair should get.

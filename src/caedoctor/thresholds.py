@@ -146,7 +146,7 @@ MIN_MARGIN = 0.05
 # ... and by 3x the seed-to-seed difference (two seeds give a rough estimate, so be generous).
 NOISE_K = 3.0
 # A repair keeps a fix for good, and one seed can beat the margin by luck: a confirmed gain below this many
-# margins gets the paired second-seed replicate too (`judge.judge(near_factor=...)`), judged as an ambiguous
+# margins gets the paired second-seed replicate too (`judge.needs_second_seed(near_factor=...)`), judged as an ambiguous
 # one. Not measured: chosen so a win within half a margin of the line is never taken on one seed alone.
 NEAR_MARGIN_FACTOR = 1.5
 

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from caedoctor.diagnosis.judge import SLOW_LOG_GAIN, compare, judge, minor_gain, noise_margin
+from caedoctor.diagnosis.judge import (SLOW_LOG_GAIN, compare, judge, minor_gain, needs_second_seed,
+                                       noise_margin)
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.thresholds import SLOW_GAIN
 
@@ -47,8 +48,8 @@ def test_the_cut_is_the_slow_verdicts():
 def _judged(base, change, base2, change2):
     """judge() of a first pair whose gain is ambiguous under the baseline seeds' margin, then its replicate."""
     margin = noise_margin(_probe(base), _probe(base2), "relative_mse")
-    return judge(_probe(base), _probe(change), "relative_mse", margin,
-                 second_seed=lambda: (_probe(base2), _probe(change2)))
+    assert needs_second_seed(compare(_probe(base), _probe(change), "relative_mse", margin))
+    return judge(_probe(base), _probe(change), "relative_mse", margin, replicate=(_probe(base2), _probe(change2)))
 
 
 def test_a_fix_that_removes_a_seed_instability_is_judged_by_its_own_seeds():
@@ -72,15 +73,10 @@ def test_a_stable_change_that_loses_in_one_seed_is_refuted():
 
 def _near(after, after2, near_factor=1.5):
     """judge() of a 1.0 baseline against `after` with a margin of 0.1 (log scale), the second seed scripted."""
-    called = []
-
-    def second_seed():
-        called.append(True)
-        return _probe(1.0), _probe(after2)
-
-    judgement = judge(_probe(1.0), _probe(after), "relative_mse", 0.1, second_seed=second_seed,
-                      near_factor=near_factor)
-    return judgement, bool(called)
+    replicated = needs_second_seed(compare(_probe(1.0), _probe(after), "relative_mse", 0.1), near_factor)
+    judgement = judge(_probe(1.0), _probe(after), "relative_mse", 0.1,
+                      replicate=(_probe(1.0), _probe(after2)) if replicated else None)
+    return judgement, replicated
 
 
 @pytest.mark.parametrize("after2, status", [(0.90, "confirmed"), (0.99, "refuted")])

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from caedoctor.diagnosis.lr_finder import (LRFindResult, Sweep, lr_schedule, plot_lr_find, result_from_losses,
-                                           suggest_lr)
+from caedoctor.diagnosis.lr_finder import LRFindResult, lr_schedule, plot_lr_find, result_from_losses, suggest_lr
+from caedoctor.probing.sweep import Sweep
 
 STEPS = 100
 LRS = lr_schedule(1e-7, 10.0, STEPS)

@@ -65,7 +65,7 @@ def skipped_for_opaque_model(context: CheckContext, select=None, ignore=None) ->
 def run_rules(context: CheckContext, select=None, ignore=None) -> CheckResult:
     """Findings of the selected rules, errors first, then by code; rules needing absent data are skipped,
     and so are rules that read the layer graph of a subclassed model (`skipped_for_opaque_model`)."""
-    findings = [f for rule in select_rules(select, ignore) for f in rule(context)]
+    findings = [f for rule in select_rules(select, ignore) if rule.applies_to(context) for f in rule.run(context)]
     return CheckResult(sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.code)))
 
 

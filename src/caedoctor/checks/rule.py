@@ -100,12 +100,16 @@ class Rule:
         return Finding(code=self.code, cause=self.cause, severity=self.severity, message=message,
                        evidence=evidence, fix=fix, doc=f"caedoctor rule {self.code}")
 
+    def applies_to(self, context: CheckContext) -> bool:
+        """False when the rule needs data that `context` lacks, or reads a layer graph that a subclassed
+        model does not expose: then it is skipped."""
+        return not ((self.needs_data and not context.has_data) or (self.reads_graph and context.analysis.opaque))
+
     def __call__(self, context: CheckContext) -> list:
-        if self.needs_data and not context.has_data:
-            return []
-        if self.reads_graph and context.analysis.opaque:
-            return []
-        return list(self.run(context))
+        """Its findings on `context` (none when it does not apply). The engine calls `applies_to` and `run`
+        itself, so a rule's `run` that makes findings with `RULE.finding` never calls back into a frame of
+        this module."""
+        return list(self.run(context)) if self.applies_to(context) else []
 
     def doc(self) -> str:
         """The rule's documentation as Markdown: a heading and the four parts."""

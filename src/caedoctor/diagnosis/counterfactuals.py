@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from caedoctor.diagnosis.extend import extendable, follow_to_horizon
 from caedoctor.diagnosis.forecast import compare_at_horizon
-from caedoctor.diagnosis.judge import MIN_LOG_GAIN, Comparison, compare, early_only, from_early, judge, minor_gain
+from caedoctor.diagnosis.judge import (MIN_LOG_GAIN, Comparison, compare, early_only, from_early, judge, minor_gain,
+                                       needs_second_seed)
 from caedoctor.diagnosis.plan import (counterfactual_setup, describe_change, order_for_testing,
                                       sample_matched_steps, untestable)
 from caedoctor.diagnosis.sequential import early_rule, refute_only
@@ -288,6 +289,7 @@ def _judged(state: RunState, counterfactual: Setup, reference, probe, steps: int
                                label="baseline at equal samples (seed+1)")
         return (again, base) if reverse else (base, again)
 
-    judgement = judge(before, after, metric, margin, second_seed=second_seed)
+    replicate = second_seed() if needs_second_seed(compare(before, after, metric, margin)) else None
+    judgement = judge(before, after, metric, margin, replicate)
     comparison: Comparison = judgement.comparison
     return comparison, judgement.replicate

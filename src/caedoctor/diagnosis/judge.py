@@ -12,14 +12,13 @@ seeds: a fault that makes training seed-unstable (a learning rate 10x too high) 
 seed noise, so a fix that removes the instability would otherwise be judged against the noise it removed.
 That is the ground truth's own rule (bench/generated: the fix must beat the fixed program's seed spread in
 every seed), with the `NOISE_K` factor kept. A repair, which keeps a fix for good, also replicates a confirmed
-gain that beats the margin narrowly (`judge(near_factor=...)`, `NEAR_MARGIN_FACTOR`), by the same rule.
+gain that beats the margin narrowly (`needs_second_seed(near_factor=...)`, `NEAR_MARGIN_FACTOR`), by the same rule.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.thresholds import MIN_MARGIN, NOISE_K, SLOW_GAIN
@@ -166,21 +165,20 @@ def needs_second_seed(comparison: Comparison, near_factor: float | None = None) 
 
 
 def judge(before: ProbeResult, after: ProbeResult, metric: str, margin: float,
-          second_seed: Callable[[], tuple] | None = None, near_factor: float | None = None) -> Judgement:
-    """Compare `after` with `before`; when the gain is ambiguous and `second_seed` is given, settle it with a
-    paired replicate.
+          replicate: tuple | None = None) -> Judgement:
+    """Compare `after` with `before`; with `replicate`, settle the comparison with that paired replicate.
 
-    `second_seed()` returns the `(before, after)` probes of the same two set-ups with the second seed; it is
-    called only for an ambiguous gain, and, given `near_factor`, for a confirmed gain below `near_factor` x
-    `margin` too (`needs_second_seed`: a repair keeps a fix for good, so a narrow win is checked). The change
+    `replicate` is the `(before, after)` probes of the same two set-ups with the second seed, which the
+    caller runs when `needs_second_seed` says so (an ambiguous gain; given `near_factor`, a confirmed gain
+    below `near_factor` x `margin` too: a repair keeps a fix for good, so a narrow win is checked). The change
     is then confirmed when both seeds gain more than `MIN_LOG_GAIN` and their mean gain beats
     `margin / sqrt(2)`, or when both seeds gain more than the noise margin of the changed set-up's own seeds
-    (see the module doc); the comparison's status says so.
+    (see the module doc); the comparison's status says so. Judging runs nothing: it only reads the probes.
     """
     comparison = compare(before, after, metric, margin)
-    if second_seed is None or not needs_second_seed(comparison, near_factor):
+    if replicate is None:
         return Judgement(comparison)
-    before2, after2 = second_seed()
+    before2, after2 = replicate
     second = compare(before2, after2, metric, margin)
     mean_gain = (comparison.log_gain + second.log_gain) / 2
     margin_for_mean = margin / math.sqrt(2)

@@ -3,14 +3,16 @@
 Smith, "Cyclical Learning Rates for Training Neural Networks" (2017); the fastai `lr_find` popularised it.
 A fresh copy of the model (same architecture, new weights, new optimizer) trains for `steps` batches
 while the rate grows from `start` to `end`; the loss first barely moves, then falls, then blows up.
-The good rates are where it falls fastest.
+The good rates are where it falls fastest. The sweep is a probe of the probing core
+(`ProbeRunner.sweep`, `caedoctor.probing.sweep`); this module reads the suggestion from what it recorded.
 
 Users of existing finders complain that the suggestion jumps around from run to run: early noise or a
 single bad batch decides it. Here:
 
 - a running median of 3 removes single-batch spikes before anything else looks at the losses;
 - the causal, bias-corrected exponential average (`smoothing`) is used only to stop the sweep (when it
-  exceeds `diverge_factor` times its best, or the loss is NaN/Inf), as that must be decided online;
+  exceeds `diverge_factor` times its best, or the loss is NaN/Inf), as that must be decided online
+  (`caedoctor.probing.sweep.Sweep`);
 - the suggestion is read from a centred (zero-lag) moving average of log-loss: the exponential average
   lags beta / (1 - beta) = 49 steps at beta 0.98, four decades of a 100-step sweep over 1e-7..10, which
   would shift any point read from it by as much;
@@ -26,13 +28,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from caedoctor.errors import ConfigError
 from caedoctor.probing import ProbeRunner
+from caedoctor.probing.sweep import Sweep
 
-SPIKE_MEDIAN = 3  # running-median width that removes a single-batch spike
 SEARCH_DECADES = 2.0  # the steepest descent is searched within this many decades below the minimum
 # Slope of log-loss per decade of rate below which the curve counts as descending: the field notes' CAEs
 # descend at -0.3 to -1.4 at their steepest on bundled:patches32 (3 seeds), while the flat start of seed_better's
@@ -83,39 +84,6 @@ class LRFindResult:
 def lr_schedule(start: float, end: float, steps: int) -> np.ndarray:
     """`steps` rates growing exponentially from `start` to `end`."""
     return start * (end / start) ** (np.arange(steps) / max(steps - 1, 1))
-
-
-class Sweep:
-    """Online part of the test: filters spikes, keeps the exponential average, decides when to stop."""
-
-    def __init__(self, smoothing: float = 0.98, diverge_factor: float = 4.0):
-        self.beta = smoothing
-        self.factor = diverge_factor
-        self.losses: list = []
-        self.smoothed: list = []
-        self._avg = 0.0
-        self._best = math.inf
-        self.stopped = False
-
-    def add(self, loss: float) -> bool:
-        """Record one step's loss; True when the sweep should stop."""
-        loss = float(loss)
-        self.losses.append(loss)
-        if not math.isfinite(loss):
-            self.smoothed.append(math.nan)
-            self.stopped = True
-            return True
-        recent = self.losses[-SPIKE_MEDIAN:]
-        filtered = float(np.median(recent))
-        self._avg = self.beta * self._avg + (1 - self.beta) * filtered
-        value = self._avg / (1 - self.beta ** len(self.losses))
-        self.smoothed.append(value)
-        self._best = min(self._best, value)
-        # "factor x the best" for positive losses; the same distance above the best for losses that can be
-        # negative (BCE on targets outside [0, 1]), where a multiple of a negative best means nothing.
-        if value > self._best + (self.factor - 1) * abs(self._best):
-            self.stopped = True
-        return self.stopped
 
 
 def _centred_log_curve(losses: np.ndarray, window: int) -> np.ndarray:
@@ -255,8 +223,7 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
     sweep = Sweep(smoothing, diverge_factor)
     if runner is None:
         runner = ProbeRunner.for_setup(setup, compared=False)
-    probe = runner.probe(swept, steps=steps, seed=seed, label="LR range test",
-                         callbacks=[_SweepCallback(lrs, sweep)])
+    probe = runner.sweep(swept, lrs, seed=seed, sweep=sweep, label="LR range test")
     result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer.class_name)
     if probe.stopped == "out_of_time":
         result.reason += (f" (the time budget cut the sweep at {len(sweep.losses)} of {steps} steps, at rate "
@@ -276,31 +243,6 @@ def retuned_lr(setup, seed: int, runner: ProbeRunner | None = None) -> float | N
         return lr_find(setup, steps=100, seed=seed, runner=runner).suggestion
     except ValueError:
         return None
-
-
-class _SweepCallback(keras.callbacks.Callback):
-    """Sets each step's rate and feeds its loss to the `Sweep`; stops the probe when the sweep says so.
-
-    The probe trains in chunks (Keras epochs of `probes.CHUNK` steps): the step count runs on across them,
-    and Keras' running mean of the loss starts again with each."""
-
-    def __init__(self, lrs, sweep: Sweep):
-        super().__init__()
-        self.lrs, self.sweep, self._prev, self._step = lrs, sweep, 0.0, 0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate = float(self.lrs[min(self._step, len(self.lrs) - 1)])
-
-    def on_train_batch_end(self, batch, logs=None):
-        # Keras logs the running mean of the epoch; one step's loss is k*m_k - (k-1)*m_(k-1).
-        mean = float((logs or {}).get("loss", math.nan))
-        loss = (batch + 1) * mean - batch * self._prev if batch else mean
-        self._prev = mean
-        self._step += 1
-        if self.sweep.stopped:
-            return
-        if self.sweep.add(loss) or self._step >= len(self.lrs):
-            self.model.stop_training = True
 
 
 def plot_lr_find(result: LRFindResult, path) -> Path:

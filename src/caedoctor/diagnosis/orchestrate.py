@@ -41,6 +41,7 @@ from caedoctor.probing.timings import Timings
 from caedoctor.diagnosis.upstream import hold_back
 from caedoctor.findings import Fix
 from caedoctor.models import LoadedModel
+from caedoctor.progress import silent
 from caedoctor.setup import Setup
 from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
@@ -77,7 +78,7 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     Returns:
         `Diagnosis` with verdict, findings (status and effect each), probe curve and LR range test.
     """
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     start = time.perf_counter()
     steps = steps or (QUICK_STEPS if quick else DEFAULT_STEPS)
     horizon = Horizon.of(horizon_steps)

@@ -6,7 +6,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import ACTIVATION_LAYERS, clone, fresh, has_layer, output_layer
+from caedoctor.fixes.model_edit import ACTIVATION_LAYERS, fresh, has_layer, output_layer
+from caedoctor.fixes.rewrite import clone
 from caedoctor.fixes.reader import activation_of, analysis_of, canonical_activation, output_layer_names
 
 

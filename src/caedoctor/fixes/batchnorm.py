@@ -6,7 +6,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (CONV_TYPES, activation_name, clone, fresh, output_layer)
+from caedoctor.fixes.model_edit import CONV_TYPES, activation_name, fresh, output_layer
+from caedoctor.fixes.rewrite import clone
 from caedoctor.fixes.reader import analysis_of, output_layer_names
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import keras
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import clone, fresh
+from caedoctor.fixes.model_edit import fresh
+from caedoctor.fixes.rewrite import clone
 
 
 def _reinitialise(model: keras.Model, weight: str, initializer: str) -> keras.Model:

@@ -6,7 +6,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh)
+from caedoctor.fixes.model_edit import CONV_TYPES, fresh
+from caedoctor.fixes.rewrite import clone
 
 
 # Every layer CAE305 reads a kernel of (the reader's CONV, TRANSPOSE and POOL kinds, in 2-D): a named layer

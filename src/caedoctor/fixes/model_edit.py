@@ -1,4 +1,4 @@
-"""Helpers for rewriting a Keras model through `keras.models.clone_model`: the user's model is never changed.
+"""Helpers for rewriting a Keras model layer by layer (`rewrite.clone`): the user's model is never changed.
 
 Cloned layers get fresh weights: a rewritten model is trained from scratch, like the original probe it is
 compared with. A subclassed model has no graph of layers to rewrite, so every rewrite refuses it with
@@ -37,22 +37,6 @@ def output_layer(model: keras.Model):
     require_graph(model)
     return model.get_layer(model.outputs[0]._keras_history[0].name) if hasattr(model.outputs[0], "_keras_history") \
         else model.layers[-1]
-
-
-def clone(model: keras.Model, clone_function=None, call_function=None) -> keras.Model:
-    """`keras.models.clone_model` with the given hooks; `NotApplicable` when the model cannot be cloned."""
-    require_graph(model)
-    kwargs = {}
-    if clone_function is not None:
-        kwargs["clone_function"] = clone_function
-    if call_function is not None:
-        kwargs["call_function"] = call_function
-        if isinstance(model, keras.Sequential):  # Keras clones only a functional graph with call_function
-            model = keras.Model(model.inputs, model.outputs, name=model.name)
-    try:
-        return keras.models.clone_model(model, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - e.g. a custom layer without get_config
-        raise NotApplicable(f"the model cannot be rewritten layer by layer ({type(exc).__name__}: {exc})") from None
 
 
 def fresh(layer, **changes):

@@ -17,7 +17,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import clone, fresh
+from caedoctor.fixes.model_edit import fresh
+from caedoctor.fixes.rewrite import clone
 from caedoctor.models.regularization import DROPOUT_LAYERS, regularizer_strengths
 
 _REGULARIZER_ATTRS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")

@@ -8,7 +8,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh, output_layer, require_graph)
+from caedoctor.fixes.model_edit import CONV_TYPES, fresh, output_layer, require_graph
+from caedoctor.fixes.rewrite import clone
 
 
 def _last_weighted(model: keras.Model):

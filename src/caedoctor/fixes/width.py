@@ -8,7 +8,8 @@ import keras
 from keras import layers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.fixes.model_edit import (CONV_TYPES, clone, fresh, has_layer)
+from caedoctor.fixes.model_edit import CONV_TYPES, fresh, has_layer
+from caedoctor.fixes.rewrite import clone
 from caedoctor.fixes.reader import analysis_of, bottleneck_of
 
 

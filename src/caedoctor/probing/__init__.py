@@ -10,6 +10,7 @@ reasoning about probes (which to run, how to compare them, what they prove) is `
 - `budget`: the wall-clock budget and what it left unrun (`Budget`).
 - `checkpoints`: the fixed check batch probes are scored on along the way (`CheckSet`, `Checkpoints`).
 - `timings`: where the time went (`Timings`).
+- `sweep`: the rate sweep the LR range test runs (`ProbeRunner.sweep`): a rate per step, an online stop.
 """
 
 from caedoctor.probing.probes import ProbeResult

@@ -72,24 +72,25 @@ class Budget:
         self.say(line)
 
     def baseline_steps(self, steps: int) -> Callable:
-        """`stop_at(clock, chunk)` for the baseline probe of `steps` steps, also its clock's `on_step`: once a
-        few steps are timed it knows the step cost and, when the whole probe would not fit in its share of
-        the budget, a shorter length (a multiple of the checkpoint interval, at least `MIN_PROBE_STEPS`),
-        which it then keeps and says. When even that does not fit, it says so: the deadline then ends it."""
+        """`stop_at(reading, chunk)` for the baseline probe of `steps` steps, also its clock's `on_step` (both
+        get a `checkpoints.ClockReading`): once a few steps are timed it knows the step cost and, when the whole
+        probe would not fit in its share of the budget, a shorter length (a multiple of the checkpoint
+        interval, at least `MIN_PROBE_STEPS`), which it then keeps and says. When even that does not fit, it
+        says so: the deadline then ends it."""
         self.requested_steps = steps
 
-        def stop_at(clock, chunk: int = 0) -> int:
+        def stop_at(reading, chunk: int = 0) -> int:
             if self.planned_steps is not None:
                 return self.planned_steps
-            step = clock.steady_step()
+            step = reading.steady_step
             if step is None:
                 return steps
             self.step_seconds = step
-            self.overhead_seconds = max(0.0, clock.steps[0] - step)  # tracing, in the first step
+            self.overhead_seconds = max(0.0, reading.first_step - step)  # tracing, in the first step
             self.planned_steps = steps
             if self.seconds is None:
                 return steps
-            before = time.perf_counter() - self.start - sum(clock.steps)  # loading, static checks
+            before = time.perf_counter() - self.start - reading.trained  # loading, static checks
             fits = int((BASELINE_BUDGET_SHARE * self.seconds - before) / step) // SEQUENTIAL_CHECK_STEPS
             fits *= SEQUENTIAL_CHECK_STEPS
             if fits < steps:

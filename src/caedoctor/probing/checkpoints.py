@@ -106,11 +106,26 @@ class Checkpoints(keras.callbacks.Callback):
                 self.model.stop_training = True
 
 
+@dataclass(frozen=True)
+class ClockReading:
+    """What a probe's clock has measured so far, handed to a plan (`on_step`, `stop_at`) as data.
+
+    Attributes:
+        steady_step: the median seconds of a step after the first (None before 5 such steps were timed).
+        first_step: the first step's seconds (tracing and compiling included; 0 before it ran).
+        trained: the seconds spent in training steps so far.
+    """
+
+    steady_step: float | None
+    first_step: float
+    trained: float
+
+
 class ProbeClock(keras.callbacks.Callback):
     """Where a probe's `fit` spends its time: per chunk of steps (the first includes tracing), per step, and in
     Keras' own validation passes; stops the probe after the first step past `deadline`
-    (`time.perf_counter()`). `on_step(clock)`, called after every step, lets a plan read the step time as soon
-    as a few steps were timed (`budget.Budget`)."""
+    (`time.perf_counter()`). `on_step(reading)`, called after every step with a `ClockReading`, lets a plan
+    read the step time as soon as a few steps were timed (`budget.Budget`)."""
 
     def __init__(self, deadline: float | None = None, on_step: Callable | None = None):
         super().__init__()
@@ -130,7 +145,7 @@ class ProbeClock(keras.callbacks.Callback):
         self.steps.append(now - self._last)
         self._last = now
         if self.on_step is not None:
-            self.on_step(self)
+            self.on_step(self.reading())
         if self.deadline is not None and now > self.deadline:
             self.out_of_time = True
             self.model.stop_training = True
@@ -148,6 +163,10 @@ class ProbeClock(keras.callbacks.Callback):
         if self.deadline is not None and time.perf_counter() > self.deadline:
             self.out_of_time = True
             self.model.stop_training = True
+
+    def reading(self) -> ClockReading:
+        """What it has measured so far (`ClockReading`)."""
+        return ClockReading(self.steady_step(), self.steps[0] if self.steps else 0.0, sum(self.steps))
 
     def steady_step(self, at_least: int = 5) -> float | None:
         """The median seconds of a step after the first (None before `at_least` such steps were timed)."""

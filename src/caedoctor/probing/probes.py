@@ -19,7 +19,7 @@ from typing import Callable
 
 import keras
 
-from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ProbeClock
+from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ClockReading, ProbeClock
 from caedoctor.probing.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
@@ -168,14 +168,14 @@ class _ChunkRecorder(keras.callbacks.Callback):
         elif self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
             self.stopped = "diverged"
             self.model.stop_training = True
-        elif self.stop_at is not None and len(self.curve) * self.chunk >= self.stop_at(self.clock, self.chunk):
+        elif self.stop_at is not None and len(self.curve) * self.chunk >= self.stop_at(self.clock.reading(), self.chunk):
             self.model.stop_training = True
 
 
 def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label: str = "baseline",
               callbacks=None, validate_every: int = 0, checks: CheckSet | None = None, check_every: int = 0,
               decide=None, stop_on_decision: bool = True, deadline: float | None = None,
-              stop_at: Callable[[ProbeClock, int], int] | None = None,
+              stop_at: Callable[[ClockReading, int], int] | None = None,
               models: CompiledModels | None = None, evaluation: list | None = None,
               keep: bool = False) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
@@ -188,7 +188,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     `checks` and `check_every` > 0 score the model on the check batch every that many chunks
     (`ProbeResult.checkpoints`); `decide(step, points)` may answer a decision there, which stops the probe
     when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
-    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(clock, chunk)`, asked at
+    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(reading, chunk)` (a `ClockReading`), asked at
     every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
     plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
     whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
@@ -210,7 +210,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
         live.drop()
     clock = fitted.pop("clock")
     if stop_at is not None:  # a plan made while it ran shortened it: that is its length now
-        steps = min(steps, max(chunk, stop_at(clock, chunk)))
+        steps = min(steps, max(chunk, stop_at(clock.reading(), chunk)))
     return ProbeResult(label=label, steps=steps, live=live if keep else None, **fitted)
 
 

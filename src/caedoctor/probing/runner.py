@@ -26,6 +26,7 @@ from caedoctor.probing.budget import Budget
 from caedoctor.probing.checkpoints import CheckSet
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.probing.reuse import CompiledModels
+from caedoctor.probing.sweep import RateSweep, Sweep
 from caedoctor.probing.timings import Timings
 from caedoctor.losses import dynamic_range
 from caedoctor.setup import Setup
@@ -99,6 +100,12 @@ class ProbeRunner:
                                  evaluation=evaluation, keep=keep, **extra)
         self.timings.add_probe(probe, self.stage)
         return probe
+
+    def sweep(self, setup: Setup, rates, *, seed: int, sweep: Sweep, label: str = "rate sweep") -> ProbeResult:
+        """A probe of `setup` whose learning rate is `rates[i]` at step i (`len(rates)` steps at most), each
+        step's loss fed to `sweep`, which stops it when the loss blows up (`sweep.Sweep`, `sweep.RateSweep`):
+        the learning-rate range test's run. Timed, budgeted and reusing compiled models as any probe."""
+        return self.probe(setup, steps=len(rates), seed=seed, label=label, callbacks=[RateSweep(rates, sweep)])
 
     def extend(self, probe: ProbeResult, steps: int) -> ProbeResult:
         """`probe` (kept) trained on to `steps` steps (`probes.extend_probe`), scored on the check batch as it

@@ -60,6 +60,7 @@ from caedoctor.findings import Fix
 from caedoctor.fixes import FixContext, NotApplicable, apply_fix, repair_rank
 from caedoctor.fixes.model_edit import layer_name_map
 from caedoctor.models import LoadedModel
+from caedoctor.progress import silent
 from caedoctor.repairing.keep import keep_decision, second_seed_text
 from caedoctor.setup import Setup
 from caedoctor.thresholds import NEAR_MARGIN_FACTOR, SLOW_RELATIVE_MSE
@@ -186,7 +187,7 @@ def repair(model, data="bundled:patches32", *, diagnosis=None, epochs: int | Non
     from caedoctor.diagnosis import diagnose
     from caedoctor.models import load_model
 
-    say = progress or (lambda _m: None)
+    say = progress or silent
     start = time.perf_counter()
     steps = steps or DEFAULT_STEPS
     if not isinstance(data, Data):
@@ -448,11 +449,10 @@ class _Greedy:
         reseeded = self._reseeded_best(best)
         self.margin = noise_margin(best_probe, reseeded, REL)
 
-        def second_seed():
-            return reseeded, self.runner.probe(cand, steps=cand_steps, seed=self.seed + 1,
-                                               label=f"+{fix.kind} (seed+1)")
-
-        return judge(best_probe, probe, REL, self.margin, second_seed=second_seed, near_factor=NEAR_MARGIN_FACTOR)
+        if not needs_second_seed(compare(best_probe, probe, REL, self.margin), NEAR_MARGIN_FACTOR):
+            return judge(best_probe, probe, REL, self.margin)
+        again = self.runner.probe(cand, steps=cand_steps, seed=self.seed + 1, label=f"+{fix.kind} (seed+1)")
+        return judge(best_probe, probe, REL, self.margin, replicate=(reseeded, again))
 
     def _reseeded_best(self, best: Setup) -> ProbeResult:
         """The best set-up's probe with the second seed: its seed noise, and the "before" of a replicate (run
@@ -476,10 +476,9 @@ def no_longer_fires(finding, setup: Setup) -> bool:
         context = build_context(setup.loaded, setup.data, setup.config)
     except CaedoctorError:  # an unknown code, or a set-up the checks cannot read
         return False
-    if isinstance(rule, ProbeRule) or (rule.needs_data and not context.has_data) or (
-            rule.reads_graph and context.analysis.opaque):
+    if isinstance(rule, ProbeRule) or not rule.applies_to(context):
         return False  # a probe rule, or a static rule that would be skipped here: silence would prove nothing
-    return not rule(context)
+    return not rule.run(context)
 
 
 def _retuned_lr(setup: Setup, seed, fix, say, runner: ProbeRunner) -> Fix:
