@@ -1,6 +1,16 @@
-"""Every number caedoctor judges by, in one place, with where it was measured.
+"""The numbers caedoctor judges by that several modules read, and those that judge probes, with where each
+was measured.
 
-Three groups: what the monitor counts as saturated or out of range; the symptom thresholds the detectors
+Where a number lives: the monitor's definitions, the symptom thresholds the detectors and their probe rules
+share, and every number that judges probes (the verdict levels, the seed-noise margin, the replicate,
+explain-away, the LR range test's agreement, the budget) live here. A number that one module alone reads lives
+at the top of that module, beside what it judges and quoted in its doc: a static rule's limits in its file of
+`checks/rules/<family>/` (twin rules of one family import them from each other), a new detector's own in
+`monitor/detectors/<name>.py` (its probe rule names it in `thresholds`, read from the detector's module
+first, then from here), a probe's length in `probing/probes.py`. Either way, the comment beside a number says
+where it was measured.
+
+Three groups here: what the monitor counts as saturated or out of range; the symptom thresholds the detectors
 (`caedoctor.monitor.symptoms`) compare its traces with; and the numbers that judge probes (the verdict
 levels, the seed-noise margin, the replicate, explain-away, the LR range test's agreement).
 

@@ -18,7 +18,7 @@ def test_every_probe_rule_names_its_detector_and_existing_thresholds():
     assert len(PROBE_RULES) >= 11 and all(r.code.startswith("CAE7") for r in PROBE_RULES)
     for rule in PROBE_RULES:
         assert DETECTORS[rule.symptom] is rule.detector, rule.code
-        assert all(isinstance(getattr(T, name), (int, float)) for name in rule.thresholds), rule.code
+        assert all(isinstance(rule.threshold(name), (int, float)) for name in rule.thresholds), rule.code
         assert get_rule(rule.code) is rule and get_rule(rule.code.lower()) is rule
     assert not {r.code for r in PROBE_RULES} & {r.code for r in RULES}
 
@@ -48,6 +48,22 @@ def test_a_probe_rule_refuses_a_wrong_detector_or_an_unknown_threshold():
         dataclasses.replace(rule, thresholds=("STUCK_RELATIVE_LOW", "NO_SUCH_THRESHOLD"))
     with pytest.raises(ValueError, match="CAE7xx"):
         dataclasses.replace(rule, code="CAE199")
+
+
+def test_a_threshold_is_read_from_the_detector_module_first_then_from_thresholds(monkeypatch):
+    """A threshold only one detector reads may live in its module (what adding a symptom needs: its detector
+    and its rule, nothing else); a name in both reads the detector's own."""
+    import sys
+
+    rule = get_rule("CAE703")
+    module = sys.modules[rule.detector.__module__]
+    assert rule.threshold("STUCK_RELATIVE_LOW") == T.STUCK_RELATIVE_LOW
+    monkeypatch.setattr(module, "STUCK_OWN_LIMIT", 0.25, raising=False)
+    own = dataclasses.replace(rule, thresholds=("STUCK_RELATIVE_LOW", "STUCK_OWN_LIMIT"))
+    assert own.threshold("STUCK_OWN_LIMIT") == 0.25 and "`STUCK_OWN_LIMIT`" in own.measured_by()
+    monkeypatch.setattr(module, "STUCK_RELATIVE_LOW", 0.5, raising=False)
+    assert own.threshold("STUCK_RELATIVE_LOW") == 0.5
+    assert own.threshold("ORDER") is not None and own.threshold("detect_stuck") is None  # numbers only
 
 
 def test_a_probe_rule_builds_its_finding_with_the_fix_of_the_cause_the_detector_named():

@@ -11,6 +11,7 @@ at; the rule names the finding (code, doc, fix). Both kinds share one code table
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -72,7 +73,8 @@ class ProbeRule(Rule):
             the rule's module and of its detector's).
         detector: the function `MonitorRecord -> Symptom` that detects it, `detect_<symptom>` in
             `caedoctor.monitor.detectors.<symptom>`.
-        thresholds: the names in `caedoctor.thresholds` the detector compares with.
+        thresholds: the names of the numbers the detector compares with: constants of its own module (a
+            threshold only it reads) or of `caedoctor.thresholds` (one others read too); `threshold(name)`.
         lr_sensitive: a run that shows this symptom also gets a learning-rate finding when the LR range test
             disagrees with the configured rate (`caedoctor.checks.probe_findings`).
         make_fix: `(cause, lr_suggestion) -> Fix | None`, the change that tests a cause it raises.
@@ -91,9 +93,16 @@ class ProbeRule(Rule):
             raise ValueError(f"probe rule codes are CAE7xx, got {self.code!r}")
         if self.detector is None or self.detector.__name__ != f"detect_{self.symptom}":
             raise ValueError(f"rule {self.code}: its detector must be detect_{self.symptom}, got {self.detector!r}")
-        missing = [name for name in self.thresholds if not hasattr(T, name)]
+        missing = [name for name in self.thresholds if self.threshold(name) is None]
         if missing:
-            raise ValueError(f"rule {self.code}: no threshold {', '.join(missing)} in caedoctor.thresholds")
+            raise ValueError(f"rule {self.code}: no threshold {', '.join(missing)} in "
+                             f"{self.detector.__module__} or caedoctor.thresholds")
+
+    def threshold(self, name: str) -> float | None:
+        """The value of the threshold `name`: its detector module's own constant, else `caedoctor.thresholds`'
+        (None when neither has a number of that name)."""
+        value = getattr(sys.modules[self.detector.__module__], name, getattr(T, name, None))
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     def fix_for(self, cause: str, lr_suggestion: float | None = None) -> Fix | None:
         """The change a counterfactual probe makes to test `cause`, raised by this rule's symptom."""
@@ -112,4 +121,4 @@ class ProbeRule(Rule):
         """One line for the docs: the detector and its thresholds."""
         names = ", ".join(f"`{n}`" for n in self.thresholds) or "none (any occurrence)"
         return (f"`{self.detector.__module__}.{self.detector.__name__}` over the monitor's record; thresholds "
-                f"(caedoctor/thresholds.py): {names}.")
+                f"(its module or caedoctor/thresholds.py): {names}.")
