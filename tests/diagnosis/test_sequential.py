@@ -58,7 +58,7 @@ def test_a_doubled_error_at_two_checkpoints_refutes_but_not_early_in_training():
 
 def test_a_measured_noise_margin_above_the_threshold_must_be_beaten_too():
     margin = EARLY_CONFIRM_LOG_GAIN + 1.0  # a chaotic baseline: its seeds land far apart
-    decide = early_rule(BASE, "relative_mse", margin=lambda: margin)
+    decide = early_rule(BASE, "relative_mse", margins={"relative_mse": margin})
     assert decide(100, _points({50: 0.2, 100: 0.2})) is None  # log 5 < margin
     assert decide(100, _points({50: 0.05, 100: 0.05})).status == "confirmed"  # log 20 > margin
 

@@ -128,7 +128,7 @@ def _measure(state: RunState, finding: Finding, counterfactual: Setup, reverse: 
     if reference is None:
         return None
     early = not reverse and reference is state.baseline and steps == state.steps and state.baseline.checkpoints
-    decide = early_rule(state.baseline.checkpoints, metric, lambda: state.margins.get(metric)) if early else None
+    decide = early_rule(state.baseline.checkpoints, metric, state.margins) if early else None
     if decide is not None and finding.severity == "info":
         decide = refute_only(decide)  # folklore must hold at the horizon: judged on the whole curve
     probe = state.probe(counterfactual, steps=steps, seed=state.seed, label=finding.fix.kind, decide=decide,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 from caedoctor.thresholds import (EARLY_CONFIRM_LOG_GAIN, EARLY_CONSECUTIVE, EARLY_MIN_STEP,
                                   EARLY_REFUTE_LOG_GAIN, EARLY_REFUTE_MIN_STEP)
@@ -49,11 +48,12 @@ def log_gain(before: float, after: float) -> float:
     return math.log(before / after) if before > 0 else 0.0
 
 
-def early_rule(baseline_points: list, metric: str, margin: Callable[[], float | None] = lambda: None):
+def early_rule(baseline_points: list, metric: str, margins: dict | None = None):
     """`decide(step, points)` for `Checkpoints`: the probe's points against the baseline's at the same steps.
 
-    `margin()` is the seed-noise margin on `metric` when it is measured (None otherwise); a confirmation
-    must beat it too.
+    `margins` maps a metric to its seed-noise margin (the diagnosis' own, `RunState.margins`, filled once
+    the noise is measured: read at each decision); a confirmation must beat the margin on `metric` when
+    there is one.
     """
     base = {step: values.get(metric, math.nan) for step, values in baseline_points}
 
@@ -64,7 +64,7 @@ def early_rule(baseline_points: list, metric: str, margin: Callable[[], float | 
         if any(s not in base for s, _ in recent):
             return None
         gains = [log_gain(base[s], values.get(metric, math.nan)) for s, values in recent]
-        noise = margin()
+        noise = (margins or {}).get(metric)
         confirm_at = max(EARLY_CONFIRM_LOG_GAIN, noise) if noise is not None else EARLY_CONFIRM_LOG_GAIN
         status = ("confirmed" if all(g >= confirm_at for g in gains)
                   else "refuted" if step >= EARLY_REFUTE_MIN_STEP and all(g <= EARLY_REFUTE_LOG_GAIN for g in gains)
