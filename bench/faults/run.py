@@ -79,6 +79,22 @@ def _load(n: int = 3) -> list:
     return [round(v, 2) for v in os.getloadavg()[:n]]
 
 
+def speed_reference() -> float:
+    """Seconds this machine takes now for a fixed workload (a pure-Python loop and small numpy products;
+    about 0.2 s when the machine is quiet). Recorded at each case's start: the load average misses a slower
+    host or a process in another container, and two runs' timings compare only when their references do."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((200, 200))
+    start = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i
+    for _ in range(50):
+        a = a @ a / 200.0
+    return round(time.perf_counter() - start, 3)
+
+
 _diagnosis_record = S.diagnosis_record  # shared with bench/generated/run.py
 
 
@@ -105,7 +121,8 @@ def run_case(case, args, healthy_refs: dict) -> dict:
 
     from caedoctor.diagnosis import diagnose
 
-    rec = {**_case_info(case), "code": _package_hash(), "load_start": _load(), "started": time.strftime("%H:%M:%S")}
+    rec = {**_case_info(case), "code": _package_hash(), "load_start": _load(), "speed_ref_s": speed_reference(),
+           "started": time.strftime("%H:%M:%S")}
     variant = case.variant(())
     keras.utils.clear_session()
     diagnosis = None
@@ -264,9 +281,12 @@ def report(records: list, gt: dict, meta: dict) -> dict:
     rep = S.score_repair(records, gt)
     loads = [r.get("load_start") for r in records if r.get("load_start")] + \
             [r.get("load_end") for r in records if r.get("load_end")]
+    refs = [r["speed_ref_s"] for r in records if r.get("speed_ref_s")]
     doc = {"meta": {**meta, "cases": len(records),
                     "loadavg_1min_over_cases": {"min": min(v[0] for v in loads), "max": max(v[0] for v in loads),
-                                                "median": statistics.median(v[0] for v in loads)} if loads else None},
+                                                "median": statistics.median(v[0] for v in loads)} if loads else None,
+                    "speed_ref_s_over_cases": {"min": min(refs), "median": statistics.median(refs),
+                                               "max": max(refs)} if refs else None},
            "targets": TARGETS, "full": full, "quick": quick, "repair": rep, "cases": records}
     return doc
 
@@ -287,6 +307,10 @@ def print_report(doc: dict, records: list) -> None:
     print(f"\n{m['cases']} cases on {m.get('machine')}; 1-minute load average at the cases' starts and ends: "
           f"min {lo.get('min')}, median {lo.get('median')}, max {lo.get('max')} (this run: {m.get('load_start')} at "
           f"start, {m.get('load_end')} at end). Other engineers share these cores: timings include their load")
+    sp = m.get("speed_ref_s_over_cases")
+    if sp:
+        print(f"machine speed reference (s for a fixed workload, lower is faster) at the cases' starts: min {sp['min']}, "
+              f"median {sp['median']}, max {sp['max']}")
     print(m["code"] + ("   <- figures over records of different code" if "MIXED" in m["code"] else ""))
     if m.get("not_run"):
         print(f"not run           {len(m['not_run'])} selected case(s) have no record yet, not scored: "
