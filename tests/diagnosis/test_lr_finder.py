@@ -194,6 +194,7 @@ def test_real_sweep_with_bce_on_signed_targets_does_not_crash(images):
     loaded = LoadedModel(tiny_cae(), TrainConfig("adam", 1e-3, "bce", 16), "test:bce")
     result = lr_find(loaded, data, steps=30)
     assert min(result.losses) < 0
+
     _assert_suggestion_read_from_its_own_sweep(result)
 
 
@@ -222,3 +223,20 @@ def test_the_sweep_is_a_probe_of_the_runner_it_is_given(tiny_loaded, tiny_data):
     cut = lr_find(setup, steps=100, seed=0, runner=spent)
     assert len(cut.losses) < 100 and cut.extra["cut_by_budget"]
     assert "the time budget cut the sweep" in cut.reason
+
+
+def test_the_sweep_is_not_cut_by_the_probes_divergence_rule():
+    """A probe stops when a chunk's loss exceeds 10x the first chunk's; for a negative loss (BCE on signed
+    targets) that holds at once, and it cut the fault benchmark's `bce_signed_fmnist` sweep at 25 of 100 steps
+    (suggestion 3e-7 instead of 0.0049). A sweep has its own stop, so `ProbeRunner.sweep` turns that rule off."""
+    from types import SimpleNamespace
+
+    from caedoctor.probing.probes import _ChunkRecorder
+
+    for diverge, stopped in ((True, "diverged"), (False, "")):
+        recorder = _ChunkRecorder(chunk=25, diverge=diverge)
+        recorder.set_model(SimpleNamespace(stop_training=False))
+        recorder.on_train_begin()
+        for loss in (-0.5, -0.6):
+            recorder.on_epoch_end(0, {"loss": loss})
+        assert recorder.stopped == stopped and recorder.model.stop_training is bool(stopped)

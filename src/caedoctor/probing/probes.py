@@ -146,8 +146,10 @@ class _ChunkRecorder(keras.callbacks.Callback):
     """Records the mean loss of each chunk and stops on NaN/Inf or divergence, or once `stop_at()` steps
     are done. `prefix`: the curve of the steps already trained (an extended probe)."""
 
-    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None, prefix=(), val=()):
+    def __init__(self, chunk: int = CHUNK, stop_at=None, clock: ProbeClock | None = None, prefix=(), val=(),
+                 diverge: bool = True):
         super().__init__()
+        self.diverge = diverge
         self.chunk, self.stop_at, self.clock = chunk, stop_at, clock
         self.prefix, self.prefix_val = list(prefix), list(val)
         self.curve: list = []
@@ -165,10 +167,11 @@ class _ChunkRecorder(keras.callbacks.Callback):
         if not math.isfinite(loss):
             self.stopped = "nan"
             self.model.stop_training = True
-        elif self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
+        elif self.diverge and self.curve and math.isfinite(self.curve[0]) and loss > DIVERGED_FACTOR * self.curve[0]:
             self.stopped = "diverged"
             self.model.stop_training = True
-        elif self.stop_at is not None and len(self.curve) * self.chunk >= self.stop_at(self.clock.reading(), self.chunk):
+        elif (self.stop_at is not None
+              and len(self.curve) * self.chunk >= self.stop_at(self.clock.reading(), self.chunk)):
             self.model.stop_training = True
 
 
@@ -177,7 +180,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
               decide=None, stop_on_decision: bool = True, deadline: float | None = None,
               stop_at: Callable[[ClockReading, int], int] | None = None,
               models: CompiledModels | None = None, evaluation: list | None = None,
-              keep: bool = False) -> ProbeResult:
+              keep: bool = False, stop_on_divergence: bool = True) -> ProbeResult:
     """Train a fresh copy of `setup.model` for `steps` steps exactly as configured (the user's optimizer,
     rebuilt with every argument, and their loss) and score it on validation data.
 
@@ -188,12 +191,14 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     `checks` and `check_every` > 0 score the model on the check batch every that many chunks
     (`ProbeResult.checkpoints`); `decide(step, points)` may answer a decision there, which stops the probe
     when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
-    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(reading, chunk)` (a `ClockReading`), asked at
-    every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
+    stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(reading, chunk)` (a
+    `ClockReading`), asked at every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
     plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
     whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
     scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
     `keep`: keep the trained model in `ProbeResult.live`, so `extend_probe` can train it on.
+    `stop_on_divergence=False`: a chunk's loss above `DIVERGED_FACTOR` x the first's does not stop it (a rate
+    sweep has its own stop, and a negative loss, BCE on signed targets, makes that rule meaningless).
     """
     data = setup.data
     t_build = time.perf_counter()
@@ -205,7 +210,7 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     live = LiveProbe(model, setup, seed, chunk, max_val, validate_every, models)
     fitted = _fit(live, train, first=0, epochs=epochs, build=time.perf_counter() - t_build, callbacks=callbacks,
                   checks=checks, check_every=check_every, decide=decide, stop_on_decision=stop_on_decision,
-                  deadline=deadline, stop_at=stop_at, evaluation=evaluation)
+                  deadline=deadline, stop_at=stop_at, evaluation=evaluation, diverge=stop_on_divergence)
     if not keep:
         live.drop()
     clock = fitted.pop("clock")
@@ -244,14 +249,14 @@ def extend_probe(probe: ProbeResult, steps: int, *, checks: CheckSet | None = No
 def _fit(live: LiveProbe, train, *, first: int, epochs: int, build: float, callbacks=None,
          checks: CheckSet | None = None, check_every: int = 0, decide=None, stop_on_decision: bool = True,
          deadline: float | None = None, stop_at=None, evaluation: list | None = None,
-         before: ProbeResult | None = None) -> dict:
+         before: ProbeResult | None = None, diverge: bool = True) -> dict:
     """Train `live.model` from chunk `first` to chunk `epochs` and score it: `ProbeResult`'s measured fields
     (curves continued from `before`, an extended probe's first part) and the probe's clock."""
     import tensorflow as tf
 
     model, chunk, data = live.model, live.chunk, live.setup.data
     clock = ProbeClock(deadline, on_step=stop_at)
-    recorder = _ChunkRecorder(chunk, stop_at, clock, prefix=before.loss_curve if before else (),
+    recorder = _ChunkRecorder(chunk, stop_at, clock, diverge=diverge, prefix=before.loss_curve if before else (),
                               val=[(s // chunk, v) for s, v in before.val_curve] if before else ())
     cbs = [clock, recorder]
     checkpoints = None

@@ -80,13 +80,14 @@ class ProbeRunner:
         self.evaluation = probes.evaluation_batches(self.data)
 
     def probe(self, setup: Setup, *, steps: int, seed: int, label: str, monitored: bool = False,
-              decide=None, stop_at=None, keep: bool = False, callbacks=()) -> ProbeResult:
+              decide=None, stop_at=None, keep: bool = False, callbacks=(),
+              stop_on_divergence: bool = True) -> ProbeResult:
         """Run one probe of `setup`, scored on the check batch every `SEQUENTIAL_CHECK_STEPS` steps and
         stopped at the budget's deadline. `monitored`: with a `ConvergenceMonitor` on a fixed training batch
         and the validation curve, so its symptoms can be read (`ProbeResult.symptoms`). `decide`: the early
         rule (`sequential.early_rule`); it stops the probe only when `sequential`. `keep`: keep its model so
         `extend` can train it on. `callbacks`: more Keras callbacks for its `fit` (the LR range test sets the
-        rate of each step with one)."""
+        rate of each step with one). `stop_on_divergence`: see `probes.run_probe`."""
         extra = {"callbacks": list(callbacks)}
         if monitored:
             extra = {"callbacks": [probes.make_monitor(setup.data), *callbacks],
@@ -97,7 +98,7 @@ class ProbeRunner:
                                  check_every=every if checks is not None else 0, decide=decide,
                                  stop_on_decision=self.sequential, deadline=self.budget.deadline(),
                                  stop_at=stop_at, models=None if monitored else self.models,
-                                 evaluation=evaluation, keep=keep, **extra)
+                                 evaluation=evaluation, keep=keep, stop_on_divergence=stop_on_divergence, **extra)
         self.timings.add_probe(probe, self.stage)
         return probe
 
@@ -105,7 +106,8 @@ class ProbeRunner:
         """A probe of `setup` whose learning rate is `rates[i]` at step i (`len(rates)` steps at most), each
         step's loss fed to `sweep`, which stops it when the loss blows up (`sweep.Sweep`, `sweep.RateSweep`):
         the learning-rate range test's run. Timed, budgeted and reusing compiled models as any probe."""
-        return self.probe(setup, steps=len(rates), seed=seed, label=label, callbacks=[RateSweep(rates, sweep)])
+        return self.probe(setup, steps=len(rates), seed=seed, label=label, callbacks=[RateSweep(rates, sweep)],
+                          stop_on_divergence=False)  # the sweep's own stop decides
 
     def extend(self, probe: ProbeResult, steps: int) -> ProbeResult:
         """`probe` (kept) trained on to `steps` steps (`probes.extend_probe`), scored on the check batch as it
