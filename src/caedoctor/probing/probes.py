@@ -192,9 +192,10 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     (`ProbeResult.checkpoints`); `decide(step, points)` may answer a decision there, which stops the probe
     when `stop_on_decision` (`caedoctor.diagnosis.sequential`). `deadline` (a `time.perf_counter()` value)
     stops it at the first chunk end past it (`stopped == "out_of_time"`). `stop_at(reading, chunk)` (a
-    `ClockReading`), asked at every chunk end, may lower the number of steps while the probe runs (`budget.Budget.baseline_steps`: a
-    plan made from the time of its first chunks). `models` (`reuse.CompiledModels`) lends a compiled model
-    whose train step is already traced when the graph is the same as an earlier probe's. `evaluation`: the
+    `ClockReading`), asked at every chunk end, may lower the number of steps while the probe runs
+    (`budget.Budget.baseline_steps`: a plan made from the time of its first chunks). `models`
+    (`reuse.CompiledModels`) lends a compiled model whose train step is already traced when the graph is the
+    same as an earlier probe's. `evaluation`: the
     scoring batches (`evaluation_batches(data)`), read once and shared by the probes of one diagnosis.
     `keep`: keep the trained model in `ProbeResult.live`, so `extend_probe` can train it on.
     `stop_on_divergence=False`: a chunk's loss above `DIVERGED_FACTOR` x the first's does not stop it (a rate
