@@ -133,6 +133,7 @@ def test_force_replaces_an_earlier_run_but_not_a_file_added_to_it(cli_run, tmp_p
     assert not (out / "checkpoints" / "epoch_002.keras").exists()  # the earlier run is gone, not mixed in
 
 
+@pytest.mark.e2e
 def test_seed_makes_runs_repeatable(cli_run, tmp_path, npz_x, tiny_spec):
     def run(name, seed):
         out = tmp_path / name
@@ -335,12 +336,14 @@ def _subprocess_error(args):
     return lines[0]
 
 
+@pytest.mark.e2e
 def test_missing_data_file_in_a_real_process(tmp_path):
     msg = _subprocess_error(["train", "preset:seed_bad", "--data", tmp_path / "missing.npz", "--out",
                              tmp_path / "o"])
     assert "data not found" in msg and "missing.npz" in msg
 
 
+@pytest.mark.e2e
 def test_npz_without_x_in_a_real_process(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, images=tiny_images(4), labels=np.arange(4))
@@ -348,6 +351,7 @@ def test_npz_without_x_in_a_real_process(tmp_path):
     assert "found: images, labels" in msg
 
 
+@pytest.mark.e2e
 def test_nan_data_in_a_real_process(tmp_path, tiny_spec):
     x = tiny_images()
     x[0, :2, :2, 0] = np.nan  # 4 values
@@ -382,6 +386,7 @@ def test_seed_sets_the_batch_order(npz_x, tiny_spec):
     assert losses(2) != first
 
 
+@pytest.mark.e2e
 def test_run_demo_trains_the_three_presets(tmp_path):
     from caedoctor.demo import run_demo
 

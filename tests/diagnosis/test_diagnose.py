@@ -37,6 +37,7 @@ def test_healthy_tiny_cae_converges_with_no_error_findings(data):
     assert result.exit_code == 0
 
 
+@pytest.mark.e2e
 def test_learning_rate_too_high_is_confirmed_with_a_measured_effect(data):
     result = _diag(compiled(tiny_cae(), lr=1.0), data)
     assert result.verdict in ("not_converging", "diverging", "unstable", "slow")
@@ -76,6 +77,7 @@ def test_quick_mode_stops_at_a_blocking_error():
     assert result.verdict == "invalid" and result.probe is None
 
 
+@pytest.mark.e2e
 def test_nan_data_is_invalid():
     x = blobs(64)
     x[3, 2, 2, 0] = np.nan
@@ -95,6 +97,7 @@ def test_quick_mode_runs_no_counterfactuals(data):
     assert result.timings["probe_parts"]["checkpoints"] == 0
 
 
+@pytest.mark.e2e
 def test_a_full_diagnosis_scores_its_baseline_for_early_decisions(data):
     result = _diag(compiled(tiny_cae(), lr=1.0), data)
     assert result.probe_results["baseline"].checkpoints
