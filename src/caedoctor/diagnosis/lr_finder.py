@@ -225,13 +225,12 @@ def lr_find(loaded, data=None, *, start: float = 1e-7, end: float = 10.0, steps:
         runner = ProbeRunner.for_setup(setup, compared=False)
     probe = runner.sweep(swept, lrs, seed=seed, sweep=sweep, label="LR range test")
     result = _result([float(v) for v in lrs[:len(sweep.losses)]], sweep, config.optimizer.class_name)
-    if probe.stopped == "out_of_time":
-        result.reason += (f" (the time budget cut the sweep at {len(sweep.losses)} of {steps} steps, at rate "
-                          f"{lrs[len(sweep.losses) - 1]:.2g})")
-    result.stopped_early = result.stopped_early or probe.stopped in ("nan", "diverged")
+    result.stopped_early = result.stopped_early or probe.stopped == "nan"  # a NaN check raised inside an op
     result.extra = {"start": float(start), "end": float(end), "steps": steps, "batch_size": bs, "seed": seed,
                     "configured_lr": config.learning_rate}  # its time is in the runner's timings
     if probe.stopped == "out_of_time":
+        result.reason += (f" (the time budget cut the sweep at {len(sweep.losses)} of {steps} steps, at rate "
+                          f"{lrs[len(sweep.losses) - 1]:.2g})")
         result.extra["cut_by_budget"] = True
     return result
 

@@ -81,19 +81,21 @@ class ProbeRunner:
 
     def probe(self, setup: Setup, *, steps: int, seed: int, label: str, monitored: bool = False,
               decide=None, stop_at=None, keep: bool = False, callbacks=(),
-              stop_on_divergence: bool = True) -> ProbeResult:
+              stop_on_divergence: bool = True, checked: bool = True) -> ProbeResult:
         """Run one probe of `setup`, scored on the check batch every `SEQUENTIAL_CHECK_STEPS` steps and
         stopped at the budget's deadline. `monitored`: with a `ConvergenceMonitor` on a fixed training batch
         and the validation curve, so its symptoms can be read (`ProbeResult.symptoms`). `decide`: the early
         rule (`sequential.early_rule`); it stops the probe only when `sequential`. `keep`: keep its model so
         `extend` can train it on. `callbacks`: more Keras callbacks for its `fit` (the LR range test sets the
-        rate of each step with one). `stop_on_divergence`: see `probes.run_probe`."""
+        rate of each step with one). `stop_on_divergence`: see `probes.run_probe`. `checked=False`: not scored
+        on the check batch along the way (a probe nothing is compared with, such as a rate sweep)."""
         extra = {"callbacks": list(callbacks)}
         if monitored:
             extra = {"callbacks": [probes.make_monitor(setup.data), *callbacks],
                      "validate_every": probes.VALIDATE_EVERY}
         every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
         checks, evaluation = self.scoring_for(setup.data)
+        checks = checks if checked else None
         probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=checks,
                                  check_every=every if checks is not None else 0, decide=decide,
                                  stop_on_decision=self.sequential, deadline=self.budget.deadline(),
@@ -107,7 +109,7 @@ class ProbeRunner:
         step's loss fed to `sweep`, which stops it when the loss blows up (`sweep.Sweep`, `sweep.RateSweep`):
         the learning-rate range test's run. Timed, budgeted and reusing compiled models as any probe."""
         return self.probe(setup, steps=len(rates), seed=seed, label=label, callbacks=[RateSweep(rates, sweep)],
-                          stop_on_divergence=False)  # the sweep's own stop decides
+                          stop_on_divergence=False, checked=False)  # the sweep's own stop decides; nothing compares
 
     def extend(self, probe: ProbeResult, steps: int) -> ProbeResult:
         """`probe` (kept) trained on to `steps` steps (`probes.extend_probe`), scored on the check batch as it
