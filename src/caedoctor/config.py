@@ -313,6 +313,25 @@ def _text(value) -> str:
 
 # ------------------------------------------------------------------------------------------------ loss
 
+@dataclass(frozen=True)
+class OwnLoss:
+    """The loss of a model that trains itself (`caedoctor.reconstruction.trains_itself`): its own `train_step`,
+    `compute_loss` or `add_loss` terms compute it, so a probe compiles no loss and lets the model do it.
+
+    Attributes:
+        where: the method that computes it, for messages (`VAE.train_step`).
+        feed: what that method gets from `fit`: "x" (the inputs alone, as `fit(x)` gives them) or "xy"
+            (`(x, y)` pairs); probes feed their batches the same way.
+    """
+
+    where: str
+    feed: str = "x"
+
+    def __post_init__(self):
+        if self.feed not in ("x", "xy"):
+            raise ConfigError(f"OwnLoss feed must be 'x' or 'xy', got {self.feed!r}")
+
+
 @dataclass(frozen=True, eq=False)
 class LossSpec:
     """A loss as the user compiled it: a Keras name, a `keras.losses.Loss` object (its reduction and every
@@ -329,6 +348,8 @@ class LossSpec:
     def of(cls, loss) -> "LossSpec":
         if isinstance(loss, LossSpec):
             return loss
+        if isinstance(loss, OwnLoss):
+            return cls(loss)
         if isinstance(loss, str):
             key = loss.strip()
             if normalize_loss_name(key) == "bce":
@@ -350,8 +371,10 @@ class LossSpec:
         return cls(loss)
 
     def build(self, max_val: float = 1.0):
-        """The loss to compile a probe with (a fresh copy where the loss is an object)."""
+        """The loss to compile a probe with (a fresh copy where the loss is an object; None for `OwnLoss`)."""
         value = self.value
+        if isinstance(value, OwnLoss):
+            return None
         if isinstance(value, str):
             canonical = normalize_loss_name(value)
             if canonical in CAEDOCTOR_LOSSES:
@@ -372,8 +395,11 @@ class LossSpec:
 
     @property
     def name(self) -> str:
-        """The canonical name rules reason about (`mse`, `bce`, `huber`, ...) or the function/class name."""
+        """The canonical name rules reason about (`mse`, `bce`, `huber`, ...) or the function/class name;
+        "own" for a model that computes its own loss."""
         value = self.value
+        if isinstance(value, OwnLoss):
+            return "own"
         if isinstance(value, str):
             return normalize_loss_name(value) or value.lower()
         fn = getattr(value, "fn", None)  # keras' LossFunctionWrapper
@@ -384,9 +410,16 @@ class LossSpec:
         return str(getattr(value, "__name__", None) or getattr(value, "name", None) or type(value).__name__)
 
     @property
+    def own(self) -> OwnLoss | None:
+        """The `OwnLoss` when the model computes its loss itself, else None."""
+        return self.value if isinstance(self.value, OwnLoss) else None
+
+    @property
     def is_builtin(self) -> bool:
         """A Keras or caedoctor loss (as opposed to a user's own function or class)."""
         value = self.value
+        if isinstance(value, OwnLoss):
+            return False
         if isinstance(value, str):
             return True
         module = getattr(type(value), "__module__", "") if not inspect.isfunction(value) else value.__module__
@@ -411,7 +444,7 @@ class LossSpec:
 
     def arguments(self) -> dict:
         value = self.value
-        if isinstance(value, str):
+        if isinstance(value, (str, OwnLoss)):
             return {}
         args = {}
         if hasattr(value, "get_config"):
@@ -426,6 +459,8 @@ class LossSpec:
 
     def describe(self) -> str:
         value = self.value
+        if isinstance(value, OwnLoss):
+            return f"the model's own loss ({value.where})"
         if isinstance(value, str):
             return repr(value)
         if inspect.isfunction(value):

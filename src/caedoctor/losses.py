@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from caedoctor.errors import ConfigError
+from caedoctor.reconstruction import reconstruct
 
 
 def _ssim(y_true, y_pred, max_val):
@@ -135,7 +136,7 @@ def reconstruction_metrics(model, batches, max_val: float = 1.0) -> dict:
     sq_err = abs_err = ssim_sum = 0.0
     sum_y = sum_y2 = None
     for x, y in batches:
-        pred = model(x, training=False)
+        pred = reconstruct(model, x)
         y = tf.convert_to_tensor(y, tf.float32)
         pred = tf.cast(pred, tf.float32)
         if pred.shape != y.shape:

@@ -73,6 +73,7 @@ class Setup:
     def describe(self) -> dict:
         """What is diagnosed, as plain data: the model, the training configuration and the data."""
         from caedoctor.findings import jsonable
+        from caedoctor.models.analysis import parameter_count
 
         profile = self.data.profile
         inputs = profile.inputs
@@ -84,8 +85,7 @@ class Setup:
                 "preprocessing": list(getattr(self.data, "preprocessing", []))}
         return jsonable({
             "model": {"source": self.source, "name": getattr(model, "name", ""),
-                      "class": type(model).__name__, "parameters": int(model.count_params())
-                      if getattr(model, "built", True) else None},
+                      "class": type(model).__name__, "parameters": parameter_count(model)},
             "training": self.config.to_dict(),
             "data": data,
             "lines": self.config.describe() + [

@@ -21,6 +21,7 @@ from caedoctor.errors import CaedoctorError, DataError, ModelError
 from caedoctor.findings import jsonable
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import LoadedModel, check_autoencoder_shapes, compile_model
+from caedoctor.reconstruction import reconstruct
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "latest.json"
@@ -295,7 +296,7 @@ def _write_artefacts(result: TrainResult, model, data: Data, loaded: LoadedModel
     if plots:
         plotting.plot_loss(result.history, out / "loss.png", title=f"{loaded.source} on {data.name}")
         x, y = data.sample(8)
-        pred = np.asarray(model(x, training=False))
+        pred = np.asarray(reconstruct(model, x))
         target = data.profile.target_stats
         plotting.plot_reconstructions(x, pred, out / "reconstructions.png", target.min, target.max,
                                       title=f"{loaded.source}: inputs (top) and reconstructions (bottom)")

@@ -189,7 +189,7 @@ def _baseline_stage(state: RunState, compared: bool = True) -> None:
     result.probe_results["baseline"] = baseline
     result.probe = baseline.summary()
     result.symptoms = baseline.symptoms()
-    result.verdict = verdict_from_probe(baseline, result.symptoms)
+    result.verdict = verdict_from_probe(baseline, result.symptoms, own_loss=setup.config.loss.own is not None)
     if baseline.checkpoints:
         result.horizon["forecast"] = forecast_probe(baseline, "relative_mse", state.horizon.steps).to_dict()
 

@@ -32,8 +32,13 @@ def learning_rate_suspect(findings: list, verdict: str) -> bool:
     return any(f.cause in LR_CAUSES for f in findings) or verdict in _LR_SUSPECT_VERDICTS
 
 
-def verdict_from_probe(baseline: ProbeResult, symptoms: list) -> str:
-    """The verdict of the baseline probe alone: its stop reason, the present symptoms, its relative MSE."""
+def verdict_from_probe(baseline: ProbeResult, symptoms: list, own_loss: bool = False) -> str:
+    """The verdict of the baseline probe alone: its stop reason, the present symptoms, its relative MSE.
+
+    `own_loss`: the model trains itself on a loss of its own (a VAE: reconstruction plus a KL term), which
+    trades reconstruction for something else by design, so a relative MSE above `SLOW_RELATIVE_MSE` alone
+    does not make it slow (a slow symptom or a fix that cuts it does); at `STUCK_RELATIVE_MSE` it has still
+    learnt nothing of its input."""
     names = {s["name"] for s in symptoms if s.get("present")}
     if baseline.stopped in ("nan", "diverged") or "nan_inf" in names or "diverging" in names:
         return "diverging"
@@ -43,7 +48,7 @@ def verdict_from_probe(baseline: ProbeResult, symptoms: list) -> str:
         return "unstable"
     if "overfitting" in names:
         return "overfitting"
-    if "slow" in names or baseline.relative_mse >= SLOW_RELATIVE_MSE:
+    if "slow" in names or (baseline.relative_mse >= SLOW_RELATIVE_MSE and not own_loss):
         return "slow"
     return "converging"
 

@@ -4,6 +4,8 @@
   (presets, `.keras` files, `file.py:NAME`, spec files, a `keras.Model`) are listed there;
   `config_from_compiled` reads a compiled model's optimizer and loss exactly.
 - `compile`: `compile_model` (a fresh optimizer and loss), `make_optimizer`, `fresh_copy` (fresh weights).
+- `construction`: records how the user's code constructs subclassed models, so `fresh_copy` can build one
+  that has no `get_config` again.
 - `validate`: `check_autoencoder_shapes` (model against data) and `check_names` (names TensorFlow accepts).
 - `presets` (the field notes' three CAEs), `spec` (declarative CAEs), `analysis` (what the static rules read),
   `regularization` (the penalties and dropout a model carries).

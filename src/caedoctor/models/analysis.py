@@ -443,24 +443,34 @@ def _resolve_input_shape(model, input_shape) -> tuple[tuple, tuple]:
     return declared, declared
 
 
+def parameter_count(model) -> int:
+    """The number of weights' values of `model` (Keras' `count_params`, which refuses a model whose parts are
+    built but which was never called itself, e.g. a VAE with its own train step and no call)."""
+    import numpy as np
+
+    return int(sum(int(np.prod(w.shape)) for w in model.weights))
+
+
 def _opaque_analysis(model, input_shape) -> ModelAnalysis:
     """What can be known of a subclassed model without reading its code: shapes from one forward pass of
-    zeros, and the parameter count."""
+    zeros (its reconstruction: `caedoctor.reconstruction`), and the parameter count."""
     import numpy as np
+
+    from caedoctor.reconstruction import reconstruct
 
     if input_shape is None:
         raise ModelError(f"model {model.name!r} ({type(model).__name__}) is subclassed; give the data (--data) "
                          "or --input-shape so caedoctor can run it once to read its output shape")
     shape = tuple(int(s) for s in input_shape)
     try:
-        out = model(np.zeros((1,) + shape, np.float32), training=False)
+        out = reconstruct(model, np.zeros((1,) + shape, np.float32))
         output_shape = tuple(int(s) for s in out.shape[1:])
     except Exception as exc:  # noqa: BLE001 - the model's own code failed on this input
         raise ModelError(f"model {model.name!r} ({type(model).__name__}) fails on inputs of shape {shape} "
                          f"({type(exc).__name__}: {str(exc)[:200]})") from None
     return ModelAnalysis(name=model.name, input_shape=shape, model_input_shape=shape, output_shape=output_shape,
                          layers=[], output_name="", input_size=int(np.prod(shape)),
-                         total_params=int(model.count_params()), opaque=True, output_activation="unknown")
+                         total_params=parameter_count(model), opaque=True, output_activation="unknown")
 
 
 def analyze_model(model, input_shape=None) -> ModelAnalysis:

@@ -24,11 +24,14 @@ from pathlib import Path
 
 import keras
 
-from caedoctor.config import DEFAULT_BATCH_SIZE, DEFAULT_LOSS, DEFAULT_OPTIMIZER, LossSpec, OptimizerSpec, TrainConfig
+from caedoctor.config import (DEFAULT_BATCH_SIZE, DEFAULT_LOSS, DEFAULT_OPTIMIZER, LossSpec, OptimizerSpec, OwnLoss,
+                              TrainConfig)
 from caedoctor.errors import ModelError
 from caedoctor.models.presets import PRESETS, build_preset
 from caedoctor.models.spec import build_from_spec, read_spec_file
 from caedoctor.models.validate import check_names
+from caedoctor.reconstruction import trains_itself, where_it_trains
+from caedoctor.reconstruction import way as reconstruction_way
 
 
 @dataclass
@@ -59,6 +62,12 @@ def config_from_compiled(model: keras.Model) -> TrainConfig:
         origin.update(optimizer="model", learning_rate="model")
     else:
         opt = OptimizerSpec.named(DEFAULT_OPTIMIZER)
+    if trains_itself(model):
+        # Its own train_step / compute_loss / add_loss computes the loss: probes let it (fit(x) feeds it x).
+        loss = OwnLoss(where_it_trains(model), feed="x")
+        notes.append(f"{type(model).__name__} computes its own loss ({loss.where}); caedoctor lets it, feeds it "
+                     "the inputs alone as fit(x) does, and measures reconstruction as the mean squared error of "
+                     f"{reconstruction_way(model)} against the target")  # raises when it has no way
     if loss is not None:
         loss_spec = LossSpec.of(loss)
         origin["loss"] = "model"

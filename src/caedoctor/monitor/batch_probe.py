@@ -97,6 +97,12 @@ def _norm(arrays) -> float:
     return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
 
 
+def _compiled_loss(model):
+    """The model's compiled loss as a function, or None."""
+    loss = getattr(model, "loss", None)
+    return keras.losses.get(loss) if isinstance(loss, str) else loss
+
+
 def _channel_axis(layer) -> int:
     fmt = getattr(layer, "data_format", None) or keras.config.image_data_format()
     return 1 if fmt == "channels_first" else -1
@@ -105,17 +111,33 @@ def _channel_axis(layer) -> int:
 class BatchProbe:
     """Measures a model on one fixed batch `(x, y)`; `__call__` returns a dict of plain numbers.
 
+    A model that trains itself (`caedoctor.reconstruction`: its own `train_step`, `compute_loss` or `add_loss`)
+    is measured as it trains: the gradients are those its own step would apply (`reconstruction.own_step`,
+    run eagerly, nothing changed), the loss is the reconstruction error of `reconstruct(model, x)` (the
+    compiled loss when there is one, else the mean squared error), and `own_loss` is True when that is not the
+    unit of the training loss `fit` logs.
+
     Args:
-        model: a compiled, single-output Keras model.
+        model: a compiled Keras model with one reconstruction.
         x, y: the monitor batch (numpy), at least 2 samples.
         range_: the (low, high) range outputs are checked against (default: `target_range(y)`).
         compiled: run the probe as a `tf.function` (faster per call, but the first call traces it).
         keep_tensors: also return the raw gradients and activations (for TensorBoard histograms).
+        feed: how a self-training model's `train_step` gets a batch: "x" (the inputs alone, as `fit(x)`
+            gives them) or "xy"; unused for other models.
     """
 
     def __init__(self, model, x: np.ndarray, y: np.ndarray, *, range_=None, compiled: bool = False,
-                 keep_tensors: bool = False):
+                 keep_tensors: bool = False, feed: str = "xy"):
+        from caedoctor.reconstruction import trains_itself
+
         self.model = model
+        self.own = trains_itself(model)
+        self.feed = feed
+        # The training loss fit logs is the model's own, in units the reconstruction error does not share.
+        self.own_loss = self.own and not callable(_compiled_loss(model))
+        if self.own:
+            compiled = False  # the model's own train_step runs eagerly, with its optimizer caught
         self.x = tf.convert_to_tensor(x, tf.float32)
         self.y = tf.convert_to_tensor(y, tf.float32)
         self.keep_tensors = keep_tensors
@@ -201,23 +223,38 @@ class BatchProbe:
         return max(value, 0.0)
 
     def _reconstruction_loss(self, y, y_pred):
-        """The compiled loss alone, without regularisation penalties, so it compares with the baseline."""
-        loss = getattr(self.model, "loss", None)
-        if isinstance(loss, str):
-            loss = keras.losses.get(loss)
-        if not callable(loss):  # no single compiled loss (a custom compute_loss): use what fit uses
+        """The compiled loss alone, without regularisation penalties, so it compares with the baseline; the
+        mean squared error for a model that trains itself with no compiled loss."""
+        loss = _compiled_loss(self.model)
+        if not callable(loss):
+            if self.own:
+                return tf.reduce_mean(tf.square(tf.cast(y_pred, tf.float32) - tf.cast(y, tf.float32)))
+            # no single compiled loss (a custom compute_loss): use what fit uses
             return self.model.compute_loss(x=self.x, y=y, y_pred=y_pred)
         return tf.reduce_mean(tf.cast(loss(y, y_pred), tf.float32))
 
     # ------------------------------------------------------------------ measurement
 
-    def _forward(self, x):
+    def _forward(self, x, training: bool = True):
         if self._extractor is None:
-            return [], self.model(x, training=True)
-        outs = self._extractor(x, training=True)
+            from caedoctor.reconstruction import reconstruct
+
+            return [], reconstruct(self.model, x, training=training)
+        outs = self._extractor(x, training=training)
         return list(outs[:-1]), outs[-1]
 
+    def _measure_own(self, x, y):
+        """`_measure` for a model that trains itself: the gradients its own step would apply."""
+        from caedoctor.reconstruction import feed, own_step
+
+        _, grads = own_step(self.model, feed(x, y, self.feed), self._flat_weights)
+        acts, y_pred = self._forward(x, training=False)
+        loss = self._reconstruction_loss(y, y_pred)
+        return loss, grads, acts, y_pred, tf.constant(math.nan), tf.constant(math.nan)
+
     def _measure(self, x, y):
+        if self.own:
+            return self._measure_own(x, y)
         # Only the forward and backward pass run in TensorFlow; the reductions run in numpy, which is
         # cheaper than dispatching dozens of small eager ops (the probe runs eagerly by default).
         with tf.GradientTape() as tape:

@@ -82,12 +82,15 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         histograms: with `log_dir`, also write histograms of gradients and activations at each probe.
         baseline_loss: the "predict the mean" loss level to report relative losses against; default:
             the compiled loss of the monitor batch's mean image, measured on the monitor batch.
+        feed: for a model that trains itself (its own `train_step`: a VAE), how that step gets a batch: "x"
+            (the inputs alone, as `fit(x)` gives them) or "xy" (pairs). Default: "x" when `monitor_data` is
+            inputs alone (an array, or a dataset of single arrays), else "xy". Other models ignore it.
     """
 
     def __init__(self, monitor_data=None, *, interval: int = DEFAULT_INTERVAL, loss_every: int = 1,
                  monitor_samples: int = DEFAULT_MONITOR_SAMPLES, target_range=None, compiled="auto",
                  probe_at_end: bool = True, csv_path=None, log_dir=None, histograms: bool = False,
-                 baseline_loss: float | None = None):
+                 baseline_loss: float | None = None, feed: str | None = None):
         super().__init__()
         for name, value, low in (("interval", interval, 1), ("loss_every", loss_every, 1),
                                  ("monitor_samples", monitor_samples, 2)):
@@ -118,6 +121,9 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         self.log_dir = Path(log_dir) if log_dir is not None else None
         self.histograms = histograms
         self.baseline_loss = baseline_loss
+        if feed not in (None, "x", "xy"):
+            raise ValueError(f"feed must be 'x', 'xy' or None. Received feed={feed!r}")
+        self.feed = feed or _feed_of(monitor_data)
         self.batch = _as_batch(monitor_data, self.monitor_samples) if monitor_data is not None else None
         self.record = MonitorRecord(interval=self.interval)
         self._probes = {}  # {"model": model, False: eager BatchProbe, True: compiled}, reused across its fits
@@ -139,18 +145,6 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         self._probes_run = 0
         self._last_probe_step = None
         self._probe = None
-        if self.batch is None:
-            warnings.warn("ConvergenceMonitor got no monitor_data: it records the loss only. Pass "
-                          "monitor_data=(x, y), x, or the training dataset to also record gradients, "
-                          "dead/saturated units and the output spread", stacklevel=2)
-        else:
-            self._probe = self._make_probe(compiled=self.compiled is True)
-            self.record.layers = list(self._probe.layers)
-            self.record.output_layer = self._probe.output_layer
-            self.record.target_saturated_fraction = self._probe.target_saturated_fraction
-            self.record.target_range = self._probe.range
-            self.record.baseline_loss = self.baseline_loss or self._probe.baseline_loss
-            self.record.floor_loss = self._probe.floor_loss
         self._csv_file = self._csv = None
         if self.csv_path is not None:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,13 +156,32 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             import tensorflow as tf
 
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        from caedoctor.reconstruction import trains_itself
+
+        self.record.own_loss = trains_itself(self.model) and getattr(self.model, "loss", None) is None
+        if self.batch is None:
+            warnings.warn("ConvergenceMonitor got no monitor_data: it records the loss only. Pass "
+                          "monitor_data=(x, y), x, or the training dataset to also record gradients, "
+                          "dead/saturated units and the output spread", stacklevel=2)
+        else:  # last: a model the probe cannot read still has its loss recorded (`watch.monitor.FitMonitor`)
+            self._probe = self._make_probe(compiled=self.compiled is True)
+            self.record.layers = list(self._probe.layers)
+            self.record.output_layer = self._probe.output_layer
+            self.record.target_saturated_fraction = self._probe.target_saturated_fraction
+            self.record.target_range = self._probe.range
+            self.record.baseline_loss = self.baseline_loss or self._probe.baseline_loss
+            self.record.floor_loss = self._probe.floor_loss
+            self.record.own_loss = self._probe.own_loss
         self.record.monitor_seconds += time.perf_counter() - t0
 
     def _make_probe(self, compiled: bool):
         from caedoctor.monitor.batch_probe import BatchProbe
 
+        from caedoctor.reconstruction import has_call, way
+
         model = self.model
-        if len(getattr(model, "outputs", None) or [None]) != 1:
+        way(model)  # a model caedoctor cannot read a reconstruction from is refused with the reason
+        if has_call(model) and len(getattr(model, "outputs", None) or [None]) != 1:
             raise ValueError(f"ConvergenceMonitor supports single-output models. Received a model with "
                              f"{len(model.outputs)} outputs")
         x, y = self.batch
@@ -184,7 +197,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self._probes = {"model": model}
         if compiled not in self._probes:
             self._probes[compiled] = BatchProbe(model, x, y, range_=self.target_range, compiled=compiled,
-                                                keep_tensors=self.histograms)
+                                                keep_tensors=self.histograms, feed=self.feed)
         return self._probes[compiled]
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -325,6 +338,18 @@ class ConvergenceMonitor(keras.callbacks.Callback):
                 tf.summary.histogram(f"weights/{layer}", tf.concat([tf.reshape(w, [-1]) for w in ws], 0))
             for layer, act in result["activations"].items():
                 tf.summary.histogram(f"activations/{layer}", act)
+
+
+def _feed_of(data) -> str:
+    """"x" when `data` holds inputs alone (an array, or a dataset or pair-less iterable of arrays), else "xy"."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        return "xy" if isinstance(spec, (tuple, list)) and len(spec) > 1 else "x"
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and not np.isscalar(data[0]):
+        return "xy" if data[1] is not None else "x"
+    return "x"
 
 
 def _as_batch(data, limit: int) -> tuple:

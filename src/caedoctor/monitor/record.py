@@ -46,6 +46,10 @@ class MonitorRecord:
             the model is used), per probe; NaN for a model without dropout or noise layers.
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
+        own_loss: the training loss is the model's own (a self-training model's `train_step` with no compiled
+            loss: a VAE's summed cross-entropy plus KL), in units the probe's reconstruction error (the mean
+            squared error, which `probe_loss`, `baseline_loss` and `floor_loss` are in) does not share; the
+            training losses then have no relative scale (`relative_training`).
         target_range: the (low, high) range outputs are checked against.
         epoch_logs: Keras' epoch-end logs, one value per epoch (e.g. `loss`, `val_loss`).
         interval: steps between probes.
@@ -70,6 +74,7 @@ class MonitorRecord:
     penalty_share: list = field(default_factory=list)
     dropout_gap: list = field(default_factory=list)
     baseline_loss: float = math.nan
+    own_loss: bool = False
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
     target_range: tuple = (math.nan, math.nan)
     epoch_logs: dict = field(default_factory=dict)
@@ -91,9 +96,18 @@ class MonitorRecord:
         predicting the mean image, whatever the loss (for MSE, MAE and SSIM the floor is 0)."""
         return (np.asarray(losses, float) - self.floor_loss) / self.loss_span
 
+    @property
+    def training_loss_span(self) -> float:
+        """`loss_span` in the units of the training loss: NaN when the training loss is the model's own."""
+        return math.nan if self.own_loss else self.loss_span
+
+    def relative_training(self, losses) -> np.ndarray:
+        """Training losses on the relative scale (`relative`); NaN when they are the model's own (`own_loss`)."""
+        return (np.asarray(losses, float) - self.floor_loss) / self.training_loss_span
+
     def relative_losses(self) -> np.ndarray:
         """Training losses on the relative scale (`relative`): 1.0 is the level of predicting the mean image."""
-        return self.relative(self.losses)
+        return self.relative_training(self.losses)
 
     def relative_probe_losses(self) -> np.ndarray:
         """Monitor-batch losses on the relative scale (measured on the same batch)."""

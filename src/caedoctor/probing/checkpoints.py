@@ -29,6 +29,7 @@ from typing import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+from caedoctor.reconstruction import reconstruct
 
 # Validation samples behind each checkpoint (the first of the validation split, the same for every probe):
 # scoring them costs ~1-3% of a probe's time on a 32x32x3 CAE (bench/README.md, "Where the time goes").
@@ -59,7 +60,7 @@ class CheckSet:
         """{"relative_mse", "dssim"} of `model` on this batch (+inf for a non-finite output)."""
         from caedoctor.losses import _ssim
 
-        pred = tf.cast(model(self.x, training=False), tf.float32)
+        pred = tf.cast(reconstruct(model, self.x), tf.float32)
         if tuple(pred.shape) != tuple(self.y.shape):
             return {m: math.inf for m in CHECK_METRICS}
         mse = float(tf.reduce_mean(tf.square(pred - self.y)))

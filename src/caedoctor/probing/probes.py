@@ -24,6 +24,7 @@ from caedoctor.probing.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
 from caedoctor.models import compile_model, fresh_copy
 from caedoctor.monitor import ConvergenceMonitor, detect_symptoms
+from caedoctor.reconstruction import overrides
 from caedoctor.setup import Setup
 from caedoctor.thresholds import DIVERGED_FACTOR
 
@@ -233,9 +234,7 @@ def extend_probe(probe: ProbeResult, steps: int, *, checks: CheckSet | None = No
     data, chunk = live.setup.data, live.chunk
     first = probe.steps_run // chunk
     epochs = max(first + 1, -(-steps // chunk))
-    bs = live.setup.config.batch_size
-    train = data.batches("train", bs, shuffle=True, seed=live.seed, repeat=True,
-                         drop_remainder=data.train_count >= bs, autotune=False).skip(first * chunk)
+    train = train_batches(live.setup, live.seed).skip(first * chunk)
     fitted = _fit(live, train, first=first, epochs=epochs, build=0.0, checks=checks, check_every=check_every,
                   deadline=deadline, evaluation=evaluation, before=probe)
     fitted.pop("clock")
@@ -266,7 +265,7 @@ def _fit(live: LiveProbe, train, *, first: int, epochs: int, build: float, callb
         checkpoints.points = list(before.checkpoints) if before else []
         cbs.append(checkpoints)
     cbs += list(callbacks or [])
-    fit_val = _validation(data, live.validate_every, live.setup.config.batch_size)
+    fit_val = _validation(live.setup, live.validate_every)
     start = time.perf_counter()
     try:
         model.fit(train, initial_epoch=first, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs,
@@ -304,7 +303,6 @@ def _build(setup: Setup, seed: int, models: CompiledModels | None, max_val: floa
     batch pipeline one at a time, so each gets exactly what it would get alone; they train concurrently."""
     from caedoctor.training import seed_everything
 
-    data, bs = setup.data, setup.config.batch_size
     with BUILD_LOCK:
         if models is not None:  # a kept compiled model when the graph is the same (`reuse`)
             model = models.prepare(setup, seed, max_val=max_val)
@@ -312,17 +310,33 @@ def _build(setup: Setup, seed: int, models: CompiledModels | None, max_val: floa
             seed_everything(seed)
             model = fresh_copy(setup.model)
             compile_model(model, setup.config, max_val)
-        train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
-                             autotune=False)
+        train = train_batches(setup, seed)
     return model, train
 
 
-def _validation(data, validate_every: int, batch_size: int) -> dict:
-    """`fit`'s validation arguments: the loss on `VAL_SAMPLES` fixed samples every `validate_every` chunks."""
-    if validate_every <= 0 or data.val_count <= 0:
+def train_batches(setup: Setup, seed: int):
+    """The seeded, repeated training batches of a probe of `setup`, as `fit` gives them to its train step:
+    `(x, y)` pairs, or `x` alone for a model that trains itself from its inputs (`OwnLoss.feed == "x"`)."""
+    data, bs = setup.data, setup.config.batch_size
+    train = data.batches("train", bs, shuffle=True, seed=seed, repeat=True, drop_remainder=data.train_count >= bs,
+                         autotune=False)
+    own = setup.config.loss.own
+    if own is not None and own.feed == "x":
+        train = train.map(lambda x, *rest: x)
+    return train
+
+
+def _validation(setup: Setup, validate_every: int) -> dict:
+    """`fit`'s validation arguments: the loss on `VAL_SAMPLES` fixed samples every `validate_every` chunks.
+    None for a model that trains itself without its own `test_step` (Keras' would ask for a compiled loss)."""
+    data = setup.data
+    own = setup.config.loss.own
+    if validate_every <= 0 or data.val_count <= 0 or (own is not None and not overrides(setup.model, "test_step")):
         return {}
-    return {"validation_data": data.val.take(VAL_SAMPLES).batch(batch_size).cache(),
-            "validation_freq": int(validate_every)}
+    val = data.val.take(VAL_SAMPLES).batch(setup.config.batch_size)
+    if own is not None and own.feed == "x":
+        val = val.map(lambda x, *rest: x)
+    return {"validation_data": val.cache(), "validation_freq": int(validate_every)}
 
 
 def _timing(clock: ProbeClock, monitor, checkpoints, *, build: float, fit: float, scoring: float) -> dict:
@@ -343,7 +357,10 @@ def evaluation_batches(data) -> list:
     return list(data.val.take(EVAL_SAMPLES).batch(256).as_numpy_iterator())
 
 
-def make_monitor(data) -> ConvergenceMonitor:
-    """A ConvergenceMonitor on a fixed batch of training samples (the same batch for every probe)."""
+def make_monitor(setup: Setup) -> ConvergenceMonitor:
+    """A ConvergenceMonitor on a fixed batch of training samples (the same batch for every probe), feeding a
+    self-training model's own step as its probes' batches feed it."""
+    data = setup.data
     x, y = data.sample(min(MONITOR_SAMPLES, data.train_count), split="train")
-    return ConvergenceMonitor(monitor_data=(x, y), interval=MONITOR_INTERVAL)
+    own = setup.config.loss.own
+    return ConvergenceMonitor(monitor_data=(x, y), interval=MONITOR_INTERVAL, feed=own.feed if own else "xy")

@@ -91,7 +91,7 @@ class ProbeRunner:
         on the check batch along the way (a probe nothing is compared with, such as a rate sweep)."""
         extra = {"callbacks": list(callbacks)}
         if monitored:
-            extra = {"callbacks": [probes.make_monitor(setup.data), *callbacks],
+            extra = {"callbacks": [probes.make_monitor(setup), *callbacks],
                      "validate_every": probes.VALIDATE_EVERY}
         every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
         checks, evaluation = self.scoring_for(setup.data)

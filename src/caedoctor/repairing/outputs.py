@@ -11,6 +11,7 @@ import numpy as np
 from caedoctor.findings import jsonable
 from caedoctor.repairing.code import changes_as_code
 from caedoctor.training import atomic_write_text
+from caedoctor.reconstruction import reconstruct
 
 
 REPAIR_OUTPUTS = ("repair.json", "repaired.keras", "changes.py", "before_after.png")
@@ -41,9 +42,9 @@ def write_repair_outputs(result, out: Path, data) -> dict:
         x, _ = data.sample(8)
         rows, labels = [], ["input"]
         if result.original_model is not None:  # set only when the original trained on this data, so it runs
-            rows.append(np.asarray(result.original_model(x, training=False)))
+            rows.append(np.asarray(reconstruct(result.original_model, x)))
             labels.append("original")
-        rows.append(np.asarray(result.model(x, training=False)))
+        rows.append(np.asarray(reconstruct(result.model, x)))
         labels.append("repaired")
         target = data.profile.target_stats
         plots.plot_before_after(result.original_curve, result.repaired_curve, x, rows, labels,

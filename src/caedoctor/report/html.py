@@ -43,8 +43,10 @@ from caedoctor.diagnosis.horizon import horizon_line
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.findings import Finding
 from caedoctor.models import LoadedModel
+from caedoctor.models.analysis import parameter_count
 from caedoctor.monitor import MonitorRecord
 from caedoctor.repairing.procedure import RepairResult
+from caedoctor.reconstruction import reconstruct
 
 REPORT_NAME = "report.html"
 RECONSTRUCTION_SAMPLES = 8
@@ -398,7 +400,7 @@ def _reconstructions(diagnosis: Diagnosis, data: Data | None, repair: RepairResu
             notes.append(f"{name}: not measured")
             continue
         try:
-            rows.append((name, np.asarray(model(x, training=False))))
+            rows.append((name, np.asarray(reconstruct(model, x))))
         except Exception as exc:  # noqa: BLE001 - e.g. an original that cannot run on these inputs
             notes.append(f"{name}: could not run on the inputs ({type(exc).__name__}: {exc})")
     if len(rows) == inputs_rows:
@@ -456,7 +458,7 @@ def _model(loaded: LoadedModel | None) -> dict:
                        "activation": getattr(act, "__name__", str(act)) if act is not None else "",
                        "params": int(layer.count_params()) if layer.built else 0})
     return {"config": items, "layers": layers, "name": loaded.model.name,
-            "params": int(loaded.model.count_params())}
+            "params": parameter_count(loaded.model)}
 
 
 def _changes(diagnosis: Diagnosis, repair: RepairResult | None) -> dict:

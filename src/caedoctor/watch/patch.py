@@ -8,6 +8,9 @@ the original exactly once with the user's arguments (plus caedoctor's callback) 
 trainer's), so the patch is deleted rather than replaced, and `keras.Model.fit` is again the very same
 function object.
 
+While patched, how each subclassed model is constructed is recorded too (`caedoctor.models.construction`),
+so a diagnosis can build fresh copies of a model that has no `get_config`.
+
 Calls made while caedoctor itself is working (the probes of a diagnosis call `fit`) pass straight through,
 as does every call while no handler is set.
 """
@@ -66,6 +69,9 @@ def patch_fit(handler) -> None:
     fit.__caedoctor_patch__ = True
     owner.fit = fit
     _patch = state
+    from caedoctor.models import construction
+
+    construction.start()  # fresh copies of subclassed models are built as the user's code builds them
 
 
 def unpatch_fit() -> None:
@@ -73,7 +79,10 @@ def unpatch_fit() -> None:
     global _patch
     if _patch is None:
         return
+    from caedoctor.models import construction
+
     state, _patch = _patch, None
+    construction.stop()
     state["handler"] = None  # a reference to the wrapper kept elsewhere now passes through
     owner = state["owner"]
     if state["had_own"]:

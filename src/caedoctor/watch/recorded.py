@@ -111,6 +111,21 @@ class RecordedFit:
         count = len(self.train_arrays()[0]) if self.kind == "arrays" and self.x is not None else data.train_count
         return Horizon.of_fit(self.epochs, self.steps_per_epoch, count, batch_size)
 
+    @property
+    def feed(self) -> str:
+        """What the model's train step got from this fit: "x" (inputs alone) or "xy" (pairs). Read where the
+        data says it without reading it: array targets, a dataset's element structure, a generator's first
+        batch."""
+        if self.kind == "arrays":
+            return "x" if self.y is None else "xy"
+        if self.kind == "dataset":
+            spec = self.x.element_spec
+            return "xy" if isinstance(spec, (tuple, list)) and len(spec) > 1 else "x"
+        if self.kind == "generator" and self.tee is not None and self.tee.batches:
+            first = self.tee.batches[0]
+            return "xy" if isinstance(first, (tuple, list)) and len(first) > 1 else "x"
+        return "xy"
+
     def train_arrays(self) -> tuple:
         """For array data: `(x, y, sample_weight)` of the training part (after `validation_split`)."""
         x, y, w = self.x, self.y, self.sample_weight
@@ -296,8 +311,10 @@ def _rebuilt_model(rec: RecordedFit):
 def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
     """The training configuration exactly as fit used it: the optimizer's class and every argument at the
     start of fit, the compiled loss object, the batch size fit trained with."""
-    from caedoctor.config import DEFAULT_LOSS, LossSpec, OptimizerSpec, TrainConfig
+    from caedoctor.config import DEFAULT_LOSS, LossSpec, OptimizerSpec, OwnLoss, TrainConfig
     from caedoctor.errors import ConfigError
+    from caedoctor.reconstruction import trains_itself, where_it_trains
+    from caedoctor.reconstruction import way as reconstruction_way
 
     notes = []
     if rec.optimizer_spec is not None:
@@ -306,11 +323,17 @@ def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
         optimizer, opt_origin = OptimizerSpec.named("adam"), "default"
         notes.append("the model was not compiled with an optimizer caedoctor can rebuild: the diagnosis trains "
                      f"with {optimizer.describe()}")
-    try:
-        loss, loss_origin = LossSpec.of(rec.loss if rec.loss is not None else DEFAULT_LOSS), \
-            ("model" if rec.loss is not None else "default")
-    except ConfigError as exc:
-        raise ConfigError(f"{rec.name}: {exc}") from None
+    if trains_itself(rec.model):
+        loss, loss_origin = LossSpec.of(OwnLoss(where_it_trains(rec.model), rec.feed)), "model"
+        notes.append(f"{type(rec.model).__name__} computes its own loss ({loss.own.where}): every probe lets it, "
+                     "and reconstruction is measured as the mean squared error of "
+                     f"{reconstruction_way(rec.model)} against the target")
+    else:
+        try:
+            loss, loss_origin = LossSpec.of(rec.loss if rec.loss is not None else DEFAULT_LOSS), \
+                ("model" if rec.loss is not None else "default")
+        except ConfigError as exc:
+            raise ConfigError(f"{rec.name}: {exc}") from None
     origin = {"optimizer": opt_origin, "learning_rate": opt_origin, "loss": loss_origin, "batch_size": batch_origin}
     return TrainConfig(optimizer, None, loss, int(batch_size), origin=origin, notes=notes)
 

@@ -174,7 +174,8 @@ class Watcher:
             monitor = FitMonitor(batch_source=source, monitor_samples=MONITOR_SAMPLES)
         else:
             try:
-                monitor = FitMonitor(monitor_batch(rec, MONITOR_SAMPLES), monitor_samples=MONITOR_SAMPLES)
+                monitor = FitMonitor(monitor_batch(rec, MONITOR_SAMPLES), monitor_samples=MONITOR_SAMPLES,
+                                     feed=rec.feed)
             except Exception:  # noqa: BLE001 - data the probe cannot use (several outputs): the loss only
                 monitor = FitMonitor(None, monitor_samples=MONITOR_SAMPLES)
         val = bound.arguments.get("validation_data")
@@ -200,7 +201,8 @@ class Watcher:
         record = watched.monitor.record
         steps = record.steps
         if watched.monitor.failure:
-            self.say(f"caedoctor: the monitor stopped during {rec.name} ({watched.monitor.failure})")
+            what = "stopped" if watched.monitor.stopped else "could not probe the model, and recorded the loss only,"
+            self.say(f"caedoctor: the monitor {what} during {rec.name} ({watched.monitor.failure})")
         watched.symptoms = self._judge(watched)
         if watched.raised:
             problem = f"it raised {watched.raised}"

@@ -37,8 +37,9 @@ def detect_diverging(record: MonitorRecord) -> Symptom:
     best = float(rolling.min())
     end = window_median(losses, 1 - T.END_SHARE, 1)
     rise = end / best if best > 0 else math.inf
-    rise_vs_baseline = (end - best) / record.loss_span
-    present = rise > T.DIVERGE_RISE and rise_vs_baseline > T.DIVERGE_MIN_RISE
+    rise_vs_baseline = (end - best) / record.training_loss_span
+    # A model's own loss has no predict-the-mean level to measure the rise against: the ratio alone judges it.
+    present = rise > T.DIVERGE_RISE and (rise_vs_baseline > T.DIVERGE_MIN_RISE or record.own_loss)
     evidence = {"end_loss": end, "best_loss": best, "end_over_best": rise, "rise_vs_baseline": rise_vs_baseline,
                 "thresholds": [T.DIVERGE_RISE, T.DIVERGE_MIN_RISE]}
     return Symptom("diverging", bool(present), evidence, "learning_rate_too_high", ("exploding_gradients",),

@@ -23,7 +23,8 @@ def detect_exploding_gradients(record: MonitorRecord) -> Symptom:
     """Gradients grow on their way back, are huge, or overflow.
 
     What: a non-finite gradient norm; the median first/last gradient-norm ratio above `EXPLODING_RATIO`;
-    or any layer's relative gradient |g|/|W| above `EXPLODING_ABS` at any probe.
+    or any layer's relative gradient |g|/|W| above `EXPLODING_ABS` at any probe (not for a model's own loss,
+    `MonitorRecord.own_loss`, whose scale is its own: a VAE's per-image sums).
     Why: huge gradients make each step jump; with SGD they turn into NaN within a few steps, with Adam
     into noise. Unnormalised data (0-255) gives gradients thousands of times larger than [0, 1] data does,
     so when the targets span more than `NORMALIZED_RANGE_MAX` the cause named is `data_not_normalized`.
@@ -41,8 +42,10 @@ def detect_exploding_gradients(record: MonitorRecord) -> Symptom:
     related = tuple(c for c in ("exploding_gradients", "data_not_normalized", "learning_rate_too_high") if c != cause)
     if not len(values):
         return Symptom.skipped("exploding_gradients", cause, "no gradient probed", related)
+    # A model's own loss (`own_loss`: a VAE's per-image sums) sets its own gradient scale, so the absolute
+    # level says nothing there; the ratio between layers and an overflow still do.
     present = overflow or (math.isfinite(ratio) and ratio > T.EXPLODING_RATIO) or (
-        math.isfinite(largest) and largest > T.EXPLODING_ABS)
+        math.isfinite(largest) and largest > T.EXPLODING_ABS and not record.own_loss)
     evidence = {"first_over_last": ratio, "largest_relative_gradient": largest, "overflow": overflow,
                 "target_range": [lo, hi], "thresholds": [T.EXPLODING_RATIO, T.EXPLODING_ABS]}
     if overflow:

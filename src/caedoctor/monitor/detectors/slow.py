@@ -54,7 +54,7 @@ def detect_slow(record: MonitorRecord, reference: MonitorRecord | None = None) -
         evidence.update(reference_progress=ref_progress, share_of_reference=share, threshold=T.SLOW_FRACTION)
         present = math.isfinite(share) and share < T.SLOW_FRACTION
     else:
-        rel_end = window_median(record.relative(losses), 1 - T.END_SHARE, 1)
+        rel_end = window_median(record.relative_training(losses), 1 - T.END_SHARE, 1)
         mid = window_median(losses, 0.5 - T.END_SHARE, 0.5)
         falling = window_median(losses, 1 - T.END_SHARE, 1) < (1 - T.STUCK_MAX_DROP) * mid
         evidence.update(relative_end_loss=rel_end, still_falling=bool(falling), threshold=T.SLOW_RELATIVE_END)

@@ -30,9 +30,10 @@ def detect_stuck(record: MonitorRecord) -> Symptom:
     """
     losses = finite_losses(record)
     cause, related = stall_cause(record)
-    if len(losses) < T.MIN_STEPS or not math.isfinite(record.baseline_loss):
-        return Symptom.skipped("stuck", cause, f"{len(losses)} finite losses or no baseline", related)
-    rel = record.relative(losses)
+    if len(losses) < T.MIN_STEPS or not math.isfinite(record.training_loss_span):
+        return Symptom.skipped("stuck", cause, f"{len(losses)} finite losses or no baseline in the training "
+                               "loss's units", related)
+    rel = record.relative_training(losses)
     end = window_median(rel, 1 - T.END_SHARE, 1)
     mid = window_median(rel, 0.5 - T.END_SHARE, 0.5)
     drop = 1 - end / mid if mid > 0 else 0.0

@@ -42,7 +42,7 @@ def detect_vanishing_gradients(record: MonitorRecord) -> Symptom:
     end_levels = [float(np.median(last_probes(v))) for v in rel.values() if len(last_probes(v))]
     largest_end = max(end_levels) if end_levels else math.nan
     losses = finite_losses(record)
-    rel_end = window_median(record.relative(losses), 1 - T.END_SHARE, 1) if len(losses) else math.nan
+    rel_end = window_median(record.relative_training(losses), 1 - T.END_SHARE, 1) if len(losses) else math.nan
     related = ("saturated_activation", "dead_relu")
     if not math.isfinite(ratio) and not math.isfinite(largest_end):
         return Symptom.skipped("vanishing_gradients", "vanishing_gradients", "no gradient probed", related)

@@ -1,0 +1,62 @@
+"""Models that train themselves (the Keras example VAE: its own train_step, no call, no compiled loss) are
+watched every step, probed through their own step without changing their training, copied from their own
+construction, and diagnosed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import caedoctor
+from tiny import blobs
+from tiny_vae import SIZE, tiny_vae
+
+
+@pytest.fixture(autouse=True)
+def _no_watcher_left():
+    yield
+    caedoctor.autolog(disable=True)
+
+
+def _weights_after_fit(monitored: bool):
+    import keras
+    import tensorflow as tf
+
+    from caedoctor.watch.monitor import FitMonitor
+
+    tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(0)
+    vae = tiny_vae()
+    x = blobs(64, SIZE)
+    monitor = FitMonitor((x[:16], x[:16]), interval=1, feed="x") if monitored else None
+    history = vae.fit(x, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=[monitor] if monitor else [])
+    return vae.get_weights(), history.history, monitor
+
+
+def test_probing_the_own_step_does_not_change_the_training():
+    """Every step probed through the VAE's own train_step (gradients caught, nothing applied): the trained
+    weights and the logged losses are those of the fit without the monitor, bit for bit."""
+    plain, plain_history, _ = _weights_after_fit(False)
+    watched, watched_history, monitor = _weights_after_fit(True)
+    assert monitor.failure is None
+    assert plain_history == watched_history
+    assert all(np.array_equal(a, b) for a, b in zip(plain, watched))
+    record = monitor.record
+    assert record.steps == 8 and len(record.probe_steps) == 8 and record.own_loss
+    assert set(record.grad_norms) and all(np.isfinite(v).all() for v in record.grad_norms.values())
+    # the reconstruction's MSE and the mean image's, in one unit; the training loss (summed BCE + KL) is not in it
+    assert all(0 < v < 1 for v in record.probe_loss) and 0 < record.baseline_loss < 1 < record.losses[-1]
+    assert np.isnan(record.relative_losses()).all()
+
+
+def test_example_vae_is_watched_every_step_and_diagnosed():
+    caedoctor.autolog(diagnose="always", quick=True, steps=50)
+    vae = tiny_vae()  # built after autolog: its construction is recorded, so the diagnosis can copy it
+    vae.fit(blobs(128, SIZE), batch_size=16, epochs=2, verbose=0)
+    caedoctor.autolog(disable=True)
+    diagnosis = caedoctor.last_diagnosis()
+    assert diagnosis is not None
+    watcher_fit = diagnosis.setup["training"]["loss"]
+    assert watcher_fit["name"] == "own" and "VAE.train_step" in watcher_fit["description"]
+    assert diagnosis.probe["steps_run"] == 50 and np.isfinite(diagnosis.probe["relative_loss"])
+    assert diagnosis.verdict in ("converging", "slow", "not_converging")
