@@ -39,6 +39,9 @@ CAUSES = (
     # "too much of it": Dropout(0.5) through the decoder, a strong L2 kernel_regularizer or an activity
     # penalty that outweighs the reconstruction error pull the output towards the blurry mean image.
     "over_regularization",
+    # Issue 29: a VAE's KL term weighted so strongly that the latent code carries nothing (posterior collapse:
+    # every output is the mean image), the commonest VAE failure after the faults above.
+    "kl_weight_too_high",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

@@ -14,6 +14,8 @@ replaces its loss, it lets the model compute it, and reads two things from outsi
 - the **gradients its own step applies** (`own_step`): the model's `train_step` runs on a batch with its
   optimizer's `apply_gradients` / `apply` caught, so the gradients are exactly those the user's loss gives,
   and nothing changes: no weight, no optimizer step, no metric total and no random-generator state.
+- the **latent code** of a VAE (`code_statistics`): the mean and log-variance its encoder returns, from
+  which the monitor counts the active latent units and the KL divergence per dimension.
 """
 
 from __future__ import annotations
@@ -96,6 +98,19 @@ def reconstruct(model, x, training: bool = False):
     if isinstance(code, (list, tuple)):
         code = code[0]
     return _pick(decoder(code, training=training), x)
+
+
+def code_statistics(model, x):
+    """`(mean, log_variance)` of the latent code of batch `x` when the model's `encoder` returns them first
+    (a VAE: `z_mean, z_log_var, z`: two outputs of one shape), else None. Calling the encoder may advance its
+    random generator: the caller restores the model's state."""
+    encoder = _coder(model, "encoder")
+    if encoder is None:
+        return None
+    out = encoder(x, training=False)
+    if not isinstance(out, (list, tuple)) or len(out) < 2 or tuple(out[0].shape) != tuple(out[1].shape):
+        return None
+    return out[0], out[1]
 
 
 def feed(x, y, kind: str):

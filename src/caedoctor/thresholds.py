@@ -82,6 +82,21 @@ OSCILLATION_MOVE_LOG = 0.1
 # 0-0.11 (tanh_0_255 0.11, SGD 1e-6 0.014, seed_hyper_bad 0); weights 3x too large, recovering, 0.64.
 COLLAPSE_SPREAD = 0.3
 
+# A VAE's latent unit is active when the mean of its code varies across inputs: Cov_x(E[z_j | x]) above
+# 0.01, the criterion of Burda, Grosse and Salakhutdinov ("Importance Weighted Autoencoders", 2016, sec. 5.2),
+# who found the variances bimodal around it (a literature value, not tuned here). No active unit at the last
+# probes is posterior collapse: the decoder gets nothing about its input and returns the mean image. (At beta = 20
+# below, one of two units stayed active while the code carried 1.2 bits: the KL level says more.)
+ACTIVE_UNIT_VARIANCE = 0.01
+# The KL term per sample bounds the information the code carries about its input (E_x KL(q(z|x) || p(z)) >=
+# I(x; z) under the encoder's distribution), so it reads in bits whatever the number of latent dimensions. Under
+# two bits the decoder can tell at most about four kinds of image apart: collapse, full or nearly so. Chosen, not
+# tuned on a split, between the two runs it was looked at on: the Keras example VAE itself (2-d code, 6,000
+# Fashion-MNIST images, Adam 1e-3, batch 128), whose code carried 8.8 bits after 235 steps at beta = 1 and
+# plateaued at 1.2 bits (one unit active, the other at variance 1e-4) over 705 steps at beta = 20. The generated
+# VAE benchmark of issue 29 is to test it on cases it was not chosen on.
+COLLAPSE_KL_BITS = 2.0
+
 # dead units: worst ReLU layer's dead fraction. Healthy conv CAEs 0-0.38 (seed_bad 0.16, ssim_linear
 # 0.38), a dense layer memorising 48 samples 0.47 (its only fault is the memorising); RMSprop 1e-2 kills
 # 64% of seed_bad's units, the -3 bias and the NaN runs 100%.

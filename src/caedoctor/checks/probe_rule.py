@@ -55,6 +55,8 @@ def fix_for(cause: str, lr_suggestion: float | None = None) -> Fix | None:
     if cause == "over_regularization":
         return Fix("reduce_regularization", {"factor": 0.0},
                    "remove the dropout and the weight and activity penalties (add them back only if it overfits)")
+    if cause == "kl_weight_too_high":
+        return Fix("kl_weight", {"factor": 0.1}, "weigh the KL term 10x less (the model's beta or kl_weight)")
     if cause == "batch_size_too_large":
         return Fix("batch_size", {"batch_size": 32}, "use batches of 32")
     return None

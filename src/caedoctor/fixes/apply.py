@@ -6,8 +6,8 @@ with the reason; `get_fix_kind`, `metric_for` and `repair_rank` read the registr
 
 from __future__ import annotations
 
-from caedoctor.fixes import (activations, advice, batchnorm, data_fixes, initializer, kernels, regularization, shapes,
-                             training_fixes, width)
+from caedoctor.fixes import (activations, advice, batchnorm, data_fixes, initializer, kernels, kl_weight,
+                             regularization, shapes, training_fixes, width)
 from caedoctor.fixes.kind import FixContext, FixKind, NotApplicable
 
 # In repair order (the `stage` of each kind): data, shapes, architecture, loss, optimizer and rate, batch size.
@@ -33,6 +33,7 @@ FIX_KINDS: tuple = tuple(sorted((
     advice.RECEPTIVE_FIELD,
     advice.REGULARIZE,
     regularization.REDUCE_REGULARIZATION,
+    kl_weight.KL_WEIGHT,
     training_fixes.LOSS,
     training_fixes.OPTIMIZER,
     training_fixes.LEARNING_RATE,

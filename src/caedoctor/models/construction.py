@@ -8,7 +8,8 @@ each construction of a `keras.Model` subclass as it happens (the class, the posi
 arguments, by reference), and `rebuild(model, copy)` calls the class again with the same arguments, each Keras
 layer or model among them (in lists, tuples and dicts too) replaced by `copy(it)`, its own fresh copy, so
 nested encoders and decoders get new weights as well. Other values (numbers, arrays, functions) are passed as
-they were.
+they were. A plain number the model holds in a public attribute (`self.beta = 4.0`, set after construction
+too) is carried to the copy.
 
 A model built before recording started has no record; `fresh_copy` then says so.
 """
@@ -96,7 +97,17 @@ def rebuild(model, copy):
     args, kwargs = [swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()}
     copy_ = cls(*args, **kwargs)
     _remember(copy_, args, kwargs)  # a copy can be copied again (every probe copies the diagnosis' copy)
+    for name, value in vars(model).items():  # numbers set after construction (a beta changed later)
+        if _carried(name, value) and vars(copy_).get(name) != value:
+            setattr(copy_, name, value)
     return copy_
+
+
+def _carried(name: str, value) -> bool:
+    """A public plain-number attribute the user's code may have set after construction (`self.beta = 4.0`);
+    Keras' own flags are booleans and its step counts are left alone."""
+    return (not name.startswith("_") and isinstance(value, (int, float)) and not isinstance(value, bool)
+            and name not in ("steps_per_execution",))
 
 
 def copy_layer(layer):

@@ -97,6 +97,22 @@ def _norm(arrays) -> float:
     return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
 
 
+class _unchanged:
+    """Within this block the model's non-trainable state (random-generator states, moving statistics) may move:
+    it is put back after."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __enter__(self):
+        self.state = [(v, v.numpy()) for v in self.model.non_trainable_variables]
+
+    def __exit__(self, *exc):
+        for v, value in self.state:
+            v.assign(value)
+        return False
+
+
 def _compiled_loss(model):
     """The model's compiled loss as a function, or None."""
     loss = getattr(model, "loss", None)
@@ -163,6 +179,7 @@ class BatchProbe:
         self.target_spread = float(np.mean(np.std(y_np, axis=0)))
         self.baseline_loss = self._mean_image_loss(y_np)
         self.floor_loss = self._perfect_loss(y_np)
+        self.latent_dims = self._latent_dims()
         self._fn = (tf.function(self._measure, reduce_retracing=True, autograph=False) if compiled
                     else self._measure)
 
@@ -233,6 +250,27 @@ class BatchProbe:
             return self.model.compute_loss(x=self.x, y=y, y_pred=y_pred)
         return tf.reduce_mean(tf.cast(loss(y, y_pred), tf.float32))
 
+    def _latent_dims(self) -> int:
+        """The latent dimensions of a VAE whose encoder returns a mean and a log-variance, else 0."""
+        from caedoctor.reconstruction import code_statistics
+
+        with _unchanged(self.model):
+            try:
+                stats = code_statistics(self.model, self.x)
+            except Exception:  # noqa: BLE001 - an encoder that cannot take the batch alone: no latent signals
+                return 0
+        return int(np.prod(stats[0].shape[1:])) if stats is not None else 0
+
+    def _latent(self) -> dict:
+        """Active latent units and the KL per dimension on the monitor batch (see `MonitorRecord`)."""
+        from caedoctor.reconstruction import code_statistics
+
+        mean, log_var = (np.asarray(t, np.float64).reshape(len(self.x), -1)
+                         for t in code_statistics(self.model, self.x))
+        kl = -0.5 * (1.0 + log_var - np.square(mean) - np.exp(np.minimum(log_var, 80.0)))
+        return {"active_units": float(np.sum(np.var(mean, axis=0) > T.ACTIVE_UNIT_VARIANCE)),
+                "kl_per_dim": float(np.mean(kl))}
+
     # ------------------------------------------------------------------ measurement
 
     def _forward(self, x, training: bool = True):
@@ -277,7 +315,10 @@ class BatchProbe:
     def __call__(self) -> dict:
         """Probe the model now. Returns loss, per-layer norms, activation fractions and output signals."""
         state = [(v, v.numpy()) for v in self.model.non_trainable_variables]
+        latent = {}
         try:
+            if self.latent_dims:
+                latent = self._latent()
             strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built in a scope
             if strategy is None:
                 loss, grads, acts, y_pred, penalty, inference_loss = self._fn(self.x, self.y)
@@ -314,6 +355,7 @@ class BatchProbe:
             "relative_spread": spread / self.target_spread if self.target_spread > 0 else math.nan,
             "penalty_share": _share(float(penalty), float(loss)),
             "dropout_gap": _ratio(float(loss), float(inference_loss)),
+            **latent,
         }
         if self.keep_tensors:
             result["grads"] = grads

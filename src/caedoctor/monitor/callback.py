@@ -172,6 +172,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self.record.baseline_loss = self.baseline_loss or self._probe.baseline_loss
             self.record.floor_loss = self._probe.floor_loss
             self.record.own_loss = self._probe.own_loss
+            self.record.latent_dims = self._probe.latent_dims
         self.record.monitor_seconds += time.perf_counter() - t0
 
     def _make_probe(self, compiled: bool):
@@ -302,6 +303,9 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         rec.relative_spread.append(result["relative_spread"])
         rec.penalty_share.append(result["penalty_share"])
         rec.dropout_gap.append(result["dropout_gap"])
+        if "active_units" in result:
+            rec.active_units.append(result["active_units"])
+            rec.kl_per_dim.append(result["kl_per_dim"])
         for key, values in (("grad_norms", result["grad_norms"]), ("weight_norms", result["weight_norms"]),
                             ("update_ratios", ratios), ("dead_fraction", result["dead_fraction"]),
                             ("saturated_fraction", result["saturated_fraction"])):

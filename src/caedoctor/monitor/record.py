@@ -44,6 +44,12 @@ class MonitorRecord:
             as a share of penalties + reconstruction loss on the monitor batch, per probe.
         dropout_gap: the reconstruction loss with dropout on (as `fit` trains) over the loss with it off (as
             the model is used), per probe; NaN for a model without dropout or noise layers.
+        latent_dims: the number of latent dimensions of a VAE whose encoder returns a mean and a log-variance
+            (0 for other models: the two traces below stay empty).
+        active_units: per probe, how many latent dimensions are active (the variance across the monitor batch
+            of their mean above `thresholds.ACTIVE_UNIT_VARIANCE`).
+        kl_per_dim: per probe, the KL divergence from the prior per latent dimension, in nats (mean over the
+            batch and the dimensions).
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
         own_loss: the training loss is the model's own (a self-training model's `train_step` with no compiled
@@ -73,6 +79,9 @@ class MonitorRecord:
     relative_spread: list = field(default_factory=list)
     penalty_share: list = field(default_factory=list)
     dropout_gap: list = field(default_factory=list)
+    latent_dims: int = 0
+    active_units: list = field(default_factory=list)
+    kl_per_dim: list = field(default_factory=list)
     baseline_loss: float = math.nan
     own_loss: bool = False
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
@@ -133,7 +142,8 @@ class MonitorRecord:
 
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap"):
+        for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap",
+                    "active_units", "kl_per_dim"):
             if key in kwargs:
                 kwargs[key] = nums(kwargs[key])
         for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",

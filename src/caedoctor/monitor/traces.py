@@ -49,6 +49,22 @@ def last_probes(values, share: float = T.END_SHARE) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+def code_bits(record: MonitorRecord) -> float:
+    """A VAE's latent code: the KL from the prior summed over its dimensions, in bits per sample, median of the
+    last probes (NaN for other models). It bounds what the code tells the decoder about an input."""
+    kl = last_probes(record.kl_per_dim)
+    return float(np.median(kl)) * record.latent_dims / math.log(2) if record.latent_dims and len(kl) else math.nan
+
+
+def latent_collapsed(record: MonitorRecord) -> bool:
+    """A VAE's code carries (next to) nothing at the last probes: under `COLLAPSE_KL_BITS`, or no unit active."""
+    units = last_probes(record.active_units)
+    if not record.latent_dims or not len(units):
+        return False
+    bits = code_bits(record)
+    return float(np.median(units)) < 1.0 or (math.isfinite(bits) and bits < T.COLLAPSE_KL_BITS)
+
+
 def median_update_ratio(record: MonitorRecord) -> float:
     """Median |dW|/|W| over layers and over the last probes: how big one optimizer step is now."""
     values = [v for trace in record.update_ratios.values() for v in last_probes(trace)]
@@ -114,7 +130,7 @@ def relative_gradients(record: MonitorRecord) -> dict:
 def stall_cause(record: MonitorRecord, fallback: str = "bottleneck_too_narrow") -> tuple:
     """The cause a stalled, slow or collapsed run points to, read from the other traces, and the others.
 
-    In order: first steps far too big (the learning rate threw the units into a dead or saturated state,
+    In order: a VAE's dead latent code (no active unit: the KL weight wins); first steps far too big (the learning rate threw the units into a dead or saturated state,
     which then shows instead); dead units; saturated units; vanishing gradients; steps far too small;
     otherwise `fallback` (for a collapse: the optimizer moves normally, so the information does not get
     through the code).
@@ -122,7 +138,9 @@ def stall_cause(record: MonitorRecord, fallback: str = "bottleneck_too_narrow") 
     early = early_update_ratio(record)
     late = median_update_ratio(record)
     ratio = gradient_ratio(record)
-    if math.isfinite(early) and early > T.UPDATE_RATIO_HIGH:
+    if latent_collapsed(record):
+        primary = "kl_weight_too_high"  # a VAE whose code is dead (`posterior_collapse`)
+    elif math.isfinite(early) and early > T.UPDATE_RATIO_HIGH:
         primary = "learning_rate_too_high"
     elif max(dead_by_layer(record).values(), default=0.0) >= T.DEAD_LAYER_FRACTION:
         primary = "dead_relu"
@@ -136,4 +154,5 @@ def stall_cause(record: MonitorRecord, fallback: str = "bottleneck_too_narrow") 
         primary = fallback
     others = ("learning_rate_too_high", "learning_rate_too_low", "dead_relu", "saturated_activation",
               "vanishing_gradients", "bottleneck_too_narrow", "batch_size_too_large")
+    others += ("kl_weight_too_high",) if record.latent_dims else ()
     return primary, tuple(c for c in others if c != primary)

@@ -1,0 +1,45 @@
+"""The `kl_weight` fix kind: weigh a VAE's KL term less (or more), through the weight the model exposes.
+
+A VAE's train step usually reads its KL weight from an attribute (`self.beta`, `self.kl_weight`). The fix
+builds a fresh copy of the model as the user's code built it (`caedoctor.models.fresh_copy`) and multiplies
+that attribute by `factor` on the copy; everything else is kept. A weight written into the train step as a
+literal cannot be changed without editing the code: the fix is then not applicable, and says which line to
+change.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from caedoctor.fixes.kind import FixKind, NotApplicable
+
+# The attribute names a VAE's KL weight goes by, in the order they are looked for.
+KL_WEIGHT_NAMES = ("beta", "kl_weight", "kl_beta", "kl_coef", "kl_coefficient")
+
+
+def kl_weight_attribute(model) -> str | None:
+    """The name of the model's KL-weight attribute (a plain number), or None."""
+    for name in KL_WEIGHT_NAMES:
+        value = vars(model).get(name)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return name
+    return None
+
+
+def _kl_weight(setup, fix, context):
+    from caedoctor.models import fresh_copy
+
+    model = setup.model
+    name = kl_weight_attribute(model)
+    if name is None:
+        raise NotApplicable(f"suspected, not testable without a code change: {type(model).__name__} has no KL "
+                            f"weight caedoctor can change (a number named {' or '.join(KL_WEIGHT_NAMES[:2])}); "
+                            "set self.beta in __init__ and multiply the KL term by self.beta in train_step")
+    factor = float(fix.params.get("factor", 0.1))
+    copy = fresh_copy(model)
+    setattr(copy, name, float(getattr(model, name)) * factor)
+    return setup.replace(model=copy)
+
+
+KL_WEIGHT = FixKind("kl_weight", "factor (float: multiply the model's KL weight, its beta or kl_weight attribute)",
+                    stage=45, apply=_kl_weight)

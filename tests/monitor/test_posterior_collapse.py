@@ -1,0 +1,52 @@
+"""A VAE's latent code read by the monitor (active units, KL per dimension) and the posterior-collapse symptom."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from caedoctor.monitor.detectors.posterior_collapse import detect_posterior_collapse
+from caedoctor.monitor.record import MonitorRecord
+from caedoctor.monitor.traces import stall_cause
+from tiny import blobs
+from tiny_vae import SIZE, tiny_vae
+
+
+def _record(active, kl_per_dim, dims=2):
+    return MonitorRecord(latent_dims=dims, active_units=list(active), kl_per_dim=list(kl_per_dim))
+
+
+def test_a_code_under_one_bit_or_with_no_active_unit_is_collapse():
+    healthy = detect_posterior_collapse(_record([2] * 10, [5.0] * 10))
+    assert not healthy.present and healthy.evidence["kl_bits"] > 10
+    thin = detect_posterior_collapse(_record([2] * 10, [0.2] * 10))  # 0.4 nats: 0.58 bits per image
+    assert thin.present and thin.cause == "kl_weight_too_high" and "0.58 bits" in thin.message
+    dead = detect_posterior_collapse(_record([0] * 10, [3.0] * 10))  # a large KL but no unit varies with x
+    assert dead.present
+    late = detect_posterior_collapse(_record([0] * 9 + [2] * 1, [0.01] * 5 + [2.0] * 5))  # recovered at the end
+    assert not late.present
+    plain = detect_posterior_collapse(MonitorRecord())
+    assert not plain.present and "no latent code read" in plain.evidence["skipped"]
+
+
+def test_a_collapsed_code_names_the_kl_weight_as_the_cause_of_a_stall():
+    assert stall_cause(_record([0] * 10, [0.0] * 10))[0] == "kl_weight_too_high"
+    cause, related = stall_cause(MonitorRecord())
+    assert cause != "kl_weight_too_high" and "kl_weight_too_high" not in related  # not for a plain CAE
+
+
+def test_the_probe_reads_the_code_and_leaves_the_model_as_it_was():
+    from caedoctor.monitor.batch_probe import BatchProbe
+
+    vae = tiny_vae()
+    x = blobs(16, SIZE)
+    state = [v.numpy().copy() for v in vae.non_trainable_variables]
+    probe = BatchProbe(vae, x, x, feed="x")
+    assert probe.latent_dims == 2 and probe.own and probe.own_loss
+    result = probe()
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(state, vae.non_trainable_variables))
+    mean, log_var = (np.asarray(t, np.float64) for t in vae.encoder(x, training=False)[:2])
+    kl = -0.5 * (1 + log_var - mean**2 - np.exp(log_var))
+    assert math.isclose(result["kl_per_dim"], float(kl.mean()), rel_tol=1e-5)
+    assert result["active_units"] == float(np.sum(mean.var(axis=0) > 0.01))
