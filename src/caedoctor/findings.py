@@ -42,6 +42,9 @@ CAUSES = (
     # Issue 29: a VAE's KL term weighted so strongly that the latent code carries nothing (posterior collapse:
     # every output is the mean image), the commonest VAE failure after the faults above.
     "kl_weight_too_high",
+    # Issue 29: a VAE's reconstruction averaged over pixels beside a KL summed over latent dimensions (the KL then
+    # weighs as many times more as an image has pixels: keras-team/keras PR 3383).
+    "loss_reduction_mismatch",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

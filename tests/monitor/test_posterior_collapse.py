@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from caedoctor.monitor.detectors.posterior_collapse import detect_posterior_collapse
 from caedoctor.monitor.record import MonitorRecord
@@ -50,3 +51,22 @@ def test_the_probe_reads_the_code_and_leaves_the_model_as_it_was():
     kl = -0.5 * (1 + log_var - mean**2 - np.exp(log_var))
     assert math.isclose(result["kl_per_dim"], float(kl.mean()), rel_tol=1e-5)
     assert result["active_units"] == float(np.sum(mean.var(axis=0) > 0.01))
+
+
+def _own(recon, kl, loss, mse=0.05, bce=0.3, values=784):
+    n = 10
+    return MonitorRecord(own_loss=True, target_values=values, probe_loss=[mse] * n, pixel_bce=[bce] * n,
+                         own_logs={"loss": [loss] * n, "reconstruction_loss": [recon] * n, "kl_loss": [kl] * n})
+
+
+def test_a_per_pixel_reconstruction_beside_a_weighted_kl_is_a_reduction_mismatch():
+    from caedoctor.monitor.detectors.loss_reduction_mismatch import detect_loss_reduction_mismatch
+
+    mean = detect_loss_reduction_mismatch(_own(recon=0.31, kl=0.02, loss=0.33))  # PR 3383: beta 1 beside a mean
+    assert mean.present and mean.evidence["kl_weight_vs_elbo"] == pytest.approx(784, rel=1e-6)
+    summed = detect_loss_reduction_mismatch(_own(recon=240.0, kl=6.0, loss=246.0))  # the example: a sum per image
+    assert not summed.present
+    balanced = detect_loss_reduction_mismatch(_own(recon=0.31, kl=6.0, loss=0.31 + 6.0 / 784))  # beta = 1/784
+    assert not balanced.present
+    silent = detect_loss_reduction_mismatch(MonitorRecord(own_loss=True, own_logs={"loss": [1.0]}))
+    assert not silent.present and "no reconstruction and KL terms" in silent.evidence["skipped"]

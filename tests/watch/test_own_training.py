@@ -60,3 +60,29 @@ def test_example_vae_is_watched_every_step_and_diagnosed():
     assert watcher_fit["name"] == "own" and "VAE.train_step" in watcher_fit["description"]
     assert diagnosis.probe["steps_run"] == 50 and np.isfinite(diagnosis.probe["relative_loss"])
     assert diagnosis.verdict in ("converging", "slow", "not_converging")
+
+
+@pytest.mark.e2e
+def test_caedoctor_run_watches_and_diagnoses_the_example_vae_script(tmp_path):
+    """The example-shaped VAE script, unchanged, under `caedoctor run`: every step watched, a diagnosis on a copy
+    built from the script's own constructor call, the script's output and exit code its own."""
+    import inspect
+
+    import tiny
+    import tiny_vae
+    from conftest import run_caedoctor
+
+    script = tmp_path / "vae.py"
+    source = (inspect.getsource(tiny) + "\n" + inspect.getsource(tiny_vae)).replace(
+        "from __future__ import annotations\n", "")
+    script.write_text(source + "\n" + (
+        "if __name__ == '__main__':\n"
+        "    vae = tiny_vae()\n"
+        "    history = vae.fit(blobs(128, SIZE), batch_size=16, epochs=2, verbose=0)\n"
+        "    print('epochs', len(history.history['loss']))\n"))
+    result = run_caedoctor(["run", "--diagnose", "always", "--quick", "--steps", "50", script], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("epochs 2")
+    assert "fit #1 (vae): 16 step(s) watched" in result.stderr
+    assert "loss: the model's own loss (VAE.train_step)" in result.stderr
+    assert "could not" not in result.stderr and "verdict: " in result.stderr

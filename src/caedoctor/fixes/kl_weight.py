@@ -9,6 +9,7 @@ change.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
@@ -35,11 +36,15 @@ def _kl_weight(setup, fix, context):
         raise NotApplicable(f"suspected, not testable without a code change: {type(model).__name__} has no KL "
                             f"weight caedoctor can change (a number named {' or '.join(KL_WEIGHT_NAMES[:2])}); "
                             "set self.beta in __init__ and multiply the KL term by self.beta in train_step")
-    factor = float(fix.params.get("factor", 0.1))
+    if fix.params.get("per_target_value"):  # the weight a reconstruction summed over each image's values needs
+        factor = 1.0 / max(1, math.prod(int(d) for d in setup.data.target_shape))
+    else:
+        factor = float(fix.params.get("factor", 0.1))
     copy = fresh_copy(model)
     setattr(copy, name, float(getattr(model, name)) * factor)
     return setup.replace(model=copy)
 
 
-KL_WEIGHT = FixKind("kl_weight", "factor (float: multiply the model's KL weight, its beta or kl_weight attribute)",
+KL_WEIGHT = FixKind("kl_weight", "factor (float: multiply the model's KL weight, its beta or kl_weight attribute), "
+                    "or per_target_value (true: divide it by the values of one target image)",
                     stage=45, apply=_kl_weight)

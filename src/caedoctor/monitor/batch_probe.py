@@ -152,6 +152,8 @@ class BatchProbe:
         self.feed = feed
         # The training loss fit logs is the model's own, in units the reconstruction error does not share.
         self.own_loss = self.own and not callable(_compiled_loss(model))
+        self._own_logs: dict = {}
+        self.target_values = int(np.prod(np.shape(y)[1:]))
         if self.own:
             compiled = False  # the model's own train_step runs eagerly, with its optimizer caught
         self.x = tf.convert_to_tensor(x, tf.float32)
@@ -285,7 +287,7 @@ class BatchProbe:
         """`_measure` for a model that trains itself: the gradients its own step would apply."""
         from caedoctor.reconstruction import feed, own_step
 
-        _, grads = own_step(self.model, feed(x, y, self.feed), self._flat_weights)
+        self._own_logs, grads = own_step(self.model, feed(x, y, self.feed), self._flat_weights)
         acts, y_pred = self._forward(x, training=False)
         loss = self._reconstruction_loss(y, y_pred)
         return loss, grads, acts, y_pred, tf.constant(math.nan), tf.constant(math.nan)
@@ -357,6 +359,12 @@ class BatchProbe:
             "dropout_gap": _ratio(float(loss), float(inference_loss)),
             **latent,
         }
+        if self.own:  # what the model's own step reports, beside the reconstruction's per-value errors
+            result["own_logs"] = dict(self._own_logs)
+            y_np = np.asarray(self.y, np.float64)
+            if float(np.min(y_np)) >= 0.0 and float(np.max(y_np)) <= 1.0:
+                p = np.clip(out.astype(np.float64), 1e-7, 1 - 1e-7)
+                result["pixel_bce"] = float(np.mean(-(y_np * np.log(p) + (1 - y_np) * np.log(1 - p))))
         if self.keep_tensors:
             result["grads"] = grads
             result["activations"] = dict(zip((n for n, _, _ in self.activation_layers), acts))

@@ -173,6 +173,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self.record.floor_loss = self._probe.floor_loss
             self.record.own_loss = self._probe.own_loss
             self.record.latent_dims = self._probe.latent_dims
+            self.record.target_values = self._probe.target_values
         self.record.monitor_seconds += time.perf_counter() - t0
 
     def _make_probe(self, compiled: bool):
@@ -303,6 +304,13 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         rec.relative_spread.append(result["relative_spread"])
         rec.penalty_share.append(result["penalty_share"])
         rec.dropout_gap.append(result["dropout_gap"])
+        done = len(rec.probe_steps) - 1
+        for name, value in result.get("own_logs", {}).items():  # a name that appears late is NaN before
+            rec.own_logs.setdefault(name, [math.nan] * done).append(value)
+        for name, values in rec.own_logs.items():
+            values.extend([math.nan] * (done + 1 - len(values)))
+        if "pixel_bce" in result:
+            rec.pixel_bce.append(result["pixel_bce"])
         if "active_units" in result:
             rec.active_units.append(result["active_units"])
             rec.kl_per_dim.append(result["kl_per_dim"])

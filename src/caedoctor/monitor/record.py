@@ -50,6 +50,11 @@ class MonitorRecord:
             of their mean above `thresholds.ACTIVE_UNIT_VARIANCE`).
         kl_per_dim: per probe, the KL divergence from the prior per latent dimension, in nats (mean over the
             batch and the dimensions).
+        own_logs: for a model that trains itself, what its `train_step` reported at each probe (Keras' logs
+            by name: `loss`, `reconstruction_loss`, `kl_loss`, ...), one list per name.
+        pixel_bce: per probe, the binary cross-entropy of the reconstruction per target value (targets in
+            [0, 1] only), beside `probe_loss` (the MSE per value) to read the reduction of a model's own loss.
+        target_values: the values in one target sample (pixels x channels).
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
         own_loss: the training loss is the model's own (a self-training model's `train_step` with no compiled
@@ -82,6 +87,9 @@ class MonitorRecord:
     latent_dims: int = 0
     active_units: list = field(default_factory=list)
     kl_per_dim: list = field(default_factory=list)
+    own_logs: dict = field(default_factory=dict)
+    pixel_bce: list = field(default_factory=list)
+    target_values: int = 0
     baseline_loss: float = math.nan
     own_loss: bool = False
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
@@ -143,11 +151,11 @@ class MonitorRecord:
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
         for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap",
-                    "active_units", "kl_per_dim"):
+                    "active_units", "kl_per_dim", "pixel_bce"):
             if key in kwargs:
                 kwargs[key] = nums(kwargs[key])
         for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",
-                    "epoch_logs"):
+                    "epoch_logs", "own_logs"):
             if key in kwargs:
                 kwargs[key] = {name: nums(values) for name, values in kwargs[key].items()}
         for key in ("baseline_loss", "floor_loss", "target_saturated_fraction"):
