@@ -113,6 +113,21 @@ def code_statistics(model, x):
     return out[0], out[1]
 
 
+# The attribute names a VAE's KL weight goes by, in the order they are looked for.
+KL_WEIGHT_NAMES = ("beta", "kl_weight", "kl_beta", "kl_coef", "kl_coefficient")
+
+
+def kl_weight_of(model) -> tuple:
+    """`(name, value)` of the model's KL-weight attribute (a plain number), or `(None, nan)`."""
+    import numbers
+
+    for name in KL_WEIGHT_NAMES:
+        value = vars(model).get(name)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return name, float(value)
+    return None, float("nan")
+
+
 def feed(x, y, kind: str):
     """One batch as a self-training model's train_step gets it: `x` alone ("x") or `(x, y)` ("xy")."""
     return x if kind == "x" else (x, y)

@@ -30,14 +30,17 @@ def test_disable_restores_fit_exactly():
     import tensorflow as tf
 
     before = keras.Model.fit
+    new_before = keras.Model.__dict__["__new__"]  # construction recording (fresh copies of subclassed models)
     assert "fit" not in keras.Model.__dict__  # inherited from the backend trainer
     caedoctor.autolog(diagnose="never")
     assert keras.Model.fit is not before and getattr(keras.Model.fit, "__caedoctor_patch__", False)
     assert tf.keras.Model.fit is keras.Model.fit  # tf.keras is Keras 3: one patch covers both
     caedoctor.autolog(diagnose="never", quick=True)  # options change; still one patch, not a patch of a patch
     assert keras.Model.fit.__wrapped__ is before
+    assert keras.Model.__dict__["__new__"] is not new_before
     caedoctor.autolog(disable=True)
     assert keras.Model.fit is before and "fit" not in keras.Model.__dict__
+    assert keras.Model.__dict__["__new__"] is new_before
     caedoctor.autolog(disable=True)  # twice is harmless
     assert keras.Model.fit is before
 
@@ -47,6 +50,8 @@ def test_bad_options_quote_what_was_received():
         caedoctor.autolog(diagnose="sometimes")
     with pytest.raises(ValueError, match="on_nan='stop'"):
         caedoctor.autolog(on_nan="stop")
+    with pytest.raises(ValueError, match="budget_seconds=-1"):
+        caedoctor.autolog(budget_seconds=-1)
 
 
 def _history(x, watched: bool, data=None, **fit):

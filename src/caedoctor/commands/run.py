@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from caedoctor.commands._options import handle_errors
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 
 
 @click.command(name="run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -16,6 +17,9 @@ from caedoctor.commands._options import handle_errors
 @click.option("--quick", is_flag=True, help="Quick diagnoses: static findings, one probe and the verdict.")
 @click.option("--steps", type=click.IntRange(min=25), default=None, help="Training steps per probe.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every probe.")
+@click.option("--budget-seconds", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_SECONDS, show_default=True,
+              help="Time for each diagnosis, baseline included (0: no limit); causes not tested in time stay "
+                   "suspected, with the reason.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write the HTML report of each diagnosis into this folder (fit-N/ for later ones).")
 @click.option("--on-nan", type=click.Choice(["rollback"]), default=None,
@@ -24,7 +28,7 @@ from caedoctor.commands._options import handle_errors
 @click.argument("script", metavar="SCRIPT.py")
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[ARGS]...")
 @handle_errors
-def run_command(when, quick, steps, seed, report_dir, on_nan, script, script_args):
+def run_command(when, quick, steps, seed, budget_seconds, report_dir, on_nan, script, script_args):
     """Run SCRIPT.py as `python SCRIPT.py ARGS` would, watching every keras Model.fit.
 
     The script runs unchanged: same sys.argv, __main__, working folder, output and exit code. Every fit
@@ -40,7 +44,7 @@ def run_command(when, quick, steps, seed, report_dir, on_nan, script, script_arg
     from caedoctor.watch.session import Watcher
 
     watcher = Watcher(when, deferred=True, quick=quick, steps=steps, seed=seed, report_dir=report_dir,
-                      on_nan=on_nan)
+                      on_nan=on_nan, budget_seconds=budget_seconds or None)
     autologging._set_watcher(watcher)
     extra = " (with --on-nan rollback: caedoctor's NaN guard changes a training whose loss turns NaN)" \
         if on_nan else ""

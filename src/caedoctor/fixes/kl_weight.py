@@ -10,21 +10,13 @@ change.
 from __future__ import annotations
 
 import math
-import numbers
 
 from caedoctor.fixes.kind import FixKind, NotApplicable
-
-# The attribute names a VAE's KL weight goes by, in the order they are looked for.
-KL_WEIGHT_NAMES = ("beta", "kl_weight", "kl_beta", "kl_coef", "kl_coefficient")
-
+from caedoctor.reconstruction import KL_WEIGHT_NAMES, kl_weight_of
 
 def kl_weight_attribute(model) -> str | None:
     """The name of the model's KL-weight attribute (a plain number), or None."""
-    for name in KL_WEIGHT_NAMES:
-        value = vars(model).get(name)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return name
-    return None
+    return kl_weight_of(model)[0]
 
 
 def _kl_weight(setup, fix, context):

@@ -153,6 +153,9 @@ class BatchProbe:
         # The training loss fit logs is the model's own, in units the reconstruction error does not share.
         self.own_loss = self.own and not callable(_compiled_loss(model))
         self._own_logs: dict = {}
+        from caedoctor.reconstruction import kl_weight_of
+
+        self.kl_weight = kl_weight_of(model)[1]
         self.target_values = int(np.prod(np.shape(y)[1:]))
         if self.own:
             compiled = False  # the model's own train_step runs eagerly, with its optimizer caught

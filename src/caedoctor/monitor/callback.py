@@ -174,6 +174,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self.record.own_loss = self._probe.own_loss
             self.record.latent_dims = self._probe.latent_dims
             self.record.target_values = self._probe.target_values
+            self.record.kl_weight = self._probe.kl_weight
         self.record.monitor_seconds += time.perf_counter() - t0
 
     def _make_probe(self, compiled: bool):

@@ -55,6 +55,7 @@ class MonitorRecord:
         pixel_bce: per probe, the binary cross-entropy of the reconstruction per target value (targets in
             [0, 1] only), beside `probe_loss` (the MSE per value) to read the reduction of a model's own loss.
         target_values: the values in one target sample (pixels x channels).
+        kl_weight: the KL weight a VAE exposes (its `beta` or `kl_weight` attribute), NaN when it has none.
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
         own_loss: the training loss is the model's own (a self-training model's `train_step` with no compiled
@@ -90,6 +91,7 @@ class MonitorRecord:
     own_logs: dict = field(default_factory=dict)
     pixel_bce: list = field(default_factory=list)
     target_values: int = 0
+    kl_weight: float = math.nan
     baseline_loss: float = math.nan
     own_loss: bool = False
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
@@ -158,7 +160,7 @@ class MonitorRecord:
                     "epoch_logs", "own_logs"):
             if key in kwargs:
                 kwargs[key] = {name: nums(values) for name, values in kwargs[key].items()}
-        for key in ("baseline_loss", "floor_loss", "target_saturated_fraction"):
+        for key in ("baseline_loss", "floor_loss", "target_saturated_fraction", "kl_weight"):
             if key in kwargs:
                 kwargs[key] = num(kwargs[key])
         if "target_range" in kwargs:

@@ -7,6 +7,7 @@ both answer for a script's fits.
 
 from __future__ import annotations
 
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 from caedoctor.watch.session import WHEN, Watcher
 
 _watcher: Watcher | None = None
@@ -14,7 +15,8 @@ _last = None  # kept after disable, so last_diagnosis() still answers
 
 
 def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, *, steps: int | None = None,
-            seed: int = 0, on_nan: str | None = None, disable: bool = False) -> None:
+            seed: int = 0, on_nan: str | None = None, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
+            disable: bool = False) -> None:
     """Watch every `keras.Model.fit` in this process and diagnose the ones that go wrong.
 
     `fit` is patched once on `keras.Model` (as MLflow's autolog does): each call gets caedoctor's
@@ -44,6 +46,8 @@ def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, 
         quick: a quick diagnosis (static checks, one probe, the verdict; no counterfactual probes).
         steps: training steps per probe (default: the diagnosis default, 500).
         seed: the seed of every probe.
+        budget_seconds: time for each diagnosis, baseline included (None: no limit); causes not tested in
+            time stay suspected, with the reason.
         on_nan: "rollback" adds `caedoctor.nan_guard.NaNGuard` to each fit: when the loss turns NaN it
             restores the last good weights and lowers the learning rate. This changes the training; without
             it caedoctor never does.
@@ -69,8 +73,11 @@ def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, 
     if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
         raise ValueError(f"autolog(steps=...) must be a positive integer. Received steps={steps!r}")
     previous = _watcher
+    if budget_seconds is not None and not (isinstance(budget_seconds, (int, float)) and budget_seconds > 0):
+        raise ValueError(f"autolog(budget_seconds=...) must be a positive number or None. "
+                         f"Received budget_seconds={budget_seconds!r}")
     _watcher = Watcher(diagnose, quick=quick, steps=steps, seed=seed, report_dir=report_dir, on_nan=on_nan,
-                       notebook=in_notebook())
+                       notebook=in_notebook(), budget_seconds=budget_seconds)
     if previous is not None:  # new options; what was watched and diagnosed so far stays known
         _watcher.fits, _watcher.last = previous.fits, previous.last
         _watcher._diagnosed, _watcher._count = previous._diagnosed, previous._count

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 from caedoctor.watch.patch import unwatched
 from caedoctor.watch.recorded import BatchTee, RecordedFit, monitor_batch, pipeline_state, record_fit
 
@@ -92,7 +93,7 @@ class Watcher:
     Args:
         when: "on-problem", "always" or "never".
         deferred: judge and diagnose at `finish()` (caedoctor run) instead of right after each fit.
-        quick / steps / seed: passed to `diagnose`.
+        quick / steps / seed / budget_seconds: passed to `diagnose` (budget_seconds None: no limit).
         report_dir: write each diagnosis's report there (`fit-N/` subfolders when several).
         on_nan: None, or "rollback" to add a NaNGuard to each fit (this changes the training, as asked).
         notebook: show diagnoses as HTML (`IPython.display`) instead of printing them.
@@ -100,12 +101,13 @@ class Watcher:
 
     def __init__(self, when: str = "on-problem", *, deferred: bool = False, quick: bool = False,
                  steps: int | None = None, seed: int = 0, report_dir=None, on_nan: str | None = None,
-                 notebook: bool = False):
+                 notebook: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS):
         self.when = when
         self.deferred = deferred
         self.quick = quick
         self.steps = steps
         self.seed = seed
+        self.budget_seconds = budget_seconds
         self.report_dir = Path(report_dir) if report_dir is not None else None
         self.on_nan = on_nan
         self.notebook = notebook
@@ -286,6 +288,7 @@ class Watcher:
                     self.say(f"  note: {note}")
                 with progress_for("auto", f"diagnosis of {rec.name}") as progress:
                     result = diagnose(loaded, data, steps=self.steps, seed=self.seed, quick=self.quick,
+                                      budget_seconds=self.budget_seconds,
                                       horizon_steps=rec.horizon(data, loaded.config.batch_size),
                                       progress=progress)
                 attach_inputs(result, data=data, loaded=loaded)
