@@ -38,5 +38,5 @@ def detect_posterior_collapse(record: MonitorRecord) -> Symptom:
     evidence = {"active_units": active, "latent_dims": record.latent_dims, "kl_bits": bits,
                 "thresholds": [T.COLLAPSE_KL_BITS, T.ACTIVE_UNIT_VARIANCE]}
     return Symptom("posterior_collapse", bool(present), evidence, "kl_weight_too_high", related,
-                   f"the latent code carries {bits:.2g} bits about each input ({active:.0f} of {record.latent_dims} "
+                   f"the latent code carries {bits:.3g} bits about each input ({active:.0f} of {record.latent_dims} "
                    "units active): the decoder learns the mean image" if present else "")
