@@ -45,6 +45,8 @@ CAUSES = (
     # Issue 29: a VAE's reconstruction averaged over pixels beside a KL summed over latent dimensions (the KL then
     # weighs as many times more as an image has pixels: keras-team/keras PR 3383).
     "loss_reduction_mismatch",
+    # Issue 29: a VAE's log-variance grown so large that exp(log_var) overflows float32 (NaN follows).
+    "log_variance_overflow",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

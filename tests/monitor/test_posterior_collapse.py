@@ -70,3 +70,14 @@ def test_a_per_pixel_reconstruction_beside_a_weighted_kl_is_a_reduction_mismatch
     assert not balanced.present
     silent = detect_loss_reduction_mismatch(MonitorRecord(own_loss=True, own_logs={"loss": [1.0]}))
     assert not silent.present and "no reconstruction and KL terms" in silent.evidence["skipped"]
+
+
+def test_a_log_variance_on_its_way_to_overflow_is_found_before_the_nan():
+    from caedoctor.monitor.detectors.log_variance_overflow import detect_log_variance_overflow
+
+    growing = MonitorRecord(latent_dims=2, log_var_max=[0.5, 3.0, 12.0, 27.0])
+    found = detect_log_variance_overflow(growing)
+    assert found.present and found.evidence["largest_log_variance"] == 27.0 and "NaN follows" in found.message
+    assert detect_log_variance_overflow(MonitorRecord(latent_dims=2, log_var_max=[1.0, float("inf")])).present
+    assert not detect_log_variance_overflow(MonitorRecord(latent_dims=2, log_var_max=[0.5, 1.2, 0.8])).present
+    assert not detect_log_variance_overflow(MonitorRecord()).present

@@ -274,7 +274,7 @@ class BatchProbe:
                          for t in code_statistics(self.model, self.x))
         kl = -0.5 * (1.0 + log_var - np.square(mean) - np.exp(np.minimum(log_var, 80.0)))
         return {"active_units": float(np.sum(np.var(mean, axis=0) > T.ACTIVE_UNIT_VARIANCE)),
-                "kl_per_dim": float(np.mean(kl))}
+                "kl_per_dim": float(np.mean(kl)), "log_var_max": float(np.max(log_var))}
 
     # ------------------------------------------------------------------ measurement
 

@@ -315,6 +315,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         if "active_units" in result:
             rec.active_units.append(result["active_units"])
             rec.kl_per_dim.append(result["kl_per_dim"])
+            rec.log_var_max.append(result["log_var_max"])
         for key, values in (("grad_norms", result["grad_norms"]), ("weight_norms", result["weight_norms"]),
                             ("update_ratios", ratios), ("dead_fraction", result["dead_fraction"]),
                             ("saturated_fraction", result["saturated_fraction"])):

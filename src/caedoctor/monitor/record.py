@@ -50,6 +50,7 @@ class MonitorRecord:
             of their mean above `thresholds.ACTIVE_UNIT_VARIANCE`).
         kl_per_dim: per probe, the KL divergence from the prior per latent dimension, in nats (mean over the
             batch and the dimensions).
+        log_var_max: per probe, the largest log-variance the encoder returns on the monitor batch.
         own_logs: for a model that trains itself, what its `train_step` reported at each probe (Keras' logs
             by name: `loss`, `reconstruction_loss`, `kl_loss`, ...), one list per name.
         pixel_bce: per probe, the binary cross-entropy of the reconstruction per target value (targets in
@@ -88,6 +89,7 @@ class MonitorRecord:
     latent_dims: int = 0
     active_units: list = field(default_factory=list)
     kl_per_dim: list = field(default_factory=list)
+    log_var_max: list = field(default_factory=list)
     own_logs: dict = field(default_factory=dict)
     pixel_bce: list = field(default_factory=list)
     target_values: int = 0
@@ -153,7 +155,7 @@ class MonitorRecord:
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
         for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap",
-                    "active_units", "kl_per_dim", "pixel_bce"):
+                    "active_units", "kl_per_dim", "log_var_max", "pixel_bce"):
             if key in kwargs:
                 kwargs[key] = nums(kwargs[key])
         for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",
