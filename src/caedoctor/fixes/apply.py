@@ -32,6 +32,7 @@ FIX_KINDS: tuple = tuple(sorted((
     advice.REMOVE_SKIP,
     advice.RECEPTIVE_FIELD,
     advice.REGULARIZE,
+    advice.BOUND_LOG_VARIANCE,
     regularization.REDUCE_REGULARIZATION,
     kl_weight.KL_WEIGHT,
     training_fixes.LOSS,
