@@ -30,7 +30,7 @@ from caedoctor.errors import ModelError
 from caedoctor.models.presets import PRESETS, build_preset
 from caedoctor.models.spec import build_from_spec, read_spec_file
 from caedoctor.models.validate import check_names
-from caedoctor.reconstruction import trains_itself, where_it_trains
+from caedoctor.reconstruction import overrides, trains_itself, where_it_trains
 from caedoctor.reconstruction import way as reconstruction_way
 
 
@@ -67,7 +67,10 @@ def config_from_compiled(model: keras.Model) -> TrainConfig:
         loss = OwnLoss(where_it_trains(model), feed="x")
         notes.append(f"{type(model).__name__} computes its own loss ({loss.where}); caedoctor lets it, feeds it "
                      "the inputs alone as fit(x) does, and measures reconstruction as the mean squared error of "
-                     f"{reconstruction_way(model)} against the target")  # raises when it has no way
+                     f"{reconstruction_way(model)} against the target"  # raises when it has no way
+                     + ("" if overrides(model, "test_step") else "; Keras' validation pass needs a compiled loss or "
+                                                        "an own test_step, so its probes track no validation "
+                                                        "curve (the overfitting symptom is not read)"))
     if loss is not None:
         loss_spec = LossSpec.of(loss)
         origin["loss"] = "model"

@@ -319,9 +319,8 @@ class BatchProbe:
 
     def __call__(self) -> dict:
         """Probe the model now. Returns loss, per-layer norms, activation fractions and output signals."""
-        state = [(v, v.numpy()) for v in self.model.non_trainable_variables]
         latent = {}
-        try:
+        with _unchanged(self.model):
             if self.latent_dims:
                 latent = self._latent()
             strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built in a scope
@@ -334,9 +333,6 @@ class BatchProbe:
                     out = strategy.run(self._fn, args=(self.x, self.y))
                 loss, grads, acts, y_pred, penalty, inference_loss = tf.nest.map_structure(
                     lambda v: strategy.experimental_local_results(v)[0], out)
-        finally:
-            for v, value in state:
-                v.assign(value)
         grad_norms, weight_norms, i = {}, {}, 0
         for name, ws in zip(self.layers, self._weights):
             gs = grads[i:i + len(ws)]

@@ -313,7 +313,7 @@ def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
     start of fit, the compiled loss object, the batch size fit trained with."""
     from caedoctor.config import DEFAULT_LOSS, LossSpec, OptimizerSpec, OwnLoss, TrainConfig
     from caedoctor.errors import ConfigError
-    from caedoctor.reconstruction import trains_itself, where_it_trains
+    from caedoctor.reconstruction import overrides, trains_itself, where_it_trains
     from caedoctor.reconstruction import way as reconstruction_way
 
     notes = []
@@ -327,7 +327,10 @@ def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
         loss, loss_origin = LossSpec.of(OwnLoss(where_it_trains(rec.model), rec.feed)), "model"
         notes.append(f"{type(rec.model).__name__} computes its own loss ({loss.own.where}): every probe lets it, "
                      "and reconstruction is measured as the mean squared error of "
-                     f"{reconstruction_way(rec.model)} against the target")
+                     f"{reconstruction_way(rec.model)} against the target"
+                     + ("" if overrides(rec.model, "test_step") else "; Keras' validation pass needs a compiled loss or "
+                                                        "an own test_step, so its probes track no validation "
+                                                        "curve (the overfitting symptom is not read)"))
     else:
         try:
             loss, loss_origin = LossSpec.of(rec.loss if rec.loss is not None else DEFAULT_LOSS), \
