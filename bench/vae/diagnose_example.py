@@ -1,5 +1,5 @@
 """The Keras example VAE under `caedoctor.autolog(diagnose="always", budget_seconds=400)`, then its VAE symptoms
-and findings: `python bench/vae/diagnose_example.py BETA EPOCHS [sum|mean] [--quick]`."""
+and findings: `python bench/vae/diagnose_example.py BETA EPOCHS [sum|mean] [--quick] [keras_example_vae.py's options]`."""
 
 import json
 import runpy
@@ -15,6 +15,7 @@ runpy.run_path(str(Path(__file__).with_name("keras_example_vae.py")), run_name="
 caedoctor.autolog(disable=True)
 d = caedoctor.last_diagnosis()
 for s in d.symptoms:
-    if s["name"] in ("posterior_collapse", "collapsed_to_mean", "loss_reduction_mismatch"):
+    if s["name"] in ("posterior_collapse", "collapsed_to_mean", "loss_reduction_mismatch", "log_variance_overflow",
+                     "kl_weight_frozen", "nan_inf"):
         print(s["name"], s["present"], json.dumps(s["evidence"], default=str)[:300])
 print("verdict", d.verdict, [(f.code, f.cause, f.status) for f in d.findings])

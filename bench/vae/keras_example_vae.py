@@ -1,19 +1,29 @@
 """The Keras example VAE (keras.io/examples/generative/vae) as a user has it, on 6,000 Fashion-MNIST images
-from ../shared/data: `python bench/vae/keras_example_vae.py BETA EPOCHS [sum|mean]`.
+from ../shared/data: `python bench/vae/keras_example_vae.py BETA EPOCHS [sum|mean] [--optimizer adam|rmsprop|sgd]
+[--lr RATE] [--warm-up]`.
 
-`mean` averages the reconstruction over pixels beside the summed KL (keras-team/keras PR 3383). Run it under
-`caedoctor run --diagnose always` or through `bench/vae/diagnose_example.py` (autolog, then the symptoms).
+`mean` averages the reconstruction over pixels beside the summed KL (keras-team/keras PR 3383). `--warm-up` adds
+the usual KL warm-up callback, which assigns `vae.beta = BETA * min(1, epoch / 4)` as a Python number each epoch
+(keras-team/keras issue 13826: the traced train step never sees it). `--optimizer rmsprop --lr 0.05` drives the
+log-variance to exp() overflow. Run it under `caedoctor run --diagnose always` or through
+`bench/vae/diagnose_example.py` (autolog, then the symptoms).
 """
-import gzip, sys
+import argparse, gzip
 from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
 import tensorflow as tf
 
-BETA = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-EPOCHS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-RECON = sys.argv[3] if len(sys.argv) > 3 else "sum"  # "mean": the per-pixel mean of keras-team/keras PR 3383
+parser = argparse.ArgumentParser()
+parser.add_argument("beta", type=float, nargs="?", default=1.0)
+parser.add_argument("epochs", type=int, nargs="?", default=2)
+parser.add_argument("recon", choices=("sum", "mean"), nargs="?", default="sum")  # mean: keras-team/keras PR 3383
+parser.add_argument("--optimizer", choices=("adam", "rmsprop", "sgd"), default="adam")
+parser.add_argument("--lr", type=float, default=None)
+parser.add_argument("--warm-up", action="store_true")
+args = parser.parse_args()
+BETA, EPOCHS, RECON = args.beta, args.epochs, args.recon
 
 class Sampling(layers.Layer):
     def __init__(self, **kwargs):
@@ -84,6 +94,13 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 with gzip.open(SHARED / "fashion-mnist" / "train-images-idx3-ubyte.gz") as f:
     images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28, 1)[:6000]
 data = images.astype("float32") / 255.0
-vae = VAE(encoder, decoder, beta=BETA)
-vae.compile(optimizer=keras.optimizers.Adam())
-vae.fit(data, epochs=EPOCHS, batch_size=128, verbose=2)
+class WarmUp(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.beta = BETA * min(1.0, epoch / 4)
+
+
+optimizer = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}[
+    args.optimizer]
+vae = VAE(encoder, decoder, beta=0.0 if args.warm_up else BETA)
+vae.compile(optimizer=optimizer() if args.lr is None else optimizer(learning_rate=args.lr))
+vae.fit(data, epochs=EPOCHS, batch_size=128, verbose=2, callbacks=[WarmUp()] if args.warm_up else [])

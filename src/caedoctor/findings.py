@@ -47,6 +47,9 @@ CAUSES = (
     "loss_reduction_mismatch",
     # Issue 29: a VAE's log-variance grown so large that exp(log_var) overflows float32 (NaN follows).
     "log_variance_overflow",
+    # Issue 29: a VAE's KL weight is a Python number read inside the traced train step; a schedule that changes
+    # it during fit has no effect (keras-team/keras issue 13826).
+    "kl_weight_frozen",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

@@ -21,6 +21,7 @@ replaces its loss, it lets the model compute it, and reads two things from outsi
 from __future__ import annotations
 
 import contextlib
+import math
 
 import keras
 
@@ -118,14 +119,22 @@ KL_WEIGHT_NAMES = ("beta", "kl_weight", "kl_beta", "kl_coef", "kl_coefficient")
 
 
 def kl_weight_of(model) -> tuple:
-    """`(name, value)` of the model's KL-weight attribute (a plain number), or `(None, nan)`."""
+    """`(name, value)` of the model's KL-weight attribute (a plain number or a scalar `keras.Variable`), or
+    `(None, nan)`."""
     import numbers
 
     for name in KL_WEIGHT_NAMES:
-        value = vars(model).get(name)
+        value = getattr(model, name, None)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return name, float(value)
+        if isinstance(value, keras.Variable) and len(value.shape) == 0:
+            return name, float(value.numpy())
     return None, float("nan")
+
+
+def weight_is_number(model, name: str) -> bool:
+    """The KL weight `name` is a plain Python number (read as a constant by a traced step), not a variable."""
+    return not isinstance(getattr(model, name, None), keras.Variable)
 
 
 def feed(x, y, kind: str):
@@ -184,3 +193,49 @@ def _scalar(value) -> bool:
         return True
     except (TypeError, ValueError):
         return False
+
+
+def weight_in_traced_step(model, batch, name: str, old: float, new: float) -> dict:
+    """Whether the model's compiled train step sees its KL weight change: measured, with nothing changed.
+
+    `fit` runs `train_step` as a `tf.function`, traced once: a plain Python number read inside it (`self.beta *
+    kl_loss`) is a constant of the traced graph, and a schedule that later sets `model.beta` changes nothing
+    (keras-team/keras issue 13826). The counterfactual changes only the weight: from the same state, a traced
+    step (traced at `old`, as `fit`'s was) is run on `batch` with the attribute at `old` and at `new`, and an
+    eager step at `new`. `frozen` is True when the traced step's loss does not move while the eager one does;
+    `no_effect` when neither moves (a KL term of 0 on this batch: nothing to tell). The optimizer's update is
+    caught and weights, metric totals and random-generator states are put back after each step (`own_step`).
+    """
+    import tensorflow as tf
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError(f"{type(model).__name__} is not compiled with an optimizer: its train_step cannot run")
+    state = [(v, v.numpy()) for v in [*model.non_trainable_variables, *model.metrics_variables]]
+    current = getattr(model, name)
+
+    def loss_of(step):
+        try:
+            logs = step(batch) or {}
+            return float(logs["loss"]) if "loss" in logs else math.nan
+        finally:
+            for v, value in state:
+                v.assign(value)
+
+    traced = tf.function(model.train_step, autograph=False)
+    sink: dict = {}
+    try:
+        with _caught(optimizer, sink):
+            setattr(model, name, old)
+            traced_old = loss_of(traced)
+            setattr(model, name, new)
+            traced_new = loss_of(traced)
+            eager_new = loss_of(model.train_step)
+    finally:
+        setattr(model, name, current)
+    tolerance = 1e-5 * max(1.0, abs(traced_old))
+    traced_moved = abs(traced_new - traced_old) > tolerance
+    eager_moved = abs(eager_new - traced_old) > tolerance
+    return {"attribute": name, "old": float(old), "new": float(new), "traced_loss_at_old": traced_old,
+            "traced_loss_at_new": traced_new, "eager_loss_at_new": eager_new,
+            "frozen": bool(eager_moved and not traced_moved), "no_effect": bool(not eager_moved)}

@@ -62,6 +62,28 @@ def test_example_vae_is_watched_every_step_and_diagnosed():
     assert diagnosis.verdict in ("converging", "slow", "not_converging")
 
 
+def test_a_kl_warm_up_the_traced_step_never_sees_is_a_problem_and_a_confirmed_finding():
+    """A callback assigning `model.beta` each epoch: the watched fit measures that the traced step keeps the
+    first value, which alone makes the fit a problem to diagnose, with CAE716 confirmed in its diagnosis."""
+    import keras
+
+    class WarmUp(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.beta = min(1.0, epoch / 2)
+
+    caedoctor.autolog(quick=True, steps=30)  # diagnose="on-problem", the default
+    vae = tiny_vae(beta=0.0)
+    vae.fit(blobs(64, SIZE), batch_size=16, epochs=3, verbose=0, callbacks=[WarmUp()])
+    caedoctor.autolog(disable=True)
+    diagnosis = caedoctor.last_diagnosis()
+    assert diagnosis is not None
+    found = {f.code: f for f in diagnosis.findings}
+    frozen = found["CAE716"]
+    assert frozen.status == "confirmed" and frozen.cause == "kl_weight_frozen"
+    assert frozen.effect.before == pytest.approx(frozen.effect.after, rel=1e-6)
+    assert frozen.fix.kind == "kl_weight_variable" and "your fit" in frozen.evidence["measured_in"]
+
+
 @pytest.mark.e2e
 def test_caedoctor_run_watches_and_diagnoses_the_example_vae_script(tmp_path):
     """The example-shaped VAE script, unchanged, under `caedoctor run`: every step watched, a diagnosis on a copy

@@ -61,6 +61,9 @@ def fix_for(cause: str, lr_suggestion: float | None = None) -> Fix | None:
     if cause == "loss_reduction_mismatch":
         return Fix("kl_weight", {"per_target_value": True},
                    "divide the KL weight by the values per image, as summing the reconstruction over them would")
+    if cause == "kl_weight_frozen":
+        return Fix("kl_weight_variable", {},
+                   "make the KL weight a keras.Variable and assign() to it in the schedule (a code change)")
     if cause == "kl_weight_too_high":
         return Fix("kl_weight", {"factor": 0.1}, "weigh the KL term 10x less (the model's beta or kl_weight)")
     if cause == "batch_size_too_large":

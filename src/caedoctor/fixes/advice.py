@@ -24,3 +24,15 @@ def _code_change(setup, fix, context):
 
 BOUND_LOG_VARIANCE = FixKind("bound_log_variance", "low, high (floats: the range to clip the log-variance to)",
                              stage=44, apply=_code_change, automatic=False)
+
+
+# A KL weight read as a Python number inside the traced train step is a constant of the graph (issue 29): the
+# user's code must hold it in a variable and assign to it.
+def _variable_weight(setup, fix, context):
+    raise NotApplicable("suspected, not testable without a code change: hold the KL weight in a variable "
+                        "(self.beta = keras.Variable(0.0, trainable=False, name=\"beta\") in __init__) and "
+                        "assign to it in the schedule (self.model.beta.assign(value)) instead of setting a number")
+
+
+KL_WEIGHT_VARIABLE = FixKind("kl_weight_variable", "none (a code change: the KL weight held in a keras.Variable)",
+                             stage=46, apply=_variable_weight, automatic=False)

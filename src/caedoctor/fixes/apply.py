@@ -35,6 +35,7 @@ FIX_KINDS: tuple = tuple(sorted((
     advice.BOUND_LOG_VARIANCE,
     regularization.REDUCE_REGULARIZATION,
     kl_weight.KL_WEIGHT,
+    advice.KL_WEIGHT_VARIABLE,
     training_fixes.LOSS,
     training_fixes.OPTIMIZER,
     training_fixes.LEARNING_RATE,

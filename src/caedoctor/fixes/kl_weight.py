@@ -2,7 +2,7 @@
 
 A VAE's train step usually reads its KL weight from an attribute (`self.beta`, `self.kl_weight`). The fix
 builds a fresh copy of the model as the user's code built it (`caedoctor.models.fresh_copy`) and multiplies
-that attribute by `factor` on the copy; everything else is kept. A weight written into the train step as a
+that attribute by `factor` on the copy (assigning to it when it is a `keras.Variable`); everything else is kept. A weight written into the train step as a
 literal cannot be changed without editing the code: the fix is then not applicable, and says which line to
 change.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 
+import keras
+
 from caedoctor.fixes.kind import FixKind, NotApplicable
 from caedoctor.reconstruction import KL_WEIGHT_NAMES, kl_weight_of
 
 def kl_weight_attribute(model) -> str | None:
-    """The name of the model's KL-weight attribute (a plain number), or None."""
+    """The name of the model's KL-weight attribute (a plain number or a scalar variable), or None."""
     return kl_weight_of(model)[0]
 
 
@@ -33,7 +35,12 @@ def _kl_weight(setup, fix, context):
     else:
         factor = float(fix.params.get("factor", 0.1))
     copy = fresh_copy(model)
-    setattr(copy, name, float(getattr(model, name)) * factor)
+    value = kl_weight_of(model)[1] * factor
+    held = getattr(copy, name)
+    if isinstance(held, keras.Variable):  # a weight the user's schedule assigns to: assign, keep the variable
+        held.assign(value)
+    else:
+        setattr(copy, name, value)
     return setup.replace(model=copy)
 
 

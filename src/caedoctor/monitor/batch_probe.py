@@ -155,7 +155,7 @@ class BatchProbe:
         self._own_logs: dict = {}
         from caedoctor.reconstruction import kl_weight_of
 
-        self.kl_weight = kl_weight_of(model)[1]
+        self.kl_name, self.kl_weight = kl_weight_of(model)
         self.target_values = int(np.prod(np.shape(y)[1:]))
         if self.own:
             compiled = False  # the model's own train_step runs eagerly, with its optimizer caught
@@ -360,6 +360,10 @@ class BatchProbe:
         }
         if self.own:  # what the model's own step reports, beside the reconstruction's per-value errors
             result["own_logs"] = dict(self._own_logs)
+            if self.kl_name is not None:
+                from caedoctor.reconstruction import kl_weight_of
+
+                result["kl_weight"] = kl_weight_of(self.model)[1]
             y_np = np.asarray(self.y, np.float64)
             if float(np.min(y_np)) >= 0.0 and float(np.max(y_np)) <= 1.0:
                 p = np.clip(out.astype(np.float64), 1e-7, 1 - 1e-7)
@@ -368,6 +372,18 @@ class BatchProbe:
             result["grads"] = grads
             result["activations"] = dict(zip((n for n, _, _ in self.activation_layers), acts))
         return result
+
+    def kl_weight_test(self, old: float, new: float) -> dict:
+        """Whether the model's traced train step sees its KL weight go from `old` to `new`
+        (`reconstruction.weight_in_traced_step`, on the monitor batch); `{"error": ...}` when it cannot run."""
+        from caedoctor.reconstruction import feed, weight_in_traced_step, weight_is_number
+
+        if not weight_is_number(self.model, self.kl_name):  # a variable the traced step reads at every step
+            return {"attribute": self.kl_name, "old": old, "new": new, "variable": True, "frozen": False}
+        try:
+            return weight_in_traced_step(self.model, feed(self.x, self.y, self.feed), self.kl_name, old, new)
+        except Exception as exc:  # noqa: BLE001 - a step that cannot be traced alone: say so, judge the rest
+            return {"attribute": self.kl_name, "old": old, "new": new, "error": f"{type(exc).__name__}: {exc}"}
 
     def weights_snapshot(self) -> list:
         """Copies of the trainable weights, grouped per layer, to measure one step's update."""

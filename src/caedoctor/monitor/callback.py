@@ -312,6 +312,8 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             values.extend([math.nan] * (done + 1 - len(values)))
         if "pixel_bce" in result:
             rec.pixel_bce.append(result["pixel_bce"])
+        if "kl_weight" in result:
+            self._follow_kl_weight(result["kl_weight"])
         if "active_units" in result:
             rec.active_units.append(result["active_units"])
             rec.kl_per_dim.append(result["kl_per_dim"])
@@ -327,6 +329,18 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             self._write(step, f"probe_{key}" if key == "loss" else key, "", result[key])
         if self.histograms and self._writer is not None:
             self._write_histograms(step, result)
+
+    def _follow_kl_weight(self, now: float) -> None:
+        """Record a VAE's KL weight at this probe; the first time it differs from the first probe's (after
+        `fit` traced its step), measure whether the traced step sees the change (`kl_weight_frozen`)."""
+        rec = self.record
+        rec.kl_weights.append(now)
+        if rec.kl_weight_test or now == rec.kl_weights[0] or not math.isfinite(now):
+            return
+        if getattr(self.model, "run_eagerly", False):  # an eager step reads the attribute at every step
+            rec.kl_weight_test = {"old": rec.kl_weights[0], "new": now, "eager": True, "frozen": False}
+            return
+        rec.kl_weight_test = self._probe.kl_weight_test(rec.kl_weights[0], now)
 
     def _write(self, step: int, signal: str, layer: str, value: float, tensorboard: bool = True) -> None:
         if self._csv is not None:

@@ -57,6 +57,9 @@ class MonitorRecord:
             [0, 1] only), beside `probe_loss` (the MSE per value) to read the reduction of a model's own loss.
         target_values: the values in one target sample (pixels x channels).
         kl_weight: the KL weight a VAE exposes (its `beta` or `kl_weight` attribute), NaN when it has none.
+        kl_weights: that weight at each probe (empty when the model has none): a schedule shows here.
+        kl_weight_test: when the weight first changed during fit, whether the traced train step saw the change
+            (`reconstruction.weight_in_traced_step`: `old`, `new`, the losses, `frozen`); empty otherwise.
         baseline_loss: the compiled loss of predicting the monitor batch's per-pixel mean image for every
             sample: the "predict the mean" level. `loss / baseline_loss` is the relative loss.
         own_loss: the training loss is the model's own (a self-training model's `train_step` with no compiled
@@ -94,6 +97,8 @@ class MonitorRecord:
     pixel_bce: list = field(default_factory=list)
     target_values: int = 0
     kl_weight: float = math.nan
+    kl_weights: list = field(default_factory=list)
+    kl_weight_test: dict = field(default_factory=dict)
     baseline_loss: float = math.nan
     own_loss: bool = False
     floor_loss: float = 0.0  # the loss of a perfect reconstruction (binary cross-entropy: the targets' entropy)
@@ -155,7 +160,7 @@ class MonitorRecord:
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
         for key in ("losses", "probe_loss", "range_violation", "relative_spread", "penalty_share", "dropout_gap",
-                    "active_units", "kl_per_dim", "log_var_max", "pixel_bce"):
+                    "active_units", "kl_per_dim", "log_var_max", "pixel_bce", "kl_weights"):
             if key in kwargs:
                 kwargs[key] = nums(kwargs[key])
         for key in ("grad_norms", "weight_norms", "update_ratios", "dead_fraction", "saturated_fraction",

@@ -32,8 +32,8 @@ from caedoctor.watch.patch import unwatched
 from caedoctor.watch.recorded import BatchTee, RecordedFit, monitor_batch, pipeline_state, record_fit
 
 WHEN = ("on-problem", "always", "never")
-TRIGGERS = ("nan_inf", "diverging", "stuck", "collapsed_to_mean", "overfitting")
-TRIGGER_WORDS = "NaN, divergence, stall, collapse to the mean image, overfitting"
+TRIGGERS = ("nan_inf", "diverging", "stuck", "collapsed_to_mean", "overfitting", "kl_weight_frozen")
+TRIGGER_WORDS = "NaN, divergence, stall, collapse to the mean image, overfitting, a KL weight schedule with no effect"
 # Every CAE starts out returning about the same image for every input: a stall or a collapse is judged only
 # in a fit of at least this many steps (the detectors' thresholds were measured on 500-step probes; a healthy
 # tiny CAE still sits at half the targets' spread after 16 steps, and at their full spread after 80).
@@ -271,6 +271,7 @@ class Watcher:
     def diagnose(self, watched: WatchedFit) -> None:
         """Diagnose the recorded set-up on copies; show the verdict and write the report."""
         from caedoctor.diagnosis import diagnose
+        from caedoctor.diagnosis.watched import add_watched_findings
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
         from caedoctor.progress import progress_for
@@ -291,6 +292,7 @@ class Watcher:
                                       budget_seconds=self.budget_seconds,
                                       horizon_steps=rec.horizon(data, loaded.config.batch_size),
                                       progress=progress)
+                add_watched_findings(result, watched.monitor.record)
                 attach_inputs(result, data=data, loaded=loaded)
                 watched.diagnosis = self.last = result
                 if self.report_dir is not None:
