@@ -43,6 +43,7 @@ NOT_INJECTED = {
     "kl_weight_too_high": "a VAE's KL weight: needs a VAE base (issue 29, part 4)",
     "loss_reduction_mismatch": "a VAE's reconstruction mean beside a summed KL: needs a VAE base (issue 29, part 4)",
     "log_variance_overflow": "a VAE's exp(log_var) overflowing: needs a VAE base (issue 29, part 4)",
+    "kl_weight_frozen": "a KL schedule in the user's callback: seen only on a watched fit (issue 29, part 4)",
 }
 SEVERITIES = ("mild", "strong")
 DATA_VALUES = "data.values"  # a pseudo-field: at most one fault per case rewrites the data
