@@ -37,13 +37,15 @@ CAUSES = (
     "over_regularization",  # issue 15: dropout, L2 or an activity penalty strong enough to blur
 )
 # caedoctor causes of models this benchmark's plain-CAE bases cannot have: a VAE's KL term (issue 29). They join
-# CAUSES with an operator once the benchmark has VAE bases (issue 29, part 4); until then they are named here,
+# CAUSES with an operator once the benchmark has VAE and denoising bases (issue 29, part 4); until then they are named here,
 # so the vocabulary check says what is not injected rather than passing over it.
 NOT_INJECTED = {
     "kl_weight_too_high": "a VAE's KL weight: needs a VAE base (issue 29, part 4)",
     "loss_reduction_mismatch": "a VAE's reconstruction mean beside a summed KL: needs a VAE base (issue 29, part 4)",
     "log_variance_overflow": "a VAE's exp(log_var) overflowing: needs a VAE base (issue 29, part 4)",
     "kl_weight_frozen": "a KL schedule in the user's callback: seen only on a watched fit (issue 29, part 4)",
+    "target_carries_input_noise": "a denoising pair's target: needs a denoising base (issue 29, part 4)",
+    "augmentation_not_paired": "augmentation of (input, target) pairs: needs a denoising base (issue 29, part 4)",
 }
 SEVERITIES = ("mild", "strong")
 DATA_VALUES = "data.values"  # a pseudo-field: at most one fault per case rewrites the data

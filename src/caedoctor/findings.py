@@ -50,6 +50,11 @@ CAUSES = (
     # Issue 29: a VAE's KL weight is a Python number read inside the traced train step; a schedule that changes
     # it during fit has no effect (keras-team/keras issue 13826).
     "kl_weight_frozen",
+    # Issue 29: a denoising set-up whose targets carry the very noise of their inputs (noise added before the
+    # pairing): nothing to denoise, and a loss floor at the noise's variance.
+    "target_carries_input_noise",
+    # Issue 29: augmentation that reaches the input and not its target, or both with different random draws.
+    "augmentation_not_paired",
 )
 
 SEVERITIES = ("error", "warning", "info")  # error: training certainly fails or is meaningless

@@ -90,7 +90,8 @@ def test_every_cause_has_one_operator_and_caedoctors_vocabulary_is_covered():
     assert set(ops.CAUSES) | set(ops.NOT_INJECTED) == set(CAUSES)  # over_regularization joined in issue 15
     assert not set(ops.CAUSES) & set(ops.NOT_INJECTED)
     assert set(ops.NOT_INJECTED) == {"kl_weight_too_high", "loss_reduction_mismatch", "log_variance_overflow",
-                                     "kl_weight_frozen"}  # VAE, issue 29
+                                     "kl_weight_frozen", "target_carries_input_noise",
+                                     "augmentation_not_paired"}  # VAE and denoising, issue 29
     for op in ops.OPERATORS.values():
         assert all(len(cell) > 0 for cell in op.table), op.cause
 

@@ -100,6 +100,35 @@ def _():
     return context(cae(), x, shuffled), context(cae(), noisy, x), expect
 
 
+@case("CAE107")
+def _():
+    from tiny import blobs
+
+    clean = blobs(200, 16)
+    noisy = (clean + np.random.default_rng(3).normal(0, 0.2, clean.shape)).astype(np.float32)
+
+    def expect(f):
+        assert f.evidence["noise_correlation"] > 0.9 and f.evidence["target_noise_share"] > 0.15
+        assert f.evidence["pairs_checked"] == 200 and f.fix.kind == "smooth_targets"
+        assert "carry the inputs' own pixel noise" in f.message
+    # silent: the denoising pair as meant (noisy inputs, clean targets)
+    return context(cae(), noisy, np.clip(noisy, 0, 1)), context(cae(), noisy, clean), expect
+
+
+@case("CAE108")
+def _():
+    from tiny import blobs
+
+    clean = blobs(200, 16)
+    flipped = clean.copy()
+    flipped[::2] = flipped[::2, :, ::-1]  # tf.image.random_flip_left_right on the inputs only
+
+    def expect(f):
+        assert 0.3 < f.evidence["misaligned_fraction"] <= 0.5 and f.evidence["misaligned_by"] == "flip left-right"
+        assert f.fix.kind == "align_targets" and "% of 200 targets" in f.message
+    return context(cae(), flipped, clean), context(cae(), clean, np.clip(clean * 1.1, 0, 1)), expect
+
+
 # ------------------------------------------------------------------ CAE2xx output, loss, shapes
 
 @case("CAE201")

@@ -74,6 +74,9 @@ def test_a_kl_warm_up_the_traced_step_never_sees_is_a_problem_and_a_confirmed_fi
     caedoctor.autolog(quick=True, steps=30)  # diagnose="on-problem", the default
     vae = tiny_vae(beta=0.0)
     vae.fit(blobs(64, SIZE), batch_size=16, epochs=3, verbose=0, callbacks=[WarmUp()])
+    from caedoctor.watch import watched_fits
+
+    fits = watched_fits()
     caedoctor.autolog(disable=True)
     diagnosis = caedoctor.last_diagnosis()
     assert diagnosis is not None
@@ -82,6 +85,12 @@ def test_a_kl_warm_up_the_traced_step_never_sees_is_a_problem_and_a_confirmed_fi
     assert frozen.status == "confirmed" and frozen.cause == "kl_weight_frozen"
     assert frozen.effect.before == pytest.approx(frozen.effect.after, rel=1e-6)
     assert frozen.fix.kind == "kl_weight_variable" and "your fit" in frozen.evidence["measured_in"]
+    assert [s["present"] for s in diagnosis.symptoms if s["name"] == "kl_weight_frozen"] == [True]
+    # the copy diagnosed is the model as the fit began (beta 0), not as the warm-up left it (beta 1)
+    from caedoctor.watch.recorded import _rebuilt_model
+
+    assert vae.beta == 1.0 and fits[-1].recorded.numbers == {"beta": 0.0}
+    assert _rebuilt_model(fits[-1].recorded).beta == 0.0
 
 
 @pytest.mark.e2e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -53,6 +54,16 @@ class ArrayStats:
     paired_correlation: float | None = None  # mean |correlation| of each target with its own input
     unpaired_correlation: float | None = None  # ... with the input of another sample of its batch
     pairs_checked: int = 0
+    # Filled for separate targets by `PairingCounter` from `caedoctor.data.pairing` (see there), on the first
+    # `PairingCounter.PIXEL_PAIRS` pairs; None when not measured.
+    input_noise: float | None = None  # median pixel-noise std of the inputs (Immerkaer's estimator)
+    target_noise: float | None = None  # ... of the targets
+    target_noise_share: float | None = None  # median of each target's noise std over its own std
+    noise_correlation: float | None = None  # median correlation of input and target residuals (1: the same noise)
+    affine_residual: float | None = None  # median share of a target that is not its input rescaled (0: it is)
+    misaligned_fraction: float | None = None  # pairs whose target matches its input clearly better once moved
+    misaligned_by: str | None = None  # the commonest move that aligns them ("flip left-right", "shift", ...)
+    pixel_pairs_checked: int = 0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -211,6 +222,8 @@ class PairingCounter:
     """
 
     THUMB = 32
+    PIXEL_PAIRS = 512  # pairs read pixel by pixel (noise, alignment): enough for medians and a 5% share
+    MIN_ALIGN_GAIN = 0.1  # a pair is misaligned when a move raises its correlation by this much (pairing.py)
 
     def __init__(self, max_samples: int = 20_000, reservoir: int = 256, seed: int = 0):
         self.max_samples = max_samples
@@ -221,6 +234,8 @@ class PairingCounter:
         self.paired = self.unpaired = 0.0
         self.n_paired = self.n_unpaired = 0
         self.comparable = True
+        self.pixel: dict = {"sx": [], "sy": [], "share": [], "rho": [], "affine": [], "gain": [],
+                             "move": []}
 
     @classmethod
     def _unit(cls, batch: np.ndarray) -> np.ndarray:
@@ -242,6 +257,7 @@ class PairingCounter:
         if np.ndim(x) != 4 or np.ndim(y) != 4 or np.shape(x)[1:3] != np.shape(y)[1:3]:
             self.comparable = False
             return
+        self._pixels(np.asarray(x), np.asarray(y))
         xs, ys = self._unit(x), self._unit(y)
         for xi, yi in zip(xs, ys):
             if np.isfinite(yi[0]):
@@ -260,11 +276,57 @@ class PairingCounter:
                     if k < self.size:
                         self.reservoir[k] = xi
 
+    def _pixels(self, x: np.ndarray, y: np.ndarray) -> None:
+        """The pixel-level reading of up to `PIXEL_PAIRS` pairs: noise and alignment (`caedoctor.data.pairing`)."""
+        from caedoctor.data import pairing
+
+        room = self.PIXEL_PAIRS - len(self.pixel["sx"])
+        if room <= 0:
+            return
+        x, y = x[:room].astype(np.float64), y[:room].astype(np.float64)
+        keep = np.isfinite(x).reshape(len(x), -1).all(axis=1) & np.isfinite(y).reshape(len(y), -1).all(axis=1)
+        x, y = x[keep], y[keep]
+        if not len(x):
+            return
+        p = self.pixel
+        sy = pairing.noise_sigma(y)
+        std = y.reshape(len(y), -1).std(axis=1)
+        p["sx"].extend(pairing.noise_sigma(x))
+        p["sy"].extend(sy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p["share"].extend(np.where(std > 0, sy / std, np.nan))
+        p["rho"].extend(pairing.residual_correlation(x, y))
+        p["affine"].extend(pairing.affine_residual(x, y))
+        found = pairing.alignment(x, y)
+        p["gain"].extend(found["best"] - found["as_is"])
+        p["move"].extend(found["names"][k] if k else ("shift" if any(d) else "identity")
+                         for k, d in zip(found["symmetry"], found["shift"]))
+
+    def _pixel_result(self) -> dict:
+        p = self.pixel
+        if not p["sx"]:
+            return {}
+        gain = np.asarray(p["gain"])
+        moved = [m for m, g in zip(p["move"], gain) if g >= self.MIN_ALIGN_GAIN]
+
+        def median(key):
+            values = np.asarray(p[key], np.float64)
+            values = values[np.isfinite(values)]
+            return float(np.median(values)) if len(values) else None
+
+        return {"input_noise": median("sx"), "target_noise": median("sy"), "target_noise_share": median("share"),
+                "noise_correlation": median("rho"), "affine_residual": median("affine"),
+                "misaligned_fraction": len(moved) / len(gain),
+                "misaligned_by": Counter(moved).most_common(1)[0][0] if moved else None,
+                "pixel_pairs_checked": len(gain)}
+
     def result(self) -> dict:
         if not self.comparable or not self.n_paired or not self.n_unpaired:
-            return {"paired_correlation": None, "unpaired_correlation": None, "pairs_checked": 0}
+            return {"paired_correlation": None, "unpaired_correlation": None, "pairs_checked": 0,
+                    **self._pixel_result()}
         return {"paired_correlation": self.paired / self.n_paired,
-                "unpaired_correlation": self.unpaired / self.n_unpaired, "pairs_checked": self.n_paired}
+                "unpaired_correlation": self.unpaired / self.n_unpaired, "pairs_checked": self.n_paired,
+                **self._pixel_result()}
 
 
 class DuplicateCounter:

@@ -37,6 +37,6 @@ def add_watched_findings(result, record) -> list:
             f"your fit, when model.{evidence['attribute']} first changed: only the weight changed, from one "
             "state (the traced step at the old and the new value, an eager step at the new one)")}
         result.findings.append(finding)
-        result.symptoms.append(symptom.to_dict())
+        result.symptoms = [s for s in result.symptoms if s.get("name") != name] + [symptom.to_dict()]
         added.append(finding)
     return added

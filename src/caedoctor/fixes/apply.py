@@ -16,6 +16,8 @@ FIX_KINDS: tuple = tuple(sorted((
     data_fixes.NORMALIZE_INPUTS,
     data_fixes.NORMALIZE_TARGETS,
     data_fixes.INPUTS_AS_TARGETS,
+    data_fixes.SMOOTH_TARGETS,
+    data_fixes.ALIGN_TARGETS,
     shapes.UPSAMPLE_OUTPUT,
     shapes.REMOVE_CROPPING,
     shapes.CROP_OR_PAD_OUTPUT,

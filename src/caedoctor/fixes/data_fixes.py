@@ -1,5 +1,6 @@
 """Data fixes: drop non-finite samples, scale inputs and targets (`normalize_inputs`, `normalize_targets`),
-train on the inputs as targets (`inputs_as_targets`), and the more-data test (`fewer_training_samples`).
+train on the inputs as targets (`inputs_as_targets`), smooth the targets (`smooth_targets`), move them back
+onto their inputs (`align_targets`), and the more-data test (`fewer_training_samples`).
 
 Data fixes map the `tf.data` pipelines and record each step in `Data.preprocessing`, with the linear map from
 the raw values in `Data.scales`, so the same preprocessing can be saved with a repaired model; every data
@@ -14,14 +15,18 @@ from caedoctor.data.profile import DataProfile, profile_batches
 from caedoctor.fixes.kind import FixKind, NotApplicable
 
 
-def transform_data(data: Data, fn_x=None, fn_y=None, step: str = "", counts: tuple | None = None) -> Data:
+def transform_data(data: Data, fn_x=None, fn_y=None, step: str = "", counts: tuple | None = None,
+                   fn_pairs=None) -> Data:
     """A new `Data` whose pipelines apply `fn_x` to inputs and `fn_y` to targets, re-profiled; every other
-    field (earlier preprocessing steps, scales) is kept. `counts` = (train, validation) when they changed."""
+    field (earlier preprocessing steps, scales) is kept. `counts` = (train, validation) when they changed.
+    `fn_pairs(x, y) -> new y` (numpy, on batches of pairs) rewrites the targets from both (`align_targets`)."""
     def mapper(x, y):
         return (fn_x(x) if fn_x else x), (fn_y(y) if fn_y else y)
 
     train = data.train.map(mapper) if (fn_x or fn_y) else data.train
     val = data.val.map(mapper) if (fn_x or fn_y) else data.val
+    if fn_pairs is not None:
+        train, val = _map_pairs(train, fn_pairs), _map_pairs(val, fn_pairs)
     separate = data.profile.target is not None
     batches = (b for ds in (train, val) for b in ds.batch(1024).as_numpy_iterator())
     inputs, target = profile_batches(batches, "float32", "float32" if separate else None, separate)
@@ -31,6 +36,21 @@ def transform_data(data: Data, fn_x=None, fn_y=None, step: str = "", counts: tup
                           notes=list(data.profile.notes) + ([step] if step else []))
     return dataclasses.replace(data, train=train, val=val, profile=profile,
                                preprocessing=list(data.preprocessing) + ([step] if step else []))
+
+
+def _map_pairs(ds, fn):
+    """`ds` of (x, y) samples with each target replaced by `fn(x, y)` (numpy, run on batches of 256 pairs in
+    order, so a pipeline's fresh random draws each epoch are rewritten as they come)."""
+    import numpy as np
+    import tensorflow as tf
+
+    def rewrite(x, y):
+        y_new = tf.numpy_function(lambda a, b: np.asarray(fn(a, b), b.dtype), [x, y], y.dtype)
+        return x, tf.ensure_shape(y_new, y.shape)
+
+    cardinality = ds.cardinality()
+    out = ds.batch(256).map(rewrite).unbatch()
+    return out.apply(tf.data.experimental.assert_cardinality(cardinality)) if cardinality >= 0 else out
 
 
 def _scaler(stats, method: str):
@@ -153,6 +173,49 @@ def inputs_as_targets(data: Data) -> Data:
     return new
 
 
+def smooth_targets(data: Data) -> Data:
+    """The same data with every target blurred (`pairing.smooth`: a 5x5 binomial kernel).
+
+    This tests targets that carry their input's pixel noise (CAE107): white noise drops to about a quarter of
+    its std while shapes stay, so if the model then learns far better, the noise floor was what held it. The
+    proper fix is the clean image as the target.
+    """
+    from caedoctor.data.pairing import smooth
+
+    if data.profile.target is None:
+        raise NotApplicable("the targets are the inputs: a plain autoencoder has no separate targets to smooth")
+    return transform_data(data, step="targets smoothed (5x5 binomial blur)", fn_pairs=lambda x, y: smooth(y))
+
+
+def align_targets(data: Data) -> Data:
+    """The same data with every misaligned target moved back onto its input (`pairing.align`: the flip or
+    90-degree turn and the shift that match it best, where they raise its correlation by
+    `PairingCounter.MIN_ALIGN_GAIN`).
+
+    This tests augmentation applied to inputs and not their targets (CAE108): if the model learns far better
+    once each target sits where its input does, the unseen move was what held it. The proper fix is one
+    augmentation drawn for the pair.
+    """
+    from caedoctor.data.pairing import align
+    from caedoctor.data.profile import PairingCounter
+
+    if data.profile.target is None:
+        raise NotApplicable("the targets are the inputs: there is nothing to align")
+    if tuple(data.profile.target.shape)[:2] != tuple(data.profile.inputs.shape)[:2]:
+        raise NotApplicable("the targets' height and width are not the inputs': they cannot be aligned")
+    gain = PairingCounter.MIN_ALIGN_GAIN
+    return transform_data(data, step="targets moved back onto their inputs (flip, turn, shift)",
+                          fn_pairs=lambda x, y: align(x, y, gain))
+
+
+def _smooth_targets(setup, fix, context):
+    return setup.replace(data=smooth_targets(setup.data))
+
+
+def _align_targets(setup, fix, context):
+    return setup.replace(data=align_targets(setup.data))
+
+
 def _inputs_as_targets(setup, fix, context):
     return setup.replace(data=inputs_as_targets(setup.data))
 
@@ -179,6 +242,10 @@ NORMALIZE_TARGETS = FixKind("normalize_targets", "method (like_inputs | unit | m
                             apply=_normalize_targets)
 INPUTS_AS_TARGETS = FixKind("inputs_as_targets", "(none): every target replaced by its own input", stage=13,
                              apply=_inputs_as_targets)
+SMOOTH_TARGETS = FixKind("smooth_targets", "(none): every target blurred by a 5x5 binomial kernel", stage=14,
+                          apply=_smooth_targets)
+ALIGN_TARGETS = FixKind("align_targets", "(none): every target moved back onto its input (flip, turn, shift)",
+                        stage=15, apply=_align_targets)
 DATA = FixKind("data", "action (drop_nonfinite | deduplicate | more_data), a change to the data; only "
                "drop_nonfinite is applied automatically (more_data is tested on the learning curve)", stage=10,
                apply=_data)

@@ -97,17 +97,24 @@ def rebuild(model, copy):
     args, kwargs = [swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()}
     copy_ = cls(*args, **kwargs)
     _remember(copy_, args, kwargs)  # a copy can be copied again (every probe copies the diagnosis' copy)
-    for name, value in vars(model).items():  # numbers set after construction (a beta changed later)
-        if _carried(name, value) and vars(copy_).get(name) != value:
+    for name, value in numbers(model).items():  # numbers set after construction (a beta changed later)
+        if vars(copy_).get(name) != value:
             setattr(copy_, name, value)
     return copy_
+
+
+def numbers(model) -> dict:
+    """The public plain numbers the model holds (`self.beta = 4.0`): what a copy carries, and what a watched
+    fit notes at its start so the copy diagnosed is the model as that fit began (a KL warm-up callback changes
+    `beta` during fit)."""
+    return {name: value for name, value in vars(model).items() if _carried(name, value)}
 
 
 def _carried(name: str, value) -> bool:
     """A public plain-number attribute the user's code may have set after construction (`self.beta = 4.0`);
     Keras' own flags are booleans and its step counts are left alone."""
     return (not name.startswith("_") and isinstance(value, (int, float)) and not isinstance(value, bool)
-            and name not in ("steps_per_execution",))
+            and name not in ("steps_per_execution", "unrolled_steps_per_execution"))
 
 
 def copy_layer(layer):

@@ -93,6 +93,7 @@ class RecordedFit:
     kind: str = "arrays"
     tee: BatchTee | None = field(default=None, repr=False)
     notes: list = field(default_factory=list)
+    numbers: dict = field(default_factory=dict)  # the model's public plain numbers at the start (its beta)
 
     @property
     def name(self) -> str:
@@ -142,6 +143,7 @@ def _split_at(n: int, fraction: float) -> int:
 
 def record_fit(model, arguments: dict, index: int) -> RecordedFit:
     """Record a `fit` call from its bound arguments (names as in `keras.Model.fit`)."""
+    from caedoctor.models.construction import numbers
 
     try:
         config = model.get_config()
@@ -167,7 +169,7 @@ def record_fit(model, arguments: dict, index: int) -> RecordedFit:
         batch_size=arguments.get("batch_size"), epochs=arguments.get("epochs", 1),
         steps_per_epoch=arguments.get("steps_per_epoch"), validation_data=arguments.get("validation_data"),
         validation_split=float(arguments.get("validation_split") or 0.0),
-        class_weight=arguments.get("class_weight"), kind=kind, notes=notes)
+        class_weight=arguments.get("class_weight"), kind=kind, notes=notes, numbers=numbers(model))
     if kind == "generator":
         rec.tee = BatchTee(x)
     return rec
@@ -304,6 +306,8 @@ def _rebuilt_model(rec: RecordedFit):
         from caedoctor.models import fresh_copy
 
         model = fresh_copy(rec.model)
+        for name, value in rec.numbers.items():  # as the fit began, not as its callbacks left them
+            setattr(model, name, value)
     model.set_weights(rec.weights)
     return model
 
