@@ -56,8 +56,8 @@ def fix_for(cause: str, lr_suggestion: float | None = None) -> Fix | None:
         return Fix("reduce_regularization", {"factor": 0.0},
                    "remove the dropout and the weight and activity penalties (add them back only if it overfits)")
     if cause == "log_variance_overflow":
-        return Fix("bound_log_variance", {"low": -10.0, "high": 10.0},
-                   "bound the encoder's log-variance: z_log_var = ops.clip(z_log_var, -10, 10) (a code change)")
+        return Fix("bound_log_variance", {},
+                   "bound the encoder's log-variance: z_log_var = ops.clip(z_log_var, -10, 10) in your encoder")
     if cause == "loss_reduction_mismatch":
         return Fix("kl_weight", {"per_target_value": True},
                    "divide the KL weight by the values per image, as summing the reconstruction over them would")

@@ -15,17 +15,6 @@ RECEPTIVE_FIELD = FixKind("receptive_field", "extra_pooling (int) or dilation (i
                           automatic=False)
 REGULARIZE = FixKind("regularize", "dropout (float) and/or weight_decay (float)", stage=40, apply=_advice,
                      automatic=False)
-# A VAE's log-variance is bounded in the user's encoder code (issue 29): always a code change.
-def _code_change(setup, fix, context):
-    low, high = fix.params.get("low", -10.0), fix.params.get("high", 10.0)
-    raise NotApplicable(f"suspected, not testable without a code change: bound the encoder's log-variance "
-                        f"(z_log_var = ops.clip(z_log_var, {low:g}, {high:g}))")
-
-
-BOUND_LOG_VARIANCE = FixKind("bound_log_variance", "low, high (floats: the range to clip the log-variance to)",
-                             stage=44, apply=_code_change, automatic=False)
-
-
 # A KL weight read as a Python number inside the traced train step is a constant of the graph (issue 29): the
 # user's code must hold it in a variable and assign to it.
 def _variable_weight(setup, fix, context):

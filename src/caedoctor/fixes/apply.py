@@ -7,7 +7,7 @@ with the reason; `get_fix_kind`, `metric_for` and `repair_rank` read the registr
 from __future__ import annotations
 
 from caedoctor.fixes import (activations, advice, batchnorm, data_fixes, initializer, kernels, kl_weight,
-                             regularization, shapes, training_fixes, width)
+                             log_variance, regularization, shapes, training_fixes, width)
 from caedoctor.fixes.kind import FixContext, FixKind, NotApplicable
 
 # In repair order (the `stage` of each kind): data, shapes, architecture, loss, optimizer and rate, batch size.
@@ -34,7 +34,7 @@ FIX_KINDS: tuple = tuple(sorted((
     advice.REMOVE_SKIP,
     advice.RECEPTIVE_FIELD,
     advice.REGULARIZE,
-    advice.BOUND_LOG_VARIANCE,
+    log_variance.BOUND_LOG_VARIANCE,
     regularization.REDUCE_REGULARIZATION,
     kl_weight.KL_WEIGHT,
     advice.KL_WEIGHT_VARIABLE,

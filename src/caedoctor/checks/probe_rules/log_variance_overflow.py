@@ -12,8 +12,10 @@ RULE = ProbeRule(
          "loss turns NaN; a code with such a variance tells the decoder nothing even before that."),
     example="A VAE whose z_log_var Dense layer is driven by Adam at learning rate 0.05.",
     fix=("Bound the log-variance in the encoder (`z_log_var = ops.clip(z_log_var, -10, 10)`, or a tanh scaled to a "
-         "range) and, when the LR range test says so, lower the learning rate (CAE501 tests that). Bounding is "
-         "a code change: the finding stays suspected, with this line."),
+         "range) and, when the LR range test says so, lower the learning rate (CAE501 tests that). The "
+         "counterfactual (fix `bound_log_variance`) clips the output of the encoder's log-variance layer on a "
+         "copy; an encoder that is not a functional model with that layer leaves the finding suspected, with "
+         "this line."),
     symptom="log_variance_overflow", detector=detect_log_variance_overflow, lr_sensitive=True,
     thresholds=("LOG_VAR_LIMIT",),
 )
