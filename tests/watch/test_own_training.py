@@ -91,6 +91,7 @@ def test_a_kl_warm_up_the_traced_step_never_sees_is_a_problem_and_a_confirmed_fi
 
     assert vae.beta == 1.0 and fits[-1].recorded.numbers == {"beta": 0.0}
     assert _rebuilt_model(fits[-1].recorded).beta == 0.0
+    assert fits[-1].recorded.callbacks == ["WarmUp"]  # named in a note: the probes do not run it
 
 
 @pytest.mark.e2e

@@ -94,6 +94,7 @@ class RecordedFit:
     tee: BatchTee | None = field(default=None, repr=False)
     notes: list = field(default_factory=list)
     numbers: dict = field(default_factory=dict)  # the model's public plain numbers at the start (its beta)
+    callbacks: list = field(default_factory=list)  # the class names of the user's own callbacks
 
     @property
     def name(self) -> str:
@@ -141,6 +142,21 @@ def _split_at(n: int, fraction: float) -> int:
     return int(math.floor(n * (1.0 - fraction)))
 
 
+# Callbacks that only observe or stop a fit: the probes need not run them to train what the fit trained.
+_OBSERVERS = ("History", "ProgbarLogger", "ModelCheckpoint", "BackupAndRestore", "CSVLogger", "TensorBoard",
+              "EarlyStopping", "TerminateOnNaN", "RemoteMonitor")
+
+
+def _own_callbacks(callbacks) -> list:
+    """The class names of the user's callbacks that may change the training as it runs (a KL warm-up, a
+    learning-rate schedule), caedoctor's own and Keras' observers left out."""
+    if not isinstance(callbacks, (list, tuple)):
+        return []
+    names = [type(c).__name__ for c in callbacks]
+    return [n for n, c in zip(names, callbacks)
+            if n not in _OBSERVERS and not type(c).__module__.startswith("caedoctor")]
+
+
 def record_fit(model, arguments: dict, index: int) -> RecordedFit:
     """Record a `fit` call from its bound arguments (names as in `keras.Model.fit`)."""
     from caedoctor.models.construction import numbers
@@ -169,7 +185,8 @@ def record_fit(model, arguments: dict, index: int) -> RecordedFit:
         batch_size=arguments.get("batch_size"), epochs=arguments.get("epochs", 1),
         steps_per_epoch=arguments.get("steps_per_epoch"), validation_data=arguments.get("validation_data"),
         validation_split=float(arguments.get("validation_split") or 0.0),
-        class_weight=arguments.get("class_weight"), kind=kind, notes=notes, numbers=numbers(model))
+        class_weight=arguments.get("class_weight"), kind=kind, notes=notes, numbers=numbers(model),
+        callbacks=_own_callbacks(arguments.get("callbacks")))
     if kind == "generator":
         rec.tee = BatchTee(x)
     return rec
@@ -371,4 +388,7 @@ def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0):
     loaded = LoadedModel(model, config, rec.name)
     notes += list(rec.notes) + config.notes
     notes += [n for n in data.profile.notes if n.startswith("sample weights")]
+    if rec.callbacks:
+        notes.append(f"your fit's callbacks ({', '.join(rec.callbacks)}) may change the training as it runs (a "
+                     "warm-up, a schedule): the probes train the set-up as the fit began and do not run them")
     return loaded, data, notes
