@@ -5,6 +5,8 @@ Its probe rule, CAE713, is `caedoctor.checks.probe_rules.posterior_collapse`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from caedoctor import thresholds as T
@@ -38,5 +40,9 @@ def detect_posterior_collapse(record: MonitorRecord) -> Symptom:
     evidence = {"active_units": active, "latent_dims": record.latent_dims, "kl_bits": bits,
                 "thresholds": [T.COLLAPSE_KL_BITS, T.ACTIVE_UNIT_VARIANCE]}
     return Symptom("posterior_collapse", bool(present), evidence, "kl_weight_too_high", related,
-                   f"the latent code carries {bits:.3g} bits about each input ({active:.0f} of {record.latent_dims} "
-                   "units active): the decoder learns the mean image" if present else "")
+                   f"the latent code carries {_bits_text(bits)} about each input ({active:.0f} of "
+                   f"{record.latent_dims} units active): the decoder learns the mean image" if present else "")
+
+
+def _bits_text(bits: float) -> str:
+    return f"{bits:.3g} bits" if math.isfinite(bits) else "no measurable information (its KL is not finite)"
