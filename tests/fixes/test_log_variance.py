@@ -38,7 +38,10 @@ def test_the_log_variance_is_clipped_on_a_copy_and_every_later_copy_keeps_it(vae
     from caedoctor.fixes import apply_fix
     from caedoctor.models import fresh_copy
 
+    from caedoctor.checks.probe_rule import fix_for
+
     x = blobs(8, SIZE)
+    assert fix_for("log_variance_overflow").kind == "bound_log_variance"  # what CAE715's counterfactual tests
     bounded = apply_fix(vae_setup, Fix("bound_log_variance", {}))
     assert bounded.model is not vae_setup.model
     assert _log_var_max(bounded.model, x) == pytest.approx(10.0)
