@@ -15,7 +15,7 @@ import pytest
 import caedoctor
 
 PUBLIC = ["diagnose", "repair", "check", "write_report", "Diagnosis", "RepairResult", "Finding", "Fix",
-          "CheckResult", "autolog", "last_diagnosis", "load_data"]
+          "CheckResult", "autolog", "last_diagnosis", "load_data", "log_to_mlflow", "write_tensorboard"]
 
 
 def test_import_is_instant_and_lazy():

@@ -27,6 +27,8 @@ _LAZY = {
     "diagnose": "caedoctor.api",
     "repair": "caedoctor.api",
     "write_report": "caedoctor.report",
+    "log_to_mlflow": "caedoctor.report",
+    "write_tensorboard": "caedoctor.report",
     "Diagnosis": "caedoctor.diagnosis",
     "RepairResult": "caedoctor.repairing.procedure",
     "Finding": "caedoctor.findings",

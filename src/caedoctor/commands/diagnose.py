@@ -30,9 +30,14 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS, DEFAULT_HORIZON_STEPS
 @click.option("--quick", is_flag=True, help="Static findings, one probe and the verdict; no counterfactuals.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write an HTML report into this folder.")
+@click.option("--mlflow", "to_mlflow", is_flag=True,
+              help="Log the diagnosis into the active MLflow run (MLFLOW_RUN_ID), else a new run: tags, metrics, "
+                   "the JSON and the report (needs caedoctor[mlflow]).")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(path_type=Path), default=None,
+              help="Write each probe's curves as its own TensorBoard run under this folder.")
 @handle_errors
 def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
-             budget_seconds, horizon_steps, jobs, quick, report_dir):
+             budget_seconds, horizon_steps, jobs, quick, report_dir, to_mlflow, tensorboard_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
@@ -46,6 +51,10 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
         from caedoctor.report.html import REPORT_NAME
 
         check_claim(report_dir, [REPORT_NAME])
+    if to_mlflow:  # refuse before the run when MLflow is missing
+        from caedoctor.report.tracking import _mlflow
+
+        _mlflow()
     seed_everything(seed)
     data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
                                batch_size, seed)
@@ -58,6 +67,15 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
         from caedoctor.report.html import write_report
 
         result.report_path = write_report(result, report_dir, data=data, loaded=loaded)
+    if tensorboard_dir is not None:
+        from caedoctor.report.tracking import write_tensorboard
+
+        write_tensorboard(result, tensorboard_dir)
+    if to_mlflow:
+        from caedoctor.report.tracking import log_to_mlflow
+
+        run_id = log_to_mlflow(result, report_dir=report_dir)
+        click.echo(f"mlflow: logged into run {run_id}", err=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -25,10 +25,16 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 @click.option("--on-nan", type=click.Choice(["rollback"]), default=None,
               help="Add caedoctor's NaN guard to every fit: on a NaN loss, restore the last good weights and "
                    "lower the learning rate. This changes the training; without it caedoctor never does.")
+@click.option("--mlflow/--no-mlflow", "to_mlflow", default=None,
+              help="Log each diagnosis into MLflow: by default into the run the fit trained in when it had one "
+                   "(MLflow's autolog, mlflow.start_run), --mlflow always (a new run when none), --no-mlflow never.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(path_type=Path), default=None,
+              help="Write each diagnosis's probe curves as TensorBoard runs into this folder (fit-N/ for later ones).")
 @click.argument("script", metavar="SCRIPT.py")
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[ARGS]...")
 @handle_errors
-def run_command(when, quick, steps, seed, budget_seconds, report_dir, on_nan, script, script_args):
+def run_command(when, quick, steps, seed, budget_seconds, report_dir, on_nan, to_mlflow, tensorboard_dir, script,
+                script_args):
     """Run SCRIPT.py as `python SCRIPT.py ARGS` would, watching every keras Model.fit.
 
     The script runs unchanged: same sys.argv, __main__, working folder, output and exit code. Every fit
@@ -44,7 +50,8 @@ def run_command(when, quick, steps, seed, budget_seconds, report_dir, on_nan, sc
     from caedoctor.watch.session import Watcher
 
     watcher = Watcher(when, deferred=True, quick=quick, steps=steps, seed=seed, report_dir=report_dir,
-                      on_nan=on_nan, budget_seconds=budget_seconds or None)
+                      on_nan=on_nan, budget_seconds=budget_seconds or None, mlflow=to_mlflow,
+                      tensorboard_dir=tensorboard_dir)
     autologging._set_watcher(watcher)
     extra = " (with --on-nan rollback: caedoctor's NaN guard changes a training whose loss turns NaN)" \
         if on_nan else ""

@@ -16,7 +16,7 @@ _last = None  # kept after disable, so last_diagnosis() still answers
 
 def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, *, steps: int | None = None,
             seed: int = 0, on_nan: str | None = None, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
-            disable: bool = False) -> None:
+            mlflow: bool | None = None, tensorboard=None, disable: bool = False) -> None:
     """Watch every `keras.Model.fit` in this process and diagnose the ones that go wrong.
 
     `fit` is patched once on `keras.Model` (as MLflow's autolog does): each call gets caedoctor's
@@ -51,6 +51,12 @@ def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, 
         on_nan: "rollback" adds `caedoctor.nan_guard.NaNGuard` to each fit: when the loss turns NaN it
             restores the last good weights and lowers the learning rate. This changes the training; without
             it caedoctor never does.
+        mlflow: log each diagnosis into MLflow (`caedoctor.log_to_mlflow`): None (default) does when an MLflow
+            run is active at the end of the fit, True always (a new run when none is), False never. With
+            MLflow's own autolog on, caedoctor's probes run with it paused: each metric of your fit is logged
+            once, by MLflow.
+        tensorboard: a folder: each diagnosis writes its probes' curves there as TensorBoard runs
+            (`caedoctor.write_tensorboard`; `fit-N/` for later fits).
         disable: restore `keras.Model.fit` exactly and stop watching.
 
     Raises:
@@ -76,8 +82,11 @@ def autolog(diagnose: str = "on-problem", report_dir=None, quick: bool = False, 
     if budget_seconds is not None and not (isinstance(budget_seconds, (int, float)) and budget_seconds > 0):
         raise ValueError(f"autolog(budget_seconds=...) must be a positive number or None. "
                          f"Received budget_seconds={budget_seconds!r}")
+    if mlflow not in (None, True, False):
+        raise ValueError(f"autolog(mlflow=...) must be None, True or False. Received mlflow={mlflow!r}")
     _watcher = Watcher(diagnose, quick=quick, steps=steps, seed=seed, report_dir=report_dir, on_nan=on_nan,
-                       notebook=in_notebook(), budget_seconds=budget_seconds)
+                       notebook=in_notebook(), budget_seconds=budget_seconds, mlflow=mlflow,
+                       tensorboard_dir=tensorboard)
     if previous is not None:  # new options; what was watched and diagnosed so far stays known
         _watcher.fits, _watcher.last = previous.fits, previous.last
         _watcher._diagnosed, _watcher._count = previous._diagnosed, previous._count

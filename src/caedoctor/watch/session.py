@@ -53,6 +53,23 @@ class WatchedFit:
     diagnosis: object = None
     report: Path | None = None
     error: str | None = None  # why the diagnosis could not run
+    mlflow_run_id: str | None = None  # the MLflow run active while the fit trained (MLflow's autolog's own)
+
+
+def _mlflow_catcher(watched_holder: list):
+    """A Keras callback that notes the MLflow run active when the fit starts training (MLflow's own autolog
+    starts one inside `fit` and ends it after): the diagnosis is logged into that run, even after it ended
+    (`caedoctor run` diagnoses after the script)."""
+    import keras
+
+    class _MlflowRun(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            mlflow = sys.modules.get("mlflow")
+            run = mlflow.active_run() if mlflow is not None else None
+            if run is not None and watched_holder:
+                watched_holder[0].mlflow_run_id = run.info.run_id
+
+    return _MlflowRun()
 
 
 # Callbacks a user may put in their own fit; any other caedoctor callback marks caedoctor's own training loop
@@ -65,6 +82,18 @@ def _caedoctors_own(callbacks) -> bool:
         return False
     return any(type(c).__module__.startswith("caedoctor.") and type(c).__module__ not in _PUBLIC_CALLBACKS
                for c in callbacks)
+
+
+def _call(original, bound):
+    """Call `original` with the bound arguments, all but the model by keyword: another library's patch of
+    `fit` (MLflow's autolog) may add its callbacks by keyword too, and would clash with a positional one."""
+    params = list(bound.signature.parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY) for p in params[1:]):
+        return original(*bound.args, **bound.kwargs)
+    arguments = dict(bound.arguments)
+    model = arguments.pop(params[0].name)
+    extra = arguments.pop(next((p.name for p in params if p.kind is p.VAR_KEYWORD), "\0"), {})
+    return original(model, **arguments, **extra)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -97,11 +126,14 @@ class Watcher:
         report_dir: write each diagnosis's report there (`fit-N/` subfolders when several).
         on_nan: None, or "rollback" to add a NaNGuard to each fit (this changes the training, as asked).
         notebook: show diagnoses as HTML (`IPython.display`) instead of printing them.
+        mlflow: None (log into MLflow when a run is active), True (always) or False (never).
+        tensorboard_dir: write each diagnosis's probe curves there as TensorBoard runs (`fit-N/` when several).
     """
 
     def __init__(self, when: str = "on-problem", *, deferred: bool = False, quick: bool = False,
                  steps: int | None = None, seed: int = 0, report_dir=None, on_nan: str | None = None,
-                 notebook: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS):
+                 notebook: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
+                 mlflow: bool | None = None, tensorboard_dir=None):
         self.when = when
         self.deferred = deferred
         self.quick = quick
@@ -111,6 +143,8 @@ class Watcher:
         self.report_dir = Path(report_dir) if report_dir is not None else None
         self.on_nan = on_nan
         self.notebook = notebook
+        self.mlflow = mlflow
+        self.tensorboard_dir = Path(tensorboard_dir) if tensorboard_dir is not None else None
         self.fits: list[WatchedFit] = []
         self.last = None  # the latest Diagnosis
         self._diagnosed: dict = {}  # RecordedFit.key -> index of the fit whose diagnosis covers it
@@ -146,7 +180,7 @@ class Watcher:
             return original(model, *args, **kwargs)
         try:
             with unwatched():
-                history = original(*call.args, **call.kwargs)
+                history = _call(original, call)
         except BaseException as exc:
             watched.raised = _one_line(exc)
             if self.deferred and not isinstance(exc, KeyboardInterrupt):
@@ -185,13 +219,16 @@ class Watcher:
             tee = BatchTee(val)
             bound.arguments["validation_data"] = tee.generator()
             rec.validation_data = _Replay(tee)
-        extra = [monitor]
+        holder: list = []
+        extra = [monitor, _mlflow_catcher(holder)]
         if self.on_nan == "rollback":
             from caedoctor.nan_guard import NaNGuard
 
             extra.append(NaNGuard("rollback"))
         bound.arguments["callbacks"] = list(callbacks or []) + extra
-        return WatchedFit(rec, monitor), bound
+        watched = WatchedFit(rec, monitor)
+        holder.append(watched)
+        return watched, bound
 
     # ------------------------------------------------------------------ after fit
 
@@ -275,6 +312,7 @@ class Watcher:
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
         from caedoctor.progress import progress_for
+        from caedoctor.report.tracking import mlflow_paused
         from caedoctor.watch.recorded import diagnosis_inputs
         from caedoctor.watch.state import preserved_global_state
 
@@ -282,7 +320,7 @@ class Watcher:
         self.say(f"caedoctor: diagnosing the set-up recorded at the start of {rec.name} (on copies; your "
                  "training is not changed)")
         try:
-            with unwatched(), preserved_global_state():
+            with unwatched(), preserved_global_state(), mlflow_paused():
                 self._note_read(rec)
                 loaded, data, notes = diagnosis_inputs(rec, seed=self.seed)
                 for note in notes:
@@ -303,7 +341,25 @@ class Watcher:
             watched.error = str(exc)
             self.say(f"caedoctor: could not diagnose {rec.name}: {exc}")
             return
+        try:
+            self._track(watched, result)
+        except Exception as exc:  # noqa: BLE001 - the diagnosis stands; say what could not be logged
+            self.say(f"caedoctor: the diagnosis of {rec.name} was not logged ({_one_line(exc)})")
         self.show(watched)
+
+    def _track(self, watched: WatchedFit, result) -> None:
+        """The diagnosis into TensorBoard and MLflow, as the options say (`caedoctor.report.tracking`)."""
+        from caedoctor.report.tracking import log_to_mlflow, mlflow_active, write_tensorboard
+
+        rec = watched.recorded
+        if self.tensorboard_dir is not None:
+            first = not any(w.diagnosis for w in self.fits if w.recorded is not rec)
+            write_tensorboard(result, self.tensorboard_dir if first else self.tensorboard_dir / f"fit-{rec.index}")
+        run_id = watched.mlflow_run_id
+        if self.mlflow is True or (self.mlflow is None and (run_id or mlflow_active())):
+            run_id = log_to_mlflow(result, report_dir=watched.report.parent if watched.report else None,
+                                   run_id=run_id)
+            self.say(f"caedoctor: logged the diagnosis of {rec.name} into MLflow run {run_id}")
 
     def _report_folder(self, rec: RecordedFit) -> Path:
         """`report_dir` itself for the first diagnosis, `report_dir/fit-N` for later ones."""
