@@ -45,6 +45,7 @@ def mlflow_store(tmp_path, monkeypatch):
     while mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.autolog(disable=True)
+    mlflow.keras.autolog(disable=True)
 
 
 def test_a_diagnosis_in_an_active_run_is_logged_and_read_back(mlflow_store, tiny_run, report_path):
@@ -88,6 +89,18 @@ def test_under_mlflow_autolog_the_fit_is_logged_once_and_the_diagnosis_into_its_
     client = mlflow.tracking.MlflowClient()
     assert len(client.get_metric_history(run_id, "loss")) == 2  # one per epoch: the probes' fits logged none
     assert client.get_run(run_id).data.tags["caedoctor.verdict"] == caedoctor.last_diagnosis().verdict
+
+
+def test_a_diagnosis_under_mlflow_autolog_opens_no_run(mlflow_store):
+    """caedoctor.diagnose in a process where MLflow's autolog is on: the probes' fits are not the user's (and
+    MLflow would hash their repeated dataset forever)."""
+    import caedoctor
+    from tiny import blobs
+
+    mlflow = mlflow_store
+    mlflow.keras.autolog(log_models=False)
+    caedoctor.diagnose("preset:seed_better", blobs(64), steps=30, quick=True)
+    assert len(mlflow.search_runs()) == 0
 
 
 def test_the_cli_writes_the_probes_to_tensorboard_and_refuses_mlflow_when_missing(tmp_path, monkeypatch):

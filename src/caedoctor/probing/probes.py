@@ -19,6 +19,7 @@ from typing import Callable
 
 import keras
 
+from caedoctor.foreign import foreign_patches_paused
 from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ClockReading, ProbeClock
 from caedoctor.probing.reuse import CompiledModels
 from caedoctor.losses import dynamic_range, reconstruction_metrics
@@ -268,8 +269,9 @@ def _fit(live: LiveProbe, train, *, first: int, epochs: int, build: float, callb
     fit_val = _validation(live.setup, live.validate_every)
     start = time.perf_counter()
     try:
-        model.fit(train, initial_epoch=first, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs,
-                  shuffle=False, **fit_val)
+        with foreign_patches_paused():  # MLflow's autolog must not log (or hash the data of) a probe
+            model.fit(train, initial_epoch=first, epochs=epochs, steps_per_epoch=chunk, verbose=0, callbacks=cbs,
+                      shuffle=False, **fit_val)
     except tf.errors.InvalidArgumentError as exc:  # e.g. NaN checks inside ops
         recorder.stopped = recorder.stopped or "nan"
         recorder.curve.append(math.nan)

@@ -6,7 +6,7 @@ new one): the verdict and each confirmed or certain cause as tags (`caedoctor.ve
 effect's metric) and the probe's validation relative MSE (`caedoctor.probe.relative_mse`), the diagnosis JSON as
 an artifact (`caedoctor/diagnosis.json`), and the report folder's `report.html` and a repair's `repaired.keras`
 and `changes.py` when given. caedoctor's names never collide with what MLflow's own Keras autolog logs
-(`loss`, `val_loss`, ...), and the probes' fits run with MLflow's autologging off (`mlflow_paused`), so a
+(`loss`, `val_loss`, ...), and the probes' fits run with MLflow's autologging off (`caedoctor.foreign`), so a
 metric of the user's fit is logged once, by MLflow.
 
 **TensorBoard** (`write_tensorboard`). Each probe of a diagnosis as its own run under the log dir, named by
@@ -17,7 +17,6 @@ check-batch step, `validation/loss` where the probe validated, `train/loss` per 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from pathlib import Path
@@ -45,19 +44,12 @@ def mlflow_active() -> bool:
     return mlflow is not None and mlflow.active_run() is not None
 
 
-@contextlib.contextmanager
 def mlflow_paused():
     """Within this block MLflow's autologging (if the user turned it on) logs nothing: caedoctor's probes call
-    `fit` on copies, and their losses are not the user's run's."""
-    import sys
+    `fit` on copies, and their losses are not the user's run's (`caedoctor.foreign`)."""
+    from caedoctor.foreign import foreign_patches_paused
 
-    if "mlflow" not in sys.modules:
-        yield
-        return
-    from mlflow.utils.autologging_utils import disable_autologging
-
-    with disable_autologging():
-        yield
+    return foreign_patches_paused()
 
 
 def _name(text: str) -> str:
