@@ -14,7 +14,8 @@ The fault is **real** by `bench/generated/ground_truth.classify` (the generated 
 error with the fault above the fixed program's by more than max(10%, the fixed seeds' spread)), on relative
 MSE, except `kl_weight_frozen`, whose harm is not in the reconstruction: a warm-up that never reaches the
 traced step leaves the KL weight at 0, the code unregularised and the KL per image far above the fixed
-program's. It is judged by the same rule on the KL per image.
+program's. It is judged by the same rule on the KL per image. A fault whose fixed program does not train in
+every seed (relative MSE 1 or more: the base collapses on its own) is `invalid`, left out like an ambiguous one.
 
     python bench/families/ground_truth.py SPLIT [--cases a,b] [--shard i/n]   # runs, resumable
     python bench/families/ground_truth.py SPLIT --aggregate                  # verdicts_<split>.json
@@ -160,6 +161,11 @@ def aggregate(split: str) -> dict:
 
             entry["metric"] = metric
             entry["verdict"] = classify(on(faulty), on(entry["runs"]["fixed"]))
+            fixed_rel = [r.get("relative_mse") for r in entry["runs"]["fixed"]]
+            if not all(isinstance(v, float) and v < 1 for v in fixed_rel):  # the fix itself does not train
+                entry["verdict"] = {**entry["verdict"], "verdict": "invalid", "why": (
+                    "the fixed program does not train in every seed (relative MSE "
+                    f"{[None if v is None else round(v, 3) for v in fixed_rel]}): no reference to judge the fault by")}
         out[case.case_id] = entry
     path = HERE / "ground_truth" / f"verdicts_{split}.json"
     path.write_text(json.dumps({"split": split, "version": F.FAMILIES_VERSION, "seeds": list(SEEDS),
