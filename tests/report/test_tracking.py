@@ -37,7 +37,10 @@ def test_every_probe_is_its_own_tensorboard_run_and_the_curves_read_back(tiny_ru
 
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch):
+    import keras
+
     mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed (pip install 'caedoctor[mlflow]')")
+    had, fit = "fit" in keras.Model.__dict__, keras.Model.__dict__.get("fit")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
@@ -46,6 +49,12 @@ def mlflow_store(tmp_path, monkeypatch):
         mlflow.end_run()
     mlflow.autolog(disable=True)
     mlflow.keras.autolog(disable=True)
+    # MLflow's revert leaves the inherited fit set on keras.Model itself: put the class back as it was, so
+    # the tests after this one see keras untouched
+    if had:
+        keras.Model.fit = fit
+    elif "fit" in keras.Model.__dict__:
+        del keras.Model.fit
 
 
 def test_a_diagnosis_in_an_active_run_is_logged_and_read_back(mlflow_store, tiny_run, report_path):
@@ -122,3 +131,29 @@ def test_the_cli_writes_the_probes_to_tensorboard_and_refuses_mlflow_when_missin
     result = CliRunner().invoke(cli, ["diagnose", str(spec), "--data", str(tmp_path / "x.npy"), "--quick",
                                       "--mlflow"])
     assert result.exit_code == 2 and "pip install 'caedoctor[mlflow]'" in result.output
+
+
+def test_either_patch_order_logs_the_fit_once(mlflow_store):
+    """caedoctor.autolog before mlflow.keras.autolog: MLflow's patch wraps caedoctor's; the same result."""
+    import keras
+
+    import caedoctor
+    from tiny import blobs, compiled, tiny_cae
+
+    mlflow = mlflow_store
+    caedoctor.autolog(diagnose="always", quick=True, steps=30)
+    mlflow.keras.autolog(log_models=False)
+    try:
+        keras.utils.set_random_seed(0)
+        compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=2, batch_size=16, verbose=0)
+    finally:
+        caedoctor.autolog(disable=True)
+    runs = mlflow.search_runs()
+    assert len(runs) == 1
+    run_id = runs["run_id"][0]
+    client = mlflow.tracking.MlflowClient()
+    assert len(client.get_metric_history(run_id, "loss")) == 2
+    assert client.get_run(run_id).data.tags["caedoctor.verdict"] == caedoctor.last_diagnosis().verdict
+    if "either_patch_order" in __import__("os").environ.get("PYTEST_CURRENT_TEST", ""):
+        compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=1, batch_size=16, verbose=0)
+        assert len(mlflow.search_runs()) == 2  # caedoctor's autolog off, MLflow's patch still logs

@@ -68,6 +68,7 @@ def patch_fit(handler) -> None:
 
     fit.__caedoctor_patch__ = True
     owner.fit = fit
+    state["wrapper"] = fit
     _patch = state
     from caedoctor.models import construction
 
@@ -75,7 +76,8 @@ def patch_fit(handler) -> None:
 
 
 def unpatch_fit() -> None:
-    """Restore `keras.Model.fit` exactly as it was before `patch_fit`."""
+    """Restore `keras.Model.fit` exactly as it was before `patch_fit`; when another library has since patched
+    it over caedoctor's wrapper (MLflow's autolog), its patch stays and caedoctor's wrapper passes through."""
     global _patch
     if _patch is None:
         return
@@ -85,6 +87,8 @@ def unpatch_fit() -> None:
     construction.stop()
     state["handler"] = None  # a reference to the wrapper kept elsewhere now passes through
     owner = state["owner"]
+    if owner.__dict__.get("fit") is not state["wrapper"]:
+        return  # another library patched fit over ours (MLflow's autolog): its patch stays, ours passes through
     if state["had_own"]:
         owner.fit = state["original"]
     else:
