@@ -44,6 +44,9 @@ def mlflow_store(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
+    # artifacts too in the temporary folder (a SQLite store's default artifact root is ./mlruns in the cwd)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment(
+        "caedoctor-tests", artifact_location=(tmp_path / "artifacts").as_uri()))
     yield mlflow
     while mlflow.active_run() is not None:
         mlflow.end_run()
