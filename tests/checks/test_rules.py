@@ -561,3 +561,12 @@ def test_a_code_of_one_value_in_32_is_suspected_and_tested_four_times_wider():
     (f,) = findings_of(context(_dense_bottleneck(32)), "CAE301")
     assert f.severity == "warning" and "1:32" in f.message and "may set the loss floor" in f.message
     assert f.fix.params["factor"] == 4.0
+
+
+def test_shuffled_targets_are_cae106s_not_an_augmentation():
+    """Some flip and shift of a small image matches an unrelated one by chance: targets that do not belong to
+    their inputs at all raise CAE106 alone."""
+    x = images(200)  # CAE106's own case
+    shuffled = x[np.random.default_rng(1).permutation(len(x))]
+    ctx = context(cae(), x, shuffled)
+    assert findings_of(ctx, "CAE106") and not findings_of(ctx, "CAE108")
