@@ -81,15 +81,19 @@ def test_a_diagnosis_in_an_active_run_is_logged_and_read_back(mlflow_store, tiny
     assert list(runs["run_id"]) == [run.info.run_id]
 
 
-def test_under_mlflow_autolog_the_fit_is_logged_once_and_the_diagnosis_into_its_run(mlflow_store):
+def _watched_fit_logged_once(mlflow, caedoctor_first: bool) -> str:
+    """A 2-epoch fit under both autologs (in either order): one run, 2 points of `loss`, caedoctor's tags in
+    it; returns the run's id."""
     import keras
 
     import caedoctor
     from tiny import blobs, compiled, tiny_cae
 
-    mlflow = mlflow_store
-    mlflow.keras.autolog(log_models=False)
+    if not caedoctor_first:
+        mlflow.keras.autolog(log_models=False)
     caedoctor.autolog(diagnose="always", quick=True, steps=30)
+    if caedoctor_first:
+        mlflow.keras.autolog(log_models=False)
     try:
         keras.utils.set_random_seed(0)
         compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=2, batch_size=16, verbose=0)
@@ -101,6 +105,11 @@ def test_under_mlflow_autolog_the_fit_is_logged_once_and_the_diagnosis_into_its_
     client = mlflow.tracking.MlflowClient()
     assert len(client.get_metric_history(run_id, "loss")) == 2  # one per epoch: the probes' fits logged none
     assert client.get_run(run_id).data.tags["caedoctor.verdict"] == caedoctor.last_diagnosis().verdict
+    return run_id
+
+
+def test_under_mlflow_autolog_the_fit_is_logged_once_and_the_diagnosis_into_its_run(mlflow_store):
+    _watched_fit_logged_once(mlflow_store, caedoctor_first=False)
 
 
 def test_a_diagnosis_under_mlflow_autolog_opens_no_run(mlflow_store):
@@ -137,26 +146,10 @@ def test_the_cli_writes_the_probes_to_tensorboard_and_refuses_mlflow_when_missin
 
 
 def test_either_patch_order_logs_the_fit_once(mlflow_store):
-    """caedoctor.autolog before mlflow.keras.autolog: MLflow's patch wraps caedoctor's; the same result."""
-    import keras
-
-    import caedoctor
+    """caedoctor.autolog before mlflow.keras.autolog: MLflow's patch wraps caedoctor's; the same result, and
+    MLflow's patch outlives caedoctor's autolog."""
     from tiny import blobs, compiled, tiny_cae
 
-    mlflow = mlflow_store
-    caedoctor.autolog(diagnose="always", quick=True, steps=30)
-    mlflow.keras.autolog(log_models=False)
-    try:
-        keras.utils.set_random_seed(0)
-        compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=2, batch_size=16, verbose=0)
-    finally:
-        caedoctor.autolog(disable=True)
-    runs = mlflow.search_runs()
-    assert len(runs) == 1
-    run_id = runs["run_id"][0]
-    client = mlflow.tracking.MlflowClient()
-    assert len(client.get_metric_history(run_id, "loss")) == 2
-    assert client.get_run(run_id).data.tags["caedoctor.verdict"] == caedoctor.last_diagnosis().verdict
-    if "either_patch_order" in __import__("os").environ.get("PYTEST_CURRENT_TEST", ""):
-        compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=1, batch_size=16, verbose=0)
-        assert len(mlflow.search_runs()) == 2  # caedoctor's autolog off, MLflow's patch still logs
+    _watched_fit_logged_once(mlflow_store, caedoctor_first=True)
+    compiled(tiny_cae()).fit(blobs(64), blobs(64), epochs=1, batch_size=16, verbose=0)
+    assert len(mlflow_store.search_runs()) == 2  # caedoctor's autolog off, MLflow's patch still logs
