@@ -17,7 +17,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,mlflow]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,mlflow,ray]'
 	@touch $(STAMP)
 
 install: $(STAMP)

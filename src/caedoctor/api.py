@@ -41,8 +41,8 @@ def diagnose(model, data=DEFAULT_DATA, *, progress="auto", config_overrides: dic
         progress: "auto" (a progress bar in a notebook, a spinner on a terminal), a callable(str), or None.
         config_overrides: optimizer / learning_rate / loss / batch_size to use instead of the model's own.
         seed: the seed of every probe; the same seed gives the same diagnosis.
-        **options: `steps`, `quick`, `budget_seconds`, `lr_find_steps`, `sequential`, `jobs` (see
-            `caedoctor.diagnosis.diagnose`).
+        **options: `steps`, `quick`, `budget_seconds`, `lr_find_steps`, `sequential`, `jobs`, `executor`
+            ("local" or "ray": where the counterfactual probes run) (see `caedoctor.diagnosis.diagnose`).
 
     Returns:
         `Diagnosis`: `verdict`, `findings` (each `confirmed`, `refuted`, `certain` or `suspected`, with its

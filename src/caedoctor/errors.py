@@ -21,6 +21,10 @@ class ConfigError(CaedoctorError):
     """A training setting (optimizer, learning rate, loss, batch size, spec field) is invalid."""
 
 
+class ExecutorError(CaedoctorError):
+    """The executor asked for cannot run the probes (Ray missing or unreachable), or a probe it ran failed."""
+
+
 class ShapeMismatchError(ModelError):
     """The model's output shape differs from the target shape, so it is not an autoencoder of this data."""
 

@@ -26,7 +26,11 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS, DEFAULT_HORIZON_STEPS
               help=f"The training steps the verdict and causes are about: probes are forecast there (default "
                    f"{DEFAULT_HORIZON_STEPS}, what the benchmark's ground truth trains).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Counterfactual probes run side by side (threads); same result as 1.")
+              help="Counterfactual probes run side by side (threads; with --executor ray, at most this many Ray "
+                   "tasks at a time); same result as 1.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the counterfactual probes run: this process, or Ray tasks in their own processes "
+                   "(RAY_ADDRESS names a cluster, else a local Ray is started; needs caedoctor[ray]). Same result.")
 @click.option("--quick", is_flag=True, help="Static findings, one probe and the verdict; no counterfactuals.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write an HTML report into this folder.")
@@ -37,7 +41,7 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS, DEFAULT_HORIZON_STEPS
               help="Write each probe's curves as its own TensorBoard run under this folder.")
 @handle_errors
 def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss, batch_size, fmt, seed, steps,
-             budget_seconds, horizon_steps, jobs, quick, report_dir, to_mlflow, tensorboard_dir):
+             budget_seconds, horizon_steps, jobs, executor, quick, report_dir, to_mlflow, tensorboard_dir):
     """Diagnose why MODEL does (not) converge on DATA, proving each cause by a counterfactual probe.
 
     Exit codes: 0 converging with no problems, 1 problems found, 2 usage or input error.
@@ -55,6 +59,10 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
         from caedoctor.report.tracking import _mlflow
 
         _mlflow()
+    if executor == "ray":  # refuse before the run when Ray is missing
+        from caedoctor.probing.executors import require_ray
+
+        require_ray()
     seed_everything(seed)
     data, loaded = load_inputs(model_spec, data_spec, image_size, normalize, unsafe, optimizer, lr, loss,
                                batch_size, seed)
@@ -62,7 +70,8 @@ def diagnose_command(model_spec, data_spec, image_size, normalize, unsafe, optim
     if fmt == "text":  # on stderr: the plan and each stage as it starts (stdout stays the result)
         progress = lambda msg: click.echo(f"  ... {msg}", err=True)  # noqa: E731
     result = run(loaded, data, steps=steps, seed=seed, quick=quick,
-                 budget_seconds=budget_seconds or None, jobs=jobs, horizon_steps=horizon_steps, progress=progress)
+                 budget_seconds=budget_seconds or None, jobs=jobs, horizon_steps=horizon_steps, progress=progress,
+                 executor=executor)
     if report_dir is not None:
         from caedoctor.report.html import write_report
 

@@ -32,6 +32,7 @@ from caedoctor.diagnosis.forecast import forecast_probe
 from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.partial import partial_of
 from caedoctor.diagnosis.past_blockers import diagnose_past_blockers
+from caedoctor.probing.executors import executor_for
 from caedoctor.probing.probes import DEFAULT_STEPS, QUICK_STEPS
 from caedoctor.diagnosis.result import Diagnosis
 from caedoctor.diagnosis.state import RunState
@@ -49,7 +50,7 @@ from caedoctor.thresholds import DEFAULT_BUDGET_SECONDS
 def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None = None, steps: int | None = None,
              seed: int = 0, quick: bool = False, budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
              lr_find_steps: int = 100, sequential: bool = True, jobs: int = 1, horizon_steps=None,
-             progress=None) -> Diagnosis:
+             progress=None, executor="local") -> Diagnosis:
     """Diagnose why `model` does (not) converge on `data`, with measurements.
 
     Args:
@@ -74,12 +75,35 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
             an int, a `Horizon` (a watched fit's), or None for `DEFAULT_HORIZON_STEPS`. Each probe's
             validation curve is forecast there (`forecast`) and the output states it.
         progress: optional callable(str) told what is running.
+        executor: where the counterfactual probes run (`caedoctor.probing.executors`): "local" (this process,
+            `jobs` at a time), "ray" (Ray tasks, each in its own process with its own TensorFlow, as many at
+            a time as the cluster has CPUs, or `jobs`; `RAY_ADDRESS` names a cluster, else a local Ray is
+            started for the diagnosis), or an executor object (kept open for the caller). The same seeds
+            give the same diagnosis on either.
 
     Returns:
         `Diagnosis` with verdict, findings (status and effect each), probe curve and LR range test.
     """
     say = progress or silent
     start = time.perf_counter()
+    owned = isinstance(executor, str)
+    if owned:
+        executor = executor_for(executor, jobs=max(1, int(jobs)), say=say)
+        if executor.remote:
+            say(f"probes run as {executor.describe()}")
+    try:
+        return _diagnose(model, data, config_overrides=config_overrides, steps=steps, seed=seed, quick=quick,
+                         budget_seconds=budget_seconds, lr_find_steps=lr_find_steps, sequential=sequential,
+                         horizon_steps=horizon_steps, progress=progress, executor=executor, start=start)
+    finally:
+        if owned:
+            executor.close()
+
+
+def _diagnose(model, data, *, config_overrides, steps, seed, quick, budget_seconds, lr_find_steps, sequential,
+              horizon_steps, progress, executor, start) -> Diagnosis:
+    say = progress or silent
+    jobs = executor.parallel
     steps = steps or (QUICK_STEPS if quick else DEFAULT_STEPS)
     horizon = Horizon.of(horizon_steps)
     timings = Timings()
@@ -90,14 +114,15 @@ def diagnose(model, data="bundled:patches32", *, config_overrides: dict | None =
     with timings.stage("static checks"):
         static = _static_stage(setup, say)
     state = RunState(setup=setup, result=static, steps=steps, seed=seed, say=say,
-                     budget=Budget(budget_seconds, start, say), sequential=sequential, jobs=max(1, int(jobs)),
-                     timings=timings, horizon=horizon,
+                     budget=Budget(budget_seconds, start, say), sequential=sequential, jobs=jobs,
+                     timings=timings, horizon=horizon, executor=executor,
                      analysis=setup.analysis())
     state.result.horizon = {**horizon.to_dict(), "forecast": None}
     _note_opaque_model(state)
     if _blocked(state):
         if not quick:
             options = {"seed": seed, "steps": steps, "sequential": sequential, "jobs": jobs, "progress": progress,
+                       "executor": executor,
                        "lr_find_steps": lr_find_steps, "horizon_steps": horizon}
             with timings.stage("past the blocking errors"):
                 diagnose_past_blockers(state, diagnose, options)
@@ -233,7 +258,9 @@ def _finish(state: RunState) -> Diagnosis:
     result.plan = {"budget_seconds": state.budget.seconds, "steps": state.steps,
                    "reused_compiled": state.models.reused if state.models is not None else 0,
                    "step_ms": None if state.budget.step_seconds is None else round(1000 * state.budget.step_seconds, 2),
-                   "sequential": state.sequential, "jobs": state.jobs, "said": list(state.budget.plan)}
+                   "sequential": state.sequential, "jobs": state.jobs, "said": list(state.budget.plan),
+                   "executor": state.runner.executor.name,
+                   **({"ran_here": dict(state.runner.executor.ran_here)} if state.runner.executor.ran_here else {})}
     partial = partial_of(state.budget, result.findings, result.elapsed_s, len(state.timings.probes))
     if partial.partial or not result.partial:  # past the blockers, the inner diagnosis says its own
         result.partial, result.partial_reason = partial.partial, partial.reason

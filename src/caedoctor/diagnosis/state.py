@@ -16,6 +16,7 @@ from caedoctor.diagnosis.horizon import Horizon
 from caedoctor.diagnosis.judge import noise_margin
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.diagnosis.result import Diagnosis
+from caedoctor.probing.executors import LocalExecutor
 from caedoctor.probing.runner import ProbeRunner
 from caedoctor.probing.timings import Timings
 from caedoctor.fixes import FixContext
@@ -39,7 +40,8 @@ class RunState:
             fixed validation batch every probe is scored on along the way), `evaluation` (the validation
             batches every probe is scored on at its end), `models` (compiled models kept for probes with the
             same graph; None: every probe compiles) and `stage` (the name the next probes are timed under).
-        jobs: how many counterfactual probes run side by side (threads; 1: one after the other).
+        jobs: how many counterfactual probes run side by side (threads here, or tasks of the runner's
+            executor, `probing.executors`; 1: one after the other).
         analysis: the model reader's analysis of `setup` (None when it refuses the model).
         suggestion: the LR range test's suggestion, once run.
         baseline, reseeded: the probes of the unchanged set-up with seed and seed + 1 (the second only when
@@ -70,12 +72,16 @@ class RunState:
     horizon: Horizon = field(default_factory=lambda: Horizon.of(None))
     longer_baselines: dict = field(default_factory=dict)
     runner: ProbeRunner | None = None
+    executor: InitVar[object] = None  # for the runner (None: this process, `jobs` threads)
     _baseline_head: ProbeResult | None = field(default=None, repr=False)  # the longest baseline, still trainable
 
-    def __post_init__(self, budget: Budget | None, sequential: bool, timings: Timings | None) -> None:
+    def __post_init__(self, budget: Budget | None, sequential: bool, timings: Timings | None,
+                      executor) -> None:
         if self.runner is None:
             self.runner = ProbeRunner(self.setup.data, budget if budget is not None else Budget(None),
-                                      timings if timings is not None else Timings(), sequential)
+                                      timings if timings is not None else Timings(), sequential,
+                                      executor=executor if executor is not None else LocalExecutor(self.jobs),
+                                      say=self.say)
 
     def out_of_budget(self) -> bool:
         """True once the budget's seconds have passed since the start (never without a budget)."""

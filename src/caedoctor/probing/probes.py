@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import keras
+import tensorflow as tf
 
 from caedoctor.foreign import foreign_patches_paused
 from caedoctor.probing.checkpoints import CheckSet, Checkpoints, ClockReading, ProbeClock
@@ -222,6 +223,21 @@ def run_probe(setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0, label:
     return ProbeResult(label=label, steps=steps, live=live if keep else None, **fitted)
 
 
+def revive(setup: Setup, *, steps: int, seed: int, state: dict, models: CompiledModels | None = None,
+           validate_every: int = 0) -> LiveProbe:
+    """The kept model of a probe of `setup` that ran in another process (`executors`), here: built and compiled
+    from the same seed as `run_probe` builds it, then given the variables it came back with
+    (`shipping.trained_state`), so `extend_probe` trains it on exactly as it would have the probe run here."""
+    from caedoctor.probing.shipping import restore_state
+
+    target = setup.data.profile.target_stats
+    max_val = dynamic_range(target.value_range, target.min, target.max)
+    epochs = max(1, -(-steps // CHUNK))
+    model, _ = _build(setup, seed, models, max_val)
+    restore_state(model, state)
+    return LiveProbe(model, setup, seed, max(1, steps // epochs), max_val, validate_every, models)
+
+
 def extend_probe(probe: ProbeResult, steps: int, *, checks: CheckSet | None = None, check_every: int = 0,
                  deadline: float | None = None, evaluation: list | None = None, keep: bool = True) -> ProbeResult:
     """`probe` trained on to `steps` steps: the probe a `run_probe` of `steps` steps would have given (the
@@ -235,7 +251,11 @@ def extend_probe(probe: ProbeResult, steps: int, *, checks: CheckSet | None = No
     data, chunk = live.setup.data, live.chunk
     first = probe.steps_run // chunk
     epochs = max(first + 1, -(-steps // chunk))
-    train = train_batches(live.setup, live.seed).skip(first * chunk)
+    with BUILD_LOCK:
+        # the batches in the order the probe's own pipeline gave them: tf.data's shuffle draws its order from
+        # the global seed as well as its own, and probes of other seeds (the seed-noise probe) ran since
+        tf.random.set_seed(live.seed)
+        train = train_batches(live.setup, live.seed).skip(first * chunk)
     fitted = _fit(live, train, first=first, epochs=epochs, build=0.0, checks=checks, check_every=check_every,
                   deadline=deadline, evaluation=evaluation, before=probe)
     fitted.pop("clock")

@@ -18,14 +18,17 @@ Example::
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from caedoctor.data import Data
 from caedoctor.probing import probes
 from caedoctor.probing.budget import Budget
 from caedoctor.probing.checkpoints import CheckSet
+from caedoctor.probing.executors import LocalExecutor, note_ran_here
 from caedoctor.probing.probes import ProbeResult
 from caedoctor.probing.reuse import CompiledModels
+from caedoctor.probing.shipping import NotShippable
 from caedoctor.probing.sweep import RateSweep, Sweep
 from caedoctor.probing.timings import Timings
 from caedoctor.losses import dynamic_range
@@ -48,6 +51,9 @@ class ProbeRunner:
         evaluation: the validation batches every probe is scored on at its end (read once).
         models: compiled models kept for probes with the same graph (`reuse`; None: every probe compiles).
         stage: the name the next probes are timed under.
+        executor: where probes that read nothing of this process run (`executors`): a `RayExecutor` runs
+            them as Ray tasks; the default runs every probe here.
+        say: told, once per reason, when a probe that could have run elsewhere ran here.
     """
 
     data: Data
@@ -58,6 +64,8 @@ class ProbeRunner:
     evaluation: list | None = None
     models: CompiledModels | None = None
     stage: str = ""
+    executor: object = field(default_factory=LocalExecutor)
+    say: object = None
     _scoring: dict = field(default_factory=dict, repr=False)  # id(data) -> (data, CheckSet, evaluation)
 
     @classmethod
@@ -96,12 +104,32 @@ class ProbeRunner:
         every = max(1, SEQUENTIAL_CHECK_STEPS // probes.CHUNK)
         checks, evaluation = self.scoring_for(setup.data)
         checks = checks if checked else None
-        probe = probes.run_probe(setup, steps=steps, seed=seed, label=label, checks=checks,
-                                 check_every=every if checks is not None else 0, decide=decide,
-                                 stop_on_decision=self.sequential, deadline=self.budget.deadline(),
-                                 stop_at=stop_at, models=None if monitored else self.models,
-                                 evaluation=evaluation, keep=keep, stop_on_divergence=stop_on_divergence, **extra)
+        run = {"steps": steps, "seed": seed, "label": label, "checks": checks,
+               "check_every": every if checks is not None else 0, "decide": decide,
+               "stop_on_decision": self.sequential, "evaluation": evaluation, "keep": keep,
+               "stop_on_divergence": stop_on_divergence}
+        probe = None
+        if self.executor.remote and not monitored and not callbacks and stop_at is None:
+            probe = self._elsewhere(setup, run)
+        if probe is None:
+            probe = probes.run_probe(setup, deadline=self.budget.deadline(), stop_at=stop_at,
+                                     models=None if monitored else self.models, **run, **extra)
         self.timings.add_probe(probe, self.stage)
+        return probe
+
+    def _elsewhere(self, setup: Setup, run: dict) -> ProbeResult | None:
+        """`run` as a task of the executor (a kept probe's model rebuilt here from the state it sent back), or
+        None when `setup` cannot travel (`shipping.NotShippable`; said once per reason)."""
+        deadline = self.budget.deadline()
+        left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        try:
+            probe, state = self.executor.run_probe(setup, seconds_left=left, **run)
+        except NotShippable as exc:
+            if note_ran_here(self.executor, str(exc)) and self.say is not None:
+                self.say(f"note: this probe runs in this process, not on {self.executor.name}: {exc}")
+            return None
+        if state is not None:
+            probe.live = probes.revive(setup, steps=run["steps"], seed=run["seed"], state=state, models=self.models)
         return probe
 
     def sweep(self, setup: Setup, rates, *, seed: int, sweep: Sweep, label: str = "rate sweep") -> ProbeResult:

@@ -1,5 +1,6 @@
 """Where a diagnosis spends its time: each stage, and inside every probe its build, tracing, training
-steps, the monitor's hooks, validation passes, checkpoints and final scoring (`Diagnosis.timings`, in the JSON and the report).
+steps, the monitor's hooks, validation passes, checkpoints, final scoring and, for a probe run elsewhere, the
+transfer (`Diagnosis.timings`, in the JSON and the report).
 
 Example::
 
@@ -16,7 +17,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-PROBE_PARTS = ("build", "tracing", "steps", "monitor", "validation", "checkpoints", "scoring", "fit_other")
+# "transfer": a probe run in another process (`executors.RayExecutor`): the time beyond its own, sending it
+# there, waiting for a worker and bringing its result back.
+PROBE_PARTS = ("build", "tracing", "steps", "monitor", "validation", "checkpoints", "scoring", "fit_other", "transfer")
 
 
 @dataclass
