@@ -100,9 +100,11 @@ def test_every_probe_goes_through_the_probing_core():
     """One probe runner (`caedoctor.probing.ProbeRunner`): the diagnosis, the repair, the LR range test and the
     benchmarks run probes through it, never `run_probe`/`extend_probe` themselves, and nothing in caedoctor
     trains a model with `fit` but the core (`probing/probes.py`) and `training.py` (`caedoctor train`, the
-    repair's retraining). The benchmarks' own `fit` calls are their ground truth and plain-Keras baselines."""
+    repair's retraining). The benchmarks' own `fit` calls are their ground truth and plain-Keras baselines.
+    The runner's other half is `probing/executors.py`: the task that runs the runner's `run_probe` in a Ray
+    worker."""
     src = ROOT / "src" / "caedoctor"
-    core = {src / "probing" / "runner.py", src / "probing" / "probes.py"}
+    core = {src / "probing" / "runner.py", src / "probing" / "probes.py", src / "probing" / "executors.py"}
     probing = [c for p in sorted(src.rglob("*.py")) if p not in core for c in _calls(p, {"run_probe", "extend_probe"})]
     probing += [c for p in sorted((ROOT / "bench").rglob("*.py")) for c in _calls(p, {"run_probe", "extend_probe"})]
     assert probing == []

@@ -39,6 +39,8 @@ than the mean image).
     .venv/bin/python bench/generated/ground_truth.py --shard 0/2                   # half of the cases
     .venv/bin/python bench/generated/ground_truth.py --aggregate                   # verdicts_<split>.json
     .venv/bin/python bench/generated/ground_truth.py --rates                       # real_rates.json
+    .venv/bin/python bench/generated/ground_truth.py --executor ray --split dev    # cases as Ray tasks
+    .venv/bin/python bench/generated/ground_truth.py --runs-file A --compare B     # same numbers?
 
 Cases run in the order test-000, dev-000, test-001, dev-001, ... (`--split both`, the default), so
 partial results cover both splits. Writes bench/generated/ground_truth/runs.jsonl (raw runs),
@@ -141,9 +143,10 @@ def planned(split: str, index: int) -> list:
     return [(label, seed) for label in G.variants(draw) for seed in SEEDS]
 
 
-def run_case(split: str, index: int, done: dict, runs_path: Path, root: Path, log=print,
-             sweeps_path: Path = G.SWEEPS) -> int:
-    """Materialise a case if needed and train its missing runs; returns how many it trained."""
+def run_case(split: str, index: int, done: dict, runs_path: Path | None, root: Path, log=print,
+             sweeps_path: Path = G.SWEEPS, write=None) -> int:
+    """Materialise a case if needed and train its missing runs; returns how many it trained. Each run's record
+    is appended to `runs_path` as it finishes, or given to `write(record)` (a Ray task sends them back)."""
     import keras
 
     import training
@@ -182,14 +185,90 @@ def run_case(split: str, index: int, done: dict, runs_path: Path, root: Path, lo
                   "data_sha256": case["files_sha256"][v["data"]], "backend": keras.backend.backend(),
                   "keras": keras.__version__, "host": platform.node(),
                   "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        with runs_path.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        if write is not None:
+            write(record)
+        else:
+            with runs_path.open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
         done[(G.GENERATOR_VERSION, split, draw.id, label, seed)] = record
         count += 1
         rel = r["relative_mse"]
         log(f"  {draw.id} {label:34s} seed {seed} {r['status']:5s} rel {rel if rel is None else round(rel, 4)} "
             f"{r['steps']} steps x {r['batch_size']} in {r['seconds']} s {r['error'][:90]}")
     return count
+
+
+def run_on_ray(work: list, done: dict, runs_path: Path, root: Path, sweeps_path: Path, threads: int,
+               limit: int = 0, log=print) -> int:
+    """`--executor ray`: every case a Ray task, each in its own worker process with its own TensorFlow, as
+    many at a time as the cluster has CPUs (`RAY_ADDRESS` names a cluster; without it a local Ray is started
+    with this machine's CPUs). A task runs `run_case` exactly as the sequential loop does and sends its records
+    back; they are appended here as each case finishes (the same records: tests/bench and docs/distributed.md
+    say how that was checked). On a cluster, `--root` and the sweeps file must be on a shared filesystem.
+    A case whose task fails is logged FAILED and skipped, as in the sequential loop; a rerun retries it."""
+    import ray
+
+    ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(HERE), "TF_CPP_MIN_LOG_LEVEL": "3"}})
+    task = ray.remote(num_cpus=1, max_retries=0)(_case_task)
+    pending = {}
+    for split, index in work:
+        draw = G.draw_case(split, index)
+        if all((G.GENERATOR_VERSION, split, draw.id, label, seed) in done for label, seed in planned(split, index)):
+            continue
+        mine = {k: v for k, v in done.items() if k[1] == split and k[2] == draw.id}
+        pending[task.remote(split, index, mine, str(root), str(sweeps_path), threads)] = draw.id
+        if limit and len(pending) >= limit:
+            break
+    log(f"{len(pending)} cases sent to Ray ({ray.cluster_resources().get('CPU', 0):.0f} CPUs)")
+    started, cases_run = time.perf_counter(), 0
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        name = pending.pop(ready[0])
+        try:
+            records, lines = ray.get(ready[0])
+        except Exception as exc:  # noqa: BLE001 - one broken case must not stop the others
+            log(f"{name} FAILED, skipped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            continue
+        with runs_path.open("a") as fh:
+            for record in records:
+                fh.write(json.dumps(record) + "\n")
+        for line in lines:
+            log(line)
+        cases_run += 1
+        log(f"[{(time.perf_counter() - started) / 3600:.2f} h] {cases_run} cases this session")
+    ray.shutdown()
+    return cases_run
+
+
+def _case_task(split: str, index: int, done: dict, root: str, sweeps_path: str, threads: int) -> tuple:
+    """In a Ray worker: `run_case` of one case; (its records, its log lines)."""
+    import training
+
+    training.configure_threads(threads, 1)
+    records, lines = [], []
+    run_case(split, index, dict(done), None, Path(root), log=lines.append, sweeps_path=Path(sweeps_path),
+             write=records.append)
+    return records, lines
+
+
+def compare_runs(mine: Path, reference: Path) -> dict:
+    """Every run of `mine` against the run of the same key in `reference`: equal when the relative MSE, the
+    loss and validation curves and the status are the same numbers."""
+    ours, theirs = read_runs(mine), read_runs(reference)
+    fields = ("status", "relative_mse", "loss_curve", "val_curve", "steps_done")
+    equal, differ, missing = 0, [], []
+    for key, run in sorted(ours.items()):
+        other = theirs.get(key)
+        if other is None:
+            missing.append("/".join(map(str, key[1:])))
+        elif all(run.get(f) == other.get(f) for f in fields):
+            equal += 1
+        else:
+            differ.append({"run": "/".join(map(str, key[1:])),
+                           **{f: [run.get(f), other.get(f)] for f in ("relative_mse", "status")}})
+    return {"runs": len(ours), "cases": len({k[2] for k in ours}), "equal": equal, "differ": differ,
+            "missing_in_reference": missing}
 
 
 # ---------------------------------------------------------------------------------------------- verdicts
@@ -293,6 +372,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow intra-op threads (1: the small models gain nothing from a second thread on a busy machine)")
     parser.add_argument("--aggregate", action="store_true", help="only write verdicts_<split>.json from the runs")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: every case a Ray task in its own process (RAY_ADDRESS or a local Ray)")
+    parser.add_argument("--cases", default="", help="only these case ids (comma-separated, e.g. dev-003,dev-007)")
+    parser.add_argument("--compare", default="",
+                        help="only compare the runs of --runs-file with the runs of this file (same numbers?)")
     parser.add_argument("--rates", action="store_true",
                         help=f"only write {G.RATES.name} from the verdicts of {', '.join(G.RATE_SPLITS)}")
     args = parser.parse_args()
@@ -302,6 +386,9 @@ def main() -> None:
         G.RATES.write_text(f'{{"splits": {json.dumps(doc["splits"])}, "rule": {json.dumps(doc["rule"])},\n'
                            f'"rates": {{\n' + ",\n".join(lines) + "\n}}\n")
         print(f"wrote {G.RATES}")
+        return
+    if args.compare:
+        print(json.dumps(compare_runs(Path(args.runs_file), Path(args.compare)), indent=1))
         return
     runs_path, root = Path(args.runs_file), Path(args.root)
     splits = ("dev", "test") if args.split == "both" else (args.split,)
@@ -322,8 +409,16 @@ def main() -> None:
     runs_path.parent.mkdir(parents=True, exist_ok=True)
     done = read_runs(runs_path)
     work = [p for k, p in enumerate(order(args.split)) if k % n == i]
+    if args.cases:
+        wanted = set(args.cases.split(","))
+        work = [(s, j) for s, j in work if f"{s}-{j:03d}" in wanted]
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} ground truth: {len(work)} cases in shard {args.shard}, "
           f"{G.GT_STEPS} steps of the base batch, seeds {SEEDS}, runs file {runs_path}", flush=True)
+    if args.executor == "ray":
+        cases_run = run_on_ray(work, done, runs_path, root, Path(args.sweeps_file), args.threads, args.limit,
+                               log=lambda s: print(s, flush=True))
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done: {cases_run} cases trained on Ray", flush=True)
+        return
     started, cases_run = time.perf_counter(), 0
     for split, index in work:
         try:

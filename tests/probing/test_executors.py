@@ -115,7 +115,11 @@ def test_a_probe_that_fails_in_its_task_is_an_error_with_the_reason_not_a_lost_p
         runner.probe(setup, steps=20, seed=0, label="boom")
 
 
+@pytest.mark.e2e
 def test_a_diagnosis_on_ray_is_the_diagnosis_run_here(executor, data):
+    """Against one probe after another here (jobs 1): a counterfactual trained on towards the horizon is
+    revived here from its Ray state and extended (this caught extend_probe drawing its batch order from
+    whichever seed was set last)."""
     def run(**kw):
         loaded = load_model(compiled(tiny_cae(), lr=1.0), data.input_shape)  # a rate far too high
         return diagnose(loaded, data, steps=100, seed=0, lr_find_steps=40, progress=None, **kw)
