@@ -496,3 +496,20 @@ def test_a_line_cut_short_by_a_killed_process_is_redone_not_fatal(tmp_path):
     good = {"generator_version": 1, "split": "dev", "case": "dev-000", "label": "fixed", "seed": 0}
     runs.write_text(json.dumps(good) + "\n" + json.dumps(dict(good, seed=1))[:30])
     assert list(GT.read_runs(runs)) == [(1, "dev", "dev-000", "fixed", 0)]
+
+
+def test_compare_runs_tells_equal_records_from_different_ones(tmp_path):
+    """`ground_truth.py --compare`, the check that the ground truth through Ray equals the sequential loop's."""
+    base = {"generator_version": G.GENERATOR_VERSION, "split": "dev", "case": "dev-001", "label": "faulty",
+            "status": "ok", "relative_mse": 0.25, "loss_curve": [1.0, 0.5], "val_curve": [0.3, 0.25],
+            "steps_done": 1500, "seconds": 3.0}
+    runs = [dict(base, seed=s) for s in (0, 1, 2)]
+    other = [dict(runs[0], seconds=9.0), dict(runs[1], relative_mse=0.2500001), runs[2]]
+    mine, theirs = tmp_path / "mine.jsonl", tmp_path / "theirs.jsonl"
+    mine.write_text("".join(json.dumps(r) + "\n" for r in [*runs, dict(base, seed=3)]))
+    theirs.write_text("".join(json.dumps(r) + "\n" for r in other))
+    got = GT.compare_runs(mine, theirs)
+    assert got["runs"] == 4 and got["equal"] == 2  # the time a run took is not a result
+    assert [d["run"] for d in got["differ"]] == ["dev/dev-001/faulty/1"]
+    assert got["differ"][0]["relative_mse"] == [0.25, 0.2500001]
+    assert got["missing_in_reference"] == ["dev/dev-001/faulty/3"]
