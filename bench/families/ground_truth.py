@@ -87,9 +87,7 @@ def _done() -> set:
 
 
 def run_one(case: F.Case, variant: str, seed: int) -> dict:
-    folder = F.OUT / case.split / case.case_id
-    if not (folder / "case.json").exists():
-        F.materialize(case)
+    folder = F.materialized(case)
     script = folder / ("case.py" if variant == "faulty" else "fixed.py")
     env = {**os.environ, "CASE_SEED": str(seed), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
     t0 = time.time()

@@ -64,9 +64,7 @@ def _code_version() -> str:
 
 
 def run_case(case: F.Case) -> dict:
-    folder = F.OUT / case.split / case.case_id
-    if not (folder / "case.json").exists():
-        F.materialize(case)
+    folder = F.materialized(case)
     out = folder / "diagnosis.json"
     out.unlink(missing_ok=True)
     env = {**os.environ, "CASE_SEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
