@@ -132,6 +132,16 @@ def kl_weight_of(model) -> tuple:
     return None, float("nan")
 
 
+def set_kl_weight(model, name: str, value: float) -> None:
+    """Give the model's KL-weight attribute `name` the value `value`: assigned when it is a `keras.Variable` (a
+    schedule assigns to it, and a traced step reads it), set when it is a plain number."""
+    held = getattr(model, name)
+    if isinstance(held, keras.Variable):
+        held.assign(value)
+    else:
+        setattr(model, name, value)
+
+
 def weight_is_number(model, name: str) -> bool:
     """The KL weight `name` is a plain Python number (read as a constant by a traced step), not a variable."""
     return not isinstance(getattr(model, name, None), keras.Variable)

@@ -94,6 +94,44 @@ def test_a_kl_warm_up_the_traced_step_never_sees_is_a_problem_and_a_confirmed_fi
     assert fits[-1].recorded.callbacks == ["WarmUp"]  # named in a note: the probes do not run it
 
 
+def test_a_kl_warm_up_the_step_sees_is_diagnosed_at_the_weight_the_fit_ends_with():
+    """A warm-up assigning a `keras.Variable` works: the fit ends at beta 1, so its copy is diagnosed at 1, not at
+    the 0 it began with (a VAE with no KL term: the families benchmark's dev-002 was missed that way)."""
+    import keras
+
+    from caedoctor.diagnosis.watched import kl_weight_frozen
+    from caedoctor.watch import watched_fits
+    from caedoctor.watch.recorded import diagnosis_inputs
+    from tiny_vae import coders, vae_classes
+
+    _, VAE = vae_classes()
+
+    class VariableBeta(VAE):
+        def __init__(self, encoder, decoder, beta=1.0, **kwargs):
+            super().__init__(encoder, decoder, beta=beta, **kwargs)
+            self.beta = keras.Variable(beta, trainable=False, name="beta")
+
+    class WarmUp(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.beta.assign(min(1.0, epoch / 2))
+
+    caedoctor.autolog(diagnose="never", steps=30)
+    try:
+        vae = VariableBeta(*coders(), beta=0.0)
+        vae.compile(optimizer=keras.optimizers.Adam(3e-3))
+        vae.fit(blobs(64, SIZE), batch_size=16, epochs=3, verbose=0, callbacks=[WarmUp()])
+        watched = watched_fits()[-1]
+    finally:
+        caedoctor.autolog(disable=True)
+    assert float(vae.beta.numpy()) == 1.0 and not kl_weight_frozen(watched.monitor.record)
+    loaded, _, notes = diagnosis_inputs(watched.recorded, kl_weight_frozen=False)
+    assert float(keras.ops.convert_to_numpy(loaded.model.beta)) == 1.0
+    assert any("model.beta went from 0 to 1 while your fit ran" in n for n in notes)
+    loaded, _, notes = diagnosis_inputs(watched.recorded, kl_weight_frozen=True)  # a frozen one trained at 0
+    assert float(keras.ops.convert_to_numpy(loaded.model.beta)) == 0.0
+    assert not any("went from" in n for n in notes)
+
+
 @pytest.mark.e2e
 def test_caedoctor_run_watches_and_diagnoses_the_example_vae_script(tmp_path):
     """The example-shaped VAE script, unchanged, under `caedoctor run`: every step watched, a diagnosis on a copy

@@ -18,6 +18,11 @@ from caedoctor.monitor.symptoms import DETECTORS
 WATCH_ONLY = ("kl_weight_frozen",)
 
 
+def kl_weight_frozen(record) -> bool:
+    """The watched fit's KL weight changed while its traced train step kept the first value (CAE716)."""
+    return record is not None and DETECTORS["kl_weight_frozen"](record).present
+
+
 def add_watched_findings(result, record) -> list:
     """Add to `result` (a `Diagnosis`) the findings the watched fit's `record` (a `MonitorRecord`) measured;
     returns the findings added."""

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 
-import keras
-
 from caedoctor.fixes.kind import FixKind, NotApplicable
-from caedoctor.reconstruction import KL_WEIGHT_NAMES, kl_weight_of
+from caedoctor.reconstruction import KL_WEIGHT_NAMES, kl_weight_of, set_kl_weight
 
 def kl_weight_attribute(model) -> str | None:
     """The name of the model's KL-weight attribute (a plain number or a scalar variable), or None."""
@@ -36,11 +34,7 @@ def _kl_weight(setup, fix, context):
         factor = float(fix.params.get("factor", 0.1))
     copy = fresh_copy(model)
     value = kl_weight_of(model)[1] * factor
-    held = getattr(copy, name)
-    if isinstance(held, keras.Variable):  # a weight the user's schedule assigns to: assign, keep the variable
-        held.assign(value)
-    else:
-        setattr(copy, name, value)
+    set_kl_weight(copy, name, value)  # a variable the user's schedule assigns to stays a variable
     return setup.replace(model=copy)
 
 

@@ -329,6 +329,20 @@ def _rebuilt_model(rec: RecordedFit):
     return model
 
 
+def _kl_weight_at_end(rec: RecordedFit, model) -> list:
+    """Give `model` (the copy) the KL weight the user's model ended the fit with, when that differs from the one
+    it began with; the note that says so, or []."""
+    from caedoctor.reconstruction import kl_weight_of, set_kl_weight
+
+    name, start = kl_weight_of(model)
+    end_name, end = kl_weight_of(rec.model)
+    if name is None or end_name != name or not math.isfinite(end) or end == start:
+        return []
+    set_kl_weight(model, name, end)
+    return [f"model.{name} went from {start:g} to {end:g} while your fit ran (a warm-up or schedule in its "
+            f"callbacks): the probes train with {end:g}, the weight your training ends with"]
+
+
 def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
     """The training configuration exactly as fit used it: the optimizer's class and every argument at the
     start of fit, the compiled loss object, the batch size fit trained with."""
@@ -362,8 +376,13 @@ def _config(rec: RecordedFit, batch_size: int, batch_origin: str):
     return TrainConfig(optimizer, None, loss, int(batch_size), origin=origin, notes=notes)
 
 
-def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0):
+def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0, kl_weight_frozen: bool = False):
     """`(LoadedModel, Data, notes)` that `diagnose` takes for the recorded set-up.
+
+    A KL weight that the fit's callbacks changed while it ran (a warm-up from 0 to 1) is given to the copy at the
+    value the fit ended with: the diagnosis is about where training ends, and a copy at the warm-up's 0 would
+    train a different model (a VAE with no KL term). Not when `kl_weight_frozen` (CAE716: the traced step
+    never saw the change, so the fit trained at its first value to the end).
 
     Raises:
         CaedoctorError: the data cannot be read or the model cannot be rebuilt (one sentence).
@@ -385,6 +404,8 @@ def diagnosis_inputs(rec: RecordedFit, *, seed: int = 0):
                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     config = _config(rec, batch_size, batch_origin)
     check_names(model, rec.name)
+    if not kl_weight_frozen:
+        notes += _kl_weight_at_end(rec, model)
     loaded = LoadedModel(model, config, rec.name)
     notes += list(rec.notes) + config.notes
     notes += [n for n in data.profile.notes if n.startswith("sample weights")]

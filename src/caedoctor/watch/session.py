@@ -308,7 +308,7 @@ class Watcher:
     def diagnose(self, watched: WatchedFit) -> None:
         """Diagnose the recorded set-up on copies; show the verdict and write the report."""
         from caedoctor.diagnosis import diagnose
-        from caedoctor.diagnosis.watched import add_watched_findings
+        from caedoctor.diagnosis.watched import add_watched_findings, kl_weight_frozen
         from caedoctor.display import attach_inputs
         from caedoctor.errors import CaedoctorError
         from caedoctor.progress import progress_for
@@ -322,7 +322,8 @@ class Watcher:
         try:
             with unwatched(), preserved_global_state(), mlflow_paused():
                 self._note_read(rec)
-                loaded, data, notes = diagnosis_inputs(rec, seed=self.seed)
+                loaded, data, notes = diagnosis_inputs(
+                    rec, seed=self.seed, kl_weight_frozen=kl_weight_frozen(watched.monitor.record))
                 for note in notes:
                     self.say(f"  note: {note}")
                 with progress_for("auto", f"diagnosis of {rec.name}") as progress:
