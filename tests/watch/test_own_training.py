@@ -127,6 +127,10 @@ def test_a_kl_warm_up_the_step_sees_is_diagnosed_at_the_weight_the_fit_ends_with
     loaded, _, notes = diagnosis_inputs(watched.recorded, kl_weight_frozen=False)
     assert float(keras.ops.convert_to_numpy(loaded.model.beta)) == 1.0
     assert any("model.beta went from 0 to 1 while your fit ran" in n for n in notes)
+    from caedoctor.models import fresh_copy
+
+    probed = fresh_copy(loaded.model)  # what every probe trains: the copy's copy keeps the variable's value
+    assert isinstance(probed.beta, keras.Variable) and float(probed.beta.numpy()) == 1.0
     loaded, _, notes = diagnosis_inputs(watched.recorded, kl_weight_frozen=True)  # a frozen one trained at 0
     assert float(keras.ops.convert_to_numpy(loaded.model.beta)) == 0.0
     assert not any("went from" in n for n in notes)

@@ -18,10 +18,16 @@ from caedoctor.thresholds import DATA_FRACTION
 # usefulness of the code, not for convergence), so "the loss did not improve" would be a false refutation.
 NOT_PROBED = ("bottleneck_bypass",)
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+# Causes measured in the loss itself, tested before the learning rate the range test backs: a VAE whose KL term
+# weighs 784x what the ELBO gives it has a loss whose range-test curve says little about the rate (families
+# dev-011, 2026-12-07: the range test backed "rate too low", its probe used the 180 s budget, and the measured
+# mismatch, the real fault, was left untested).
+BEFORE_THE_RATE = ("loss_reduction_mismatch",)
 
 
 def order_for_testing(findings: list, lr_suggestion: float | None = None, learning_rate: float | None = None) -> list:
-    """The order in which the suspicions are tested, the strongest evidence first: errors; then a
+    """The order in which the suspicions are tested, the strongest evidence first: errors; then a cause
+    measured in the loss's own structure (`BEFORE_THE_RATE`); then a
     learning-rate finding whose direction the LR range test agrees with (`backed_by_range_test`); then
     warnings, then info, dynamic (symptom) findings before static folklore within each.
 
@@ -35,7 +41,8 @@ def order_for_testing(findings: list, lr_suggestion: float | None = None, learni
         learning_rate: the configured learning rate.
     """
     def rank(f: Finding) -> tuple:
-        tier = 0 if f.severity == "error" else 1 if backed_by_range_test(f, lr_suggestion, learning_rate) else 2
+        tier = (0 if f.severity == "error" else 1 if f.cause in BEFORE_THE_RATE
+                else 2 if backed_by_range_test(f, lr_suggestion, learning_rate) else 3)
         return tier, _SEVERITY_RANK.get(f.severity, 3), not f.code.startswith("CAE7")
 
     return sorted(findings, key=rank)

@@ -100,6 +100,10 @@ def rebuild(model, copy):
     for name, value in numbers(model).items():  # numbers set after construction (a beta changed later)
         if vars(copy_).get(name) != value:
             setattr(copy_, name, value)
+    for name, value in scalar_variables(model).items():  # and a weight held in a variable, assigned later
+        held = vars(copy_).get(name)
+        if isinstance(held, keras.Variable) and tuple(held.shape) == () and held.dtype == value.dtype:
+            held.assign(value)
     return copy_
 
 
@@ -108,6 +112,15 @@ def numbers(model) -> dict:
     fit notes at its start so the copy diagnosed is the model as that fit began (a KL warm-up callback changes
     `beta` during fit)."""
     return {name: value for name, value in vars(model).items() if _carried(name, value)}
+
+
+def scalar_variables(model) -> dict:
+    """The public non-trainable scalar `keras.Variable`s the model holds as attributes (`self.beta =
+    keras.Variable(0.0, trainable=False)`, a KL weight a warm-up assigns to), by name: what a copy carries by
+    value, as it carries `numbers`."""
+    return {name: value for name, value in vars(model).items()
+            if not name.startswith("_") and isinstance(value, keras.Variable) and tuple(value.shape) == ()
+            and not value.trainable}
 
 
 def _carried(name: str, value) -> bool:
