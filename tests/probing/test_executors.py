@@ -46,6 +46,7 @@ def _variables(model) -> list:
     return [np.asarray(v.numpy()) for v in [*model.variables, *model.optimizer.variables]]
 
 
+@pytest.mark.e2e  # 14 s: the fast suite keeps the refusals and the failing task (a worker still starts)
 def test_a_probe_sent_to_ray_is_the_probe_run_here_and_trains_on_the_same(executor, data):
     """BatchNorm statistics, a Dropout seed state and Adam's moments: the kept probe comes back exactly, and
     training it on here gives what training the local one on gives."""
@@ -73,6 +74,7 @@ def test_a_pipeline_that_calls_python_cannot_travel(data):
         ship_data(dataclasses.replace(data, train=data.train.map(twice)))
 
 
+@pytest.mark.e2e
 def test_a_model_rebuilt_from_recorded_calls_runs_here_and_says_why_once(executor):
     """A subclassed VAE without get_config: its copies come from the constructor calls recorded in this
     process, which a Ray worker does not have."""

@@ -66,7 +66,10 @@ def test_script_runs_as_python_runs_it(script):
 
 
 @pytest.mark.parametrize("code, expected, stderr", [
-    ("0", 0, None), ("message", 1, "a message from the script"), ("raise", 1, "RuntimeError: the script's own error"),
+    # each a `caedoctor run` process (about 5 s): the fast suite keeps one, `make test-e2e` runs all three
+    ("0", 0, None),
+    pytest.param("message", 1, "a message from the script", marks=pytest.mark.e2e),
+    pytest.param("raise", 1, "RuntimeError: the script's own error", marks=pytest.mark.e2e),
 ])
 def test_exit_codes_and_errors_are_the_scripts(script, code, expected, stderr):
     path, work = script
