@@ -73,7 +73,10 @@ print("SCORE " + json.dumps(out))
 '''
 
 
-def _done() -> set:
+def _done(retry_timeouts: bool = False) -> set:
+    """The runs recorded. With `retry_timeouts`, a run recorded as timed out is not done: run it again (the
+    later record replaces it in `aggregate`). A timeout says as much about the machine as about the program
+    (a VM paused mid-run, another process beside it), so it is never a verdict on its own."""
     if not RUNS.exists():
         return set()
     keys = set()
@@ -81,6 +84,8 @@ def _done() -> set:
         try:
             r = json.loads(line)
         except json.JSONDecodeError:
+            continue
+        if retry_timeouts and str(r.get("error", "")).startswith("timed out"):
             continue
         keys.add((r["case_id"], r["variant"], r["seed"], r["version"]))
     return keys
@@ -177,6 +182,8 @@ def main() -> None:
     parser.add_argument("--cases", default="")
     parser.add_argument("--shard", default="0/1")
     parser.add_argument("--aggregate", action="store_true")
+    parser.add_argument("--retry-timeouts", action="store_true",
+                        help="run again the runs recorded as timed out (the later record replaces the earlier)")
     args = parser.parse_args()
     if args.aggregate:
         verdicts = aggregate(args.split)
@@ -188,7 +195,7 @@ def main() -> None:
                   [round(x, 4) if isinstance(x, float) else x for x in v.get("fixed", [])])
         return
     shard = tuple(int(p) for p in args.shard.split("/"))
-    done = _done()
+    done = _done(args.retry_timeouts)
     todo = [t for t in plan(args.split, set(filter(None, args.cases.split(","))), shard)
             if (t[0].case_id, t[1], t[2], F.FAMILIES_VERSION) not in done]
     RUNS.parent.mkdir(parents=True, exist_ok=True)
