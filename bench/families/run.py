@@ -56,9 +56,13 @@ with open(out, "w") as f:
 
 
 def _code_version() -> str:
+    """The commit caedoctor ran at, `-dirty` when `src/` differs from it (the ground-truth records beside it
+    grow while a run goes on, so the whole tree's state says nothing about the code)."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=F.ROOT).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "src"], cwd=F.ROOT).returncode != 0
+        return head + ("-dirty" if dirty else "") if head else "unknown"
     except OSError:
         return "unknown"
 

@@ -69,9 +69,10 @@ def test_a_rate_too_low_is_backed_when_the_range_test_points_up():
     assert _codes(order_for_testing([stuck, low], lr_suggestion=1e-3, learning_rate=1e-5)) == ["CAE502", "CAE703"]
 
 
-def test_a_measured_loss_reduction_mismatch_goes_before_the_rate_the_range_test_backs():
+def test_a_measured_loss_reduction_mismatch_or_kl_weight_goes_before_the_rate_the_range_test_backs():
     """Families dev-011: a VAE whose KL weighs 784x; the range test backed "rate too low", whose probe spent the
-    budget, and the mismatch, the real fault, stayed untested."""
+    budget, and the mismatch, the real fault, stayed untested. Families dev-009 (beta 50): the same with the
+    collapse (CAE713)."""
     from caedoctor.diagnosis.plan import order_for_testing
 
     low = _finding("CAE704", "learning_rate_too_low", symptom="not_converging")
@@ -79,4 +80,4 @@ def test_a_measured_loss_reduction_mismatch_goes_before_the_rate_the_range_test_
     beta = _finding("CAE713", "kl_weight_too_high", symptom="posterior_collapse")
     error = _finding("CAE104", "data_not_normalized", "error")
     ordered = order_for_testing([low, beta, mismatch, error], lr_suggestion=1e-2, learning_rate=1e-3)
-    assert _codes(ordered) == ["CAE104", "CAE714", "CAE704", "CAE713"]
+    assert _codes(ordered) == ["CAE104", "CAE714", "CAE713", "CAE704"]

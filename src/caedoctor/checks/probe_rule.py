@@ -65,7 +65,9 @@ def fix_for(cause: str, lr_suggestion: float | None = None) -> Fix | None:
         return Fix("kl_weight_variable", {},
                    "make the KL weight a keras.Variable and assign() to it in the schedule (a code change)")
     if cause == "kl_weight_too_high":
-        return Fix("kl_weight", {"factor": 0.1}, "weigh the KL term 10x less (the model's beta or kl_weight)")
+        return Fix("kl_weight", {"factor": 0.1, "ceiling": 1.0},
+                   "weigh the KL term 1, as the ELBO does, or 10x less where it is 1 or less already "
+                   "(the model's beta or kl_weight)")
     if cause == "batch_size_too_large":
         return Fix("batch_size", {"batch_size": 32}, "use batches of 32")
     return None

@@ -21,8 +21,11 @@ _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # Causes measured in the loss itself, tested before the learning rate the range test backs: a VAE whose KL term
 # weighs 784x what the ELBO gives it has a loss whose range-test curve says little about the rate (families
 # dev-011, 2026-12-07: the range test backed "rate too low", its probe used the 180 s budget, and the measured
-# mismatch, the real fault, was left untested).
-BEFORE_THE_RATE = ("loss_reduction_mismatch",)
+# mismatch, the real fault, was left untested). A KL weight too high is the same: a collapsed code leaves a loss
+# that barely moves, which the range test reads as "rate too low" (families dev-009, beta 50: the rate's probe
+# used the budget and the collapse, CAE713, stayed suspected).
+# In this order: a KL summed beside a reconstruction averaged over pixels is one way a KL weighs too much.
+BEFORE_THE_RATE = ("loss_reduction_mismatch", "kl_weight_too_high")
 
 
 def order_for_testing(findings: list, lr_suggestion: float | None = None, learning_rate: float | None = None) -> list:
@@ -43,7 +46,8 @@ def order_for_testing(findings: list, lr_suggestion: float | None = None, learni
     def rank(f: Finding) -> tuple:
         tier = (0 if f.severity == "error" else 1 if f.cause in BEFORE_THE_RATE
                 else 2 if backed_by_range_test(f, lr_suggestion, learning_rate) else 3)
-        return tier, _SEVERITY_RANK.get(f.severity, 3), not f.code.startswith("CAE7")
+        upstream = BEFORE_THE_RATE.index(f.cause) if tier == 1 else 0  # a mismatch collapses the code
+        return tier, upstream, _SEVERITY_RANK.get(f.severity, 3), not f.code.startswith("CAE7")
 
     return sorted(findings, key=rank)
 

@@ -15,7 +15,8 @@ RULE = ProbeRule(
          "term won. Usual causes: a KL weight (beta) too high, or a KL summed over latent dimensions beside a "
          "reconstruction averaged over pixels (the KL then weighs hundreds of times more than meant)."),
     example="The Keras example VAE with beta = 20 on Fashion-MNIST: its 2-d code carries 1.2 bits per image after 705 steps (9 at beta = 1).",
-    fix=("Weigh the KL term less (fix `kl_weight`: the model's `beta` or `kl_weight` attribute x 0.1); the "
+    fix=("Weigh the KL term less (fix `kl_weight`: the model's `beta` or `kl_weight` attribute set to 1, the "
+         "ELBO's weight, when it is above 1, else x 0.1); the "
          "counterfactual probe with the lower weight confirms or refutes it. A weight the model does not expose "
          "as an attribute is reported as not testable without a code change."),
     symptom="posterior_collapse", detector=detect_posterior_collapse,
