@@ -39,4 +39,4 @@ def test_its_rule_tests_the_weight_at_one():
 
     cae717 = get_rule("CAE717")
     fix = cae717.make_fix("kl_weight_too_high", None)
-    assert cae717.severity == "info" and fix.kind == "kl_weight" and fix.params == {"value": pytest.approx(1.0)}
+    assert cae717.severity == "warning" and fix.kind == "kl_weight" and fix.params == {"value": pytest.approx(1.0)}
