@@ -2,7 +2,7 @@
 
 A VAE's train step usually reads its KL weight from an attribute (`self.beta`, `self.kl_weight`). The fix
 builds a fresh copy of the model as the user's code built it (`caedoctor.models.fresh_copy`) and multiplies
-that attribute by `factor` (or sets it to `value`) on the copy (assigning to it when it is a `keras.Variable`); everything else is kept. A weight written into the train step as a
+that attribute by `factor` (or sets it to `ceiling` when above it) on the copy (assigning to it when it is a `keras.Variable`); everything else is kept. A weight written into the train step as a
 literal cannot be changed without editing the code: the fix is then not applicable, and says which line to
 change.
 """
@@ -31,10 +31,6 @@ def _kl_weight(setup, fix, context):
     now = kl_weight_of(model)[1]
     if fix.params.get("per_target_value"):  # the weight a reconstruction summed over each image's values needs
         value = now / max(1, math.prod(int(d) for d in setup.data.target_shape))
-    elif "value" in fix.params:
-        value = float(fix.params["value"])
-        if value == now:
-            raise NotApplicable(f"model.{name} is already {now:g}")
     elif "ceiling" in fix.params and now > float(fix.params["ceiling"]):
         value = float(fix.params["ceiling"])  # a beta of 50 x 0.1 is still 5: test the ELBO's weight itself
     else:
@@ -45,6 +41,6 @@ def _kl_weight(setup, fix, context):
 
 
 KL_WEIGHT = FixKind("kl_weight", "factor (float: multiply the model's KL weight, its beta or kl_weight attribute), "
-                    "with ceiling (float: a weight above it is set to it instead), value (float: set it), or per_target_value (true: divide it by the values of one target "
-                    "image)",
+                    "with ceiling (float: a weight above it is set to it instead), or per_target_value (true: "
+                    "divide it by the values of one target image)",
                     stage=45, apply=_kl_weight)

@@ -1,13 +1,7 @@
 """CAE717 probe-kl-weight-above-one: a VAE trains with its KL term weighted above the ELBO's 1."""
 
 from caedoctor.checks.probe_rule import ProbeRule
-from caedoctor.findings import Fix
-from caedoctor.monitor.detectors.kl_weight_above_one import ELBO_KL_WEIGHT, detect_kl_weight_above_one
-
-
-def _to_the_elbo(cause, lr_suggestion):
-    return Fix("kl_weight", {"value": ELBO_KL_WEIGHT},
-               f"weigh the KL term {ELBO_KL_WEIGHT:g}, as the ELBO does (the model's beta or kl_weight)")
+from caedoctor.monitor.detectors.kl_weight_above_one import detect_kl_weight_above_one
 
 
 RULE = ProbeRule(
@@ -27,9 +21,9 @@ RULE = ProbeRule(
          "and 43% in two seeds; the ground truth, 0.50-0.89 against 0.30, calls it real)."),
     example=("The Keras example VAE (8-d code, Fashion-MNIST) with a warm-up to beta = 20: relative MSE 0.50-0.89 "
              "over three seeds at the end of training, 0.30 with the warm-up to 1 (families dev-007)."),
-    fix=("Weigh the KL term 1 (fix `kl_weight` with value 1: the model's `beta` or `kl_weight` attribute set to "
-         "1 on a fresh copy); keep the higher weight only if you want its more regular code and accept the "
-         "measured cost in reconstruction."),
-    symptom="kl_weight_above_one", detector=detect_kl_weight_above_one, make_fix=_to_the_elbo,
+    fix=("Weigh the KL term 1 (fix `kl_weight`, as for CAE713: a weight above 1 is set to 1 on a fresh copy); "
+         "keep the higher weight only if you want its more regular code and accept the measured cost in "
+         "reconstruction."),
+    symptom="kl_weight_above_one", detector=detect_kl_weight_above_one,
     thresholds=("ELBO_KL_WEIGHT",),
 )
