@@ -248,8 +248,71 @@ def design(split: str) -> SplitDesign:
 
 
 def n_cases(split: str) -> int:
-    """How many cases the split has (its design's)."""
-    return design(split).cases
+    """How many cases the split has: its design's, then its top-up cases (`read_topup`)."""
+    return design(split).cases + len(read_topup(split))
+
+
+# ------------------------------------------------------------------------------------------------ top-up
+
+# The top-up rule, fixed with test5's seed (2026-12-07), before any ground truth or run on it: once the ground
+# truth of a stratified split's designed cases is complete, every cause short of its floor gets further one-fault
+# cases of that cause (indices after the designed ones, drawn from the same seed, severities alternating strong
+# first), their ground truth run, until the floor is met or TOPUP_MAX more slots of it were drawn; only then does
+# caedoctor run on the split. The ground truth never imports caedoctor, so the top-up decides nothing about it.
+TOPUP = HERE / "ground_truth" / "topup.json"  # {split: [{"index", "cause", "severity", "round"}, ...]}, committed
+TOPUP_MAX = 12  # further slots per cause at most
+
+
+def floor(cause: str) -> int:
+    """The real cases issue 27 asks of a cause on a stratified split (0 for a static cause: never judged real)."""
+    return 0 if ops.OPERATORS[cause].static else FLOOR_QUIET if cause in QUIET else FLOOR_OTHER
+
+
+@functools.lru_cache(maxsize=None)
+def _topup_doc(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def read_topup(split: str, path: Path | None = None) -> list:
+    """The top-up entries recorded for `split` in `path` (default TOPUP; [] for a split never topped up)."""
+    return list(_topup_doc(Path(path or TOPUP)).get(split, []))
+
+
+def topup_round(split: str, real: dict, drawn: list) -> list:
+    """The next round of the top-up rule: for each cause short of its floor (in operators.CAUSES order), as many
+    further one-fault cases as it is short, until TOPUP_MAX were drawn for it in all.
+
+    real: {cause: real cases among the split's complete cases, top-ups included}; drawn: the entries so far.
+    Severities alternate strong first among those the design gives the cause slots (a severity left out as
+    rarely real, e.g. kernel_too_large mild, stays out). Indices continue after the last case; the case's seed
+    is (split seed, index, attempt) as for every case."""
+    if split not in STRATIFIED:
+        raise ValueError(f"{split} is not a stratified split; only {', '.join(STRATIFIED)} are topped up")
+    plan = design(split)
+    index = plan.cases + len(drawn)
+    round_ = 1 + max((e["round"] for e in drawn), default=0)
+    out = []
+    for cause in ops.CAUSES:
+        had = sum(e["cause"] == cause for e in drawn)
+        severities = [s for s in ("strong", "mild") if plan.count(cause, s)]
+        for k in range(had, had + max(0, min(floor(cause) - real.get(cause, 0), TOPUP_MAX - had))):
+            out.append({"index": index, "cause": cause, "severity": severities[k % len(severities)], "round": round_})
+            index += 1
+    return out
+
+
+def write_topup(split: str, entries: list, path: Path | None = None) -> None:
+    """Append a round's entries to the split's top-up record (one line per entry, so a diff shows the round)."""
+    path = Path(path or TOPUP)
+    doc = dict(_topup_doc(path))
+    doc[split] = doc.get(split, []) + list(entries)
+    lines = []
+    for name, rows in doc.items():
+        body = ",\n".join(f"  {json.dumps(r)}" for r in rows)
+        lines.append(f" {json.dumps(name)}: [\n{body}\n ]")
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n")
+    _topup_doc.cache_clear()
+    schedule.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -301,7 +364,17 @@ def _pair_ok(split: str, index: int, a: tuple, b: tuple) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def schedule(split: str) -> tuple:
-    """The split's n_cases(split) draws, by index: a deterministic function of SPLITS[split] and design(split)."""
+    """The split's n_cases(split) draws, by index: its designed ones, then its top-up cases."""
+    topup = tuple(Draw(split, e["index"], ((e["cause"], e["severity"]),)) for e in read_topup(split))
+    designed = designed_schedule(split)
+    if [d.index for d in topup] != list(range(len(designed), len(designed) + len(topup))):
+        raise ValueError(f"{TOPUP}: the top-up indices of {split} do not follow its {len(designed)} designed cases")
+    return designed + topup
+
+
+@functools.lru_cache(maxsize=None)
+def designed_schedule(split: str) -> tuple:
+    """The split's design(split).cases draws, by index: a deterministic function of SPLITS[split] and design(split)."""
     seed, plan = SPLITS[split], design(split)
     rng = np.random.default_rng([seed, 0])
     slots = plan.slot_list()

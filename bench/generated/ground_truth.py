@@ -39,6 +39,7 @@ than the mean image).
     .venv/bin/python bench/generated/ground_truth.py --shard 0/2                   # half of the cases
     .venv/bin/python bench/generated/ground_truth.py --aggregate                   # verdicts_<split>.json
     .venv/bin/python bench/generated/ground_truth.py --rates                       # real_rates.json
+    .venv/bin/python bench/generated/ground_truth.py --split test5 --top-up        # next top-up round
     .venv/bin/python bench/generated/ground_truth.py --executor ray --split dev    # cases as Ray tasks
     .venv/bin/python bench/generated/ground_truth.py --runs-file A --compare B     # same numbers?
 
@@ -47,6 +48,9 @@ partial results cover both splits. Writes bench/generated/ground_truth/runs.json
 sweeps.jsonl (the learning-rate sweeps, via generate.py) and, with --aggregate, verdicts_dev.json and
 verdicts_test.json. With --rates it writes real_rates.json (generate.RATES): per cause and severity, how many
 injected faults were real, pooled over generate.RATE_SPLITS' verdicts; the stratified split's design reads it.
+With --top-up (a stratified split whose cases all have complete ground truth) it decides the next round of
+the top-up rule (generate.topup_round: one-fault cases of each cause short of its floor) and appends it to
+topup.json (generate.TOPUP); the ground truth run after it trains the new cases, and --aggregate counts them.
 """
 
 from __future__ import annotations
@@ -340,6 +344,30 @@ def aggregate(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, swee
     }
 
 
+def top_up(split: str, runs_path: Path = RUNS_FILE, root: Path = G.RUNS, sweeps_path: Path = G.SWEEPS,
+           topup_path: Path | None = None) -> dict:
+    """One round of the top-up rule (generate.topup_round) on a stratified split whose cases all have complete
+    ground truth: the real cases per cause, the new entries (appended to generate.TOPUP), and the causes still
+    short. Refuses while a case is incomplete: a round is decided on every verdict so far, never on a part."""
+    doc = aggregate(split, runs_path, root, sweeps_path)
+    if doc["cases_complete"] < doc["cases_total"]:
+        raise SystemExit(f"{split}: {doc['cases_complete']} of {doc['cases_total']} cases have complete ground "
+                         "truth; run it to the end before a top-up round")
+    real = {c: 0 for c in G.ops.CAUSES}
+    for case in doc["cases"]:
+        for cause, entry in case.get("causes", {}).items():
+            real[cause] += entry["verdict"] == "real"
+    drawn = G.read_topup(split, topup_path)
+    new = G.topup_round(split, real, drawn)
+    if new:
+        G.write_topup(split, new, topup_path)
+    had = {c: sum(e["cause"] == c for e in drawn + new) for c in G.ops.CAUSES}
+    short = {c: {"real": real[c], "floor": G.floor(c), "topped_up": had[c]} for c in G.ops.CAUSES
+             if real[c] < G.floor(c)}
+    return {"split": split, "real": real, "new": new, "short": short,
+            "capped": sorted(c for c in short if had[c] >= G.TOPUP_MAX)}
+
+
 def real_rates(splits=G.RATE_SPLITS, folder: Path = OUT) -> dict:
     """How often each injected fault was real: per cause and severity, {"real": r, "judged": n} over the complete
     cases of verdicts_<split>.json for `splits` (every verdict counts in n: not real, ambiguous and static too).
@@ -377,6 +405,9 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="only these case ids (comma-separated, e.g. dev-003,dev-007)")
     parser.add_argument("--compare", default="",
                         help="only compare the runs of --runs-file with the runs of this file (same numbers?)")
+    parser.add_argument("--top-up", action="store_true",
+                        help="a stratified split with complete ground truth: the next round of the top-up rule "
+                             f"(appended to {G.TOPUP.name}); then run the ground truth again")
     parser.add_argument("--rates", action="store_true",
                         help=f"only write {G.RATES.name} from the verdicts of {', '.join(G.RATE_SPLITS)}")
     args = parser.parse_args()
@@ -392,6 +423,16 @@ def main() -> None:
         return
     runs_path, root = Path(args.runs_file), Path(args.root)
     splits = ("dev", "test") if args.split == "both" else (args.split,)
+    if args.top_up:
+        if args.split not in G.STRATIFIED:
+            raise SystemExit(f"--top-up: --split must be a stratified split ({', '.join(G.STRATIFIED)})")
+        result = top_up(args.split, runs_path, root, Path(args.sweeps_file))
+        for e in result["new"]:
+            print(f"{args.split}-{e['index']:03d}: {e['cause']}/{e['severity']} (round {e['round']})")
+        print(f"{len(result['new'])} new cases; short of the floor: "
+              + (", ".join(f"{c} {v['real']}/{v['floor']}" for c, v in result["short"].items()) or "none")
+              + (f"; no more top-up for {', '.join(result['capped'])} ({G.TOPUP_MAX} drawn)" if result["capped"] else ""))
+        return
     if args.aggregate:
         for split in splits:
             doc = aggregate(split, runs_path, root, Path(args.sweeps_file))

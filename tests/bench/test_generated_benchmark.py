@@ -116,7 +116,7 @@ def test_the_uniform_splits_hold_every_cause_three_times_at_each_severity():
 
 
 def _schedule_digest(split: str) -> str:
-    text = json.dumps([[d.split, d.index, [list(f) for f in d.faults], d.lookalike] for d in G.schedule(split)])
+    text = json.dumps([[d.split, d.index, [list(f) for f in d.faults], d.lookalike] for d in G.designed_schedule(split)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -179,6 +179,81 @@ def test_every_case_of_the_stratified_split_has_a_base_and_its_variants():
         for fixed in G.variants(d).values():
             spec, said = G.variant_spec(d, base, fixed)
             assert len(said) == len(d.faults) and spec["data"]["crop"] == base["data"]["crop"]
+
+
+def _at_floor(**overrides):
+    real = {c: G.floor(c) for c in ops.CAUSES}
+    real.update(overrides)
+    return real
+
+
+def test_a_topup_round_draws_each_causes_shortfall_strong_first_after_the_designed_cases():
+    """The top-up rule (issue 27, fixed with test5's seed): one-fault cases of each cause short of its floor, as
+    many as it is short, severities alternating strong first among those its design uses, indices after the
+    last case; the next round goes on from there, and a cause stops at TOPUP_MAX drawn."""
+    plan = G.design("test5")
+    assert plan.count("kernel_too_large", "mild") == 0 and plan.count("batch_size_too_small", "mild") > 0
+    assert G.floor("kernel_too_large") == 8 and G.floor("dead_relu") == 4 and G.floor("bottleneck_bypass") == 0
+    first = G.topup_round("test5", _at_floor(kernel_too_large=5, batch_size_too_small=6, dead_relu=9), [])
+    assert [(e["index"], e["cause"], e["severity"], e["round"]) for e in first] == [
+        (plan.cases + 0, "kernel_too_large", "strong", 1), (plan.cases + 1, "kernel_too_large", "strong", 1),
+        (plan.cases + 2, "kernel_too_large", "strong", 1), (plan.cases + 3, "batch_size_too_small", "strong", 1),
+        (plan.cases + 4, "batch_size_too_small", "mild", 1)]
+    second = G.topup_round("test5", _at_floor(batch_size_too_small=7), first)
+    assert [(e["index"], e["cause"], e["severity"], e["round"]) for e in second] == [
+        (plan.cases + 5, "batch_size_too_small", "strong", 2)]
+    assert G.topup_round("test5", _at_floor(), first) == []
+    many = [{"index": plan.cases + k, "cause": "overfitting", "severity": "strong", "round": 1} for k in range(11)]
+    assert len(G.topup_round("test5", _at_floor(overfitting=0), many)) == 1  # 12 drawn in all, then no more
+    with pytest.raises(ValueError, match="not a stratified split"):
+        G.topup_round("test3", _at_floor(), [])
+
+
+def test_the_schedule_ends_with_the_recorded_topup_cases(tmp_path, monkeypatch):
+    designed = G.designed_schedule("test5")
+    path = tmp_path / "topup.json"
+    entries = G.topup_round("test5", _at_floor(overfitting=6), [])
+    monkeypatch.setattr(G, "TOPUP", path)
+    G.schedule.cache_clear()
+    try:
+        G.write_topup("test5", entries)
+        draws = G.schedule("test5")
+        assert draws[:len(designed)] == designed and G.n_cases("test5") == len(designed) + 2
+        assert [(d.index, d.faults, d.kind) for d in draws[len(designed):]] == [
+            (len(designed), (("overfitting", "strong"),), "single"), (len(designed) + 1, (("overfitting", "mild"),), "single")]
+        assert G.draw_case("test5", len(designed) + 1).id == f"test5-{len(designed) + 1:03d}"
+        G.base_spec(draws[-1])  # its base exists within the fault's preconditions
+        G.write_topup("test5", [{**entries[0], "index": 999}])
+        with pytest.raises(ValueError, match="do not follow"):
+            G.schedule("test5")
+    finally:
+        G._topup_doc.cache_clear()
+        G.schedule.cache_clear()
+
+
+def test_the_committed_topup_record_holds_only_what_the_rule_can_draw():
+    for split in G.SPLITS:
+        entries = G.read_topup(split)
+        assert not entries or split in G.STRATIFIED
+        counts = Counter(e["cause"] for e in entries)
+        assert all(n <= G.TOPUP_MAX and G.floor(c) > 0 for c, n in counts.items())
+        assert all(G.design(split).count(e["cause"], e["severity"]) > 0 for e in entries)
+        assert [d.index for d in G.schedule(split)] == list(range(G.n_cases(split)))
+
+
+def test_a_topup_round_waits_for_complete_ground_truth(tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match="complete ground truth"):
+        GT.top_up("test5", tmp_path / "runs.jsonl", tmp_path, topup_path=tmp_path / "topup.json")
+    doc = {"cases_complete": 2, "cases_total": 2,
+           "cases": [{"causes": {"overfitting": {"verdict": "real"}, "dead_relu": {"verdict": "ambiguous"}}}]}
+    monkeypatch.setattr(GT, "aggregate", lambda *a, **k: doc)
+    result = GT.top_up("test5", topup_path=tmp_path / "topup.json")
+    assert result["real"]["overfitting"] == 1 and result["real"]["dead_relu"] == 0
+    assert sum(e["cause"] == "overfitting" for e in result["new"]) == 7
+    assert sum(e["cause"] == "dead_relu" for e in result["new"]) == 4
+    assert "bottleneck_bypass" not in result["short"] and result["capped"] == []
+    assert G.read_topup("test5", tmp_path / "topup.json") == result["new"]
+    G._topup_doc.cache_clear()
 
 
 def test_the_ground_truth_order_follows_each_splits_own_count():
